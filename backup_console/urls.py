@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from django.contrib.auth.decorators import login_not_required
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="backups:overview", permanent=False)),
+    path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("backups/", include("backups.urls")),
+    path("clusters/", include("clusters.urls")),
+]

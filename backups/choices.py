@@ -1,0 +1,98 @@
+"""Every status and kind a backup record can have, with its label and badge colour.
+
+Labels follow the original product's wording (see shared/seed); colours are
+Bootstrap contextual names used for the status badges.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class ColoredChoices(models.TextChoices):
+    """TextChoices whose members know their badge colour (see STATUS_COLORS)."""
+
+    @property
+    def color(self):
+        return STATUS_COLORS.get(self.value, "secondary")
+
+
+class DataBackupStatus(ColoredChoices):
+    """OV-3 and OV-6: data backups and their secondary copies."""
+
+    IN_PROGRESS = "in_progress", _("In progress")
+    FAILED = "failed", _("Failed")
+    COMPLETED = "completed", _("Completed")
+
+
+class LogBackupStatus(ColoredChoices):
+    """OV-4 and OV-7: log backups and secondary log backups."""
+
+    STARTING = "starting", _("Starting")
+    IN_PROGRESS = "in_progress", _("In progress")
+    STOPPING = "stopping", _("Stopping")
+    STOPPED = "stopped", _("Stopped")
+    FAILED = "failed", _("Failed")
+
+
+class CleanupStatus(ColoredChoices):
+    """OV-5."""
+
+    NOT_STARTED = "not_started", pgettext_lazy("cleanup status", "Not started")
+    RUNNING = "running", pgettext_lazy("cleanup status", "Running")
+    FAILED = "failed", pgettext_lazy("cleanup status", "Failed")
+    COMPLETED = "completed", pgettext_lazy("cleanup status", "Completed")
+
+
+STATUS_COLORS = {
+    "in_progress": "primary",
+    "running": "primary",
+    "starting": "info",
+    "stopping": "warning",
+    "not_started": "secondary",
+    "stopped": "secondary",
+    "completed": "success",
+    "failed": "danger",
+}
+
+
+class BackupMethod(models.TextChoices):
+    LOGICAL = "logical", _("Logical")
+    PHYSICAL = "physical", _("Physical")
+
+
+class BackupMode(models.TextChoices):
+    FULL = "full", _("Full")
+    INCREMENTAL = "incremental", _("Incremental")
+
+
+class StorageKind(models.TextChoices):
+    NFS = "nfs", _("NFS file path")
+    OBJECT = "object", _("Object storage (S3/OSS)")
+
+
+class ScheduleKind(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+
+
+class PolicyState(ColoredChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+
+
+STATUS_COLORS.update({"active": "success", "paused": "secondary"})
+
+
+class TaskKind(models.TextChoices):
+    DATA = "data", _("Data backup")
+    LOG = "log", _("Log backup")
+    CLEANUP = "cleanup", _("Cleanup")
+    SECONDARY_DATA = "secondary_data", _("Secondary data backup")
+    SECONDARY_LOG = "secondary_log", _("Secondary log backup")
+
+
+class Trigger(models.TextChoices):
+    SCHEDULE = "schedule", _("Schedule")
+    INSTANT = "instant", _("Instant backup")
+    SYSTEM = "system", _("System")
