@@ -140,13 +140,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-# Serve from the finders in development so `make run` needs no collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
+# Outside production, serve straight from the finders so neither `make run`
+# nor the tests need a collectstatic step; production serves collected,
+# hashed, compressed files.
+WHITENOISE_USE_FINDERS = not HTTPS
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG and env_bool("COLLECTSTATIC_MANIFEST", True)
+        if HTTPS
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }

@@ -1,0 +1,31 @@
+# Two commands: `make run` serves the console with demo data, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Message catalogues are compiled by the build (pure Python: no gettext needed).
+messages: install
+	$(BIN)/python manage.py compile_catalogues
+
+run: messages
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	DEBUG=$${DEBUG:-1} $(BIN)/honcho start -f Procfile
+
+test: messages
+	$(BIN)/python tests/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) var
