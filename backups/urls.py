@@ -1,9 +1,9 @@
 from django.urls import path
 
-from . import views
+from . import action_urls, views
 
 app_name = "backups"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
-]
+] + action_urls.urlpatterns
