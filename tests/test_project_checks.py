@@ -1,0 +1,98 @@
+"""The settings' embedded/real switch, migrations in sync, and a clean
+`check --deploy` for the production configuration (issue 2)."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import require_postgres, require_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.db import connection
+from backup_console.celery import app
+connection.ensure_connection()
+with app.connection_for_write() as conn:
+    conn.ensure_connection(max_retries=1)
+    transport = conn.transport_cls
+print(json.dumps({"vendor": connection.vendor, "broker": settings.CELERY_BROKER_URL, "transport": str(transport)}))
+"""
+
+
+def run_manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def clean_env(**overrides):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "HTTPS", "DEBUG", "SECRET_KEY"}}
+    env["DJANGO_SETTINGS_MODULE"] = "backup_console.settings"
+    env.update(overrides)
+    return env
+
+
+def probe(env):
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_unset_environment_uses_embedded_sqlite_and_filesystem_broker(tmp_path):
+    found = probe(clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path)))
+    assert found["vendor"] == "sqlite"
+    assert found["broker"] == "filesystem://"
+    assert (tmp_path / "db.sqlite3").exists()
+    assert (tmp_path / "celery-broker").is_dir()
+
+
+def test_environment_switches_to_postgresql_and_redis(tmp_path, db):
+    require_postgres()
+    redis_url = require_redis()
+    from django.db import connection
+
+    s = connection.settings_dict
+    database_url = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    found = probe(clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), DATABASE_URL=database_url, CELERY_BROKER_URL=redis_url))
+    assert found["vendor"] == "postgresql"
+    assert found["broker"] == redis_url
+    assert "redis" in found["transport"].lower()
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_migrations_match_models(tmp_path):
+    result = run_manage("makemigrations", "--check", "--dry-run", env=clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path)))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    env = clean_env(
+        BACKUP_CONSOLE_VAR_DIR=str(tmp_path),
+        HTTPS="1",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="console.example.com",
+    )
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_a_missing_secret_key(tmp_path):
+    result = run_manage("check", env=clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), HTTPS="1"))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_bad_boolean_setting_is_a_clear_error(tmp_path):
+    result = run_manage("check", env=clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), DEBUG="maybe"))
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
