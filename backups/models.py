@@ -256,6 +256,12 @@ class DataBackupTask(TaskBase):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("requested by")
     )
+    # The simulated machinery's plan for this run (backups/simulation.py),
+    # fixed when the task is created so a re-delivered message or a resumed
+    # run reaches the same end: "completed" or a failure key, and the
+    # progress (%) at which a failure strikes.
+    sim_outcome = models.CharField(_("simulated outcome"), max_length=32, blank=True, editable=False)
+    sim_fail_at = models.PositiveSmallIntegerField(_("simulated failure point (%)"), default=100, editable=False)
 
     class Meta(TaskBase.Meta):
         verbose_name = _("data backup task")
