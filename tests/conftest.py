@@ -20,3 +20,14 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _celery_sends_nowhere():
+    """Tasks queued by the code under test go to an in-memory broker, never to
+    the developer's var/celery-broker; tests/worker.py points them at Redis."""
+    from tests.worker import use_broker
+
+    use_broker("memory://")
+    yield
+    use_broker("memory://")
