@@ -1,11 +1,270 @@
-from django.shortcuts import redirect
+"""The backup overview (SPEC section 3): five task lists, one declarative view
+each, and a data backup task's detail page.
+
+Every list is a FilterSet + a Table wired by ``TaskListView``.  Bad query
+strings never reach the database: invalid filters answer 400 with the form's
+messages; sort keys, page numbers and page sizes that make no sense fall back
+to the defaults with a notice.
+"""
+
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db.models import Exists, OuterRef
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.paginators import LazyPaginator
+
+from . import filtersets, tables
+from .choices import STATUS_COLORS, DataBackupStatus
+from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .timerange import DEFAULT_RANGE, RANGE_CHOICES
+
+TABS = [
+    (_("Normal backups"), [
+        ("data", _("Data backup tasks"), "backups:data_list"),
+        ("logs", _("Log backup tasks"), "backups:log_list"),
+        ("cleanups", _("Cleanup tasks"), "backups:cleanup_list"),
+    ]),
+    (_("Secondary backups"), [
+        ("secondary_data", _("Secondary data backups"), "backups:secondary_data_list"),
+        ("secondary_logs", _("Secondary log backups"), "backups:secondary_log_list"),
+    ]),
+]
+# Query parameters a tab switch carries over (the rest belong to one list).
+SHARED_PARAMS = ("range", "start", "end", "cluster")
+PER_PAGE_CHOICES = (10, 20, 50, 100)
+DEFAULT_PER_PAGE = 20
+MAX_PAGE = 100_000
+# Counting stops here: "10,000+" is as useful as an exact figure and stays cheap.
+COUNT_CAP = 10_000
 
 
-def overview(request):
-    return redirect("backups:data_list") if False else _placeholder(request)
+def query_with(query, drop=(), **params):
+    """A copy of a QueryDict with some parameters replaced or removed, as '?...'."""
+    query = query.copy()
+    for name in ("page", *drop):
+        query.pop(name, None)
+    for name, value in params.items():
+        if isinstance(value, (list, tuple)):
+            query.setlist(name, value)
+        else:
+            query[name] = value
+    return "?" + query.urlencode()
 
 
-def _placeholder(request):
-    from django.http import HttpResponse
+class BoundedTableMixin(SingleTableMixin):
+    """A FilterView's table, paginated without trusting the query string.
 
-    return HttpResponse("Backup overview")
+    Invalid filters answer 400 (the page still renders, with the form's
+    messages); odd sort keys, page numbers and page sizes fall back to the
+    defaults with a notice.  Pages come from LazyPaginator (no COUNT over the
+    whole result) and the total is counted only up to COUNT_CAP.
+    """
+
+    def get(self, request, *args, **kwargs):
+        self.notices = []
+        response = super().get(request, *args, **kwargs)
+        if self.filterset.is_bound and not self.filterset.is_valid():
+            response.status_code = 400
+        return response
+
+    def get_table(self, **kwargs):
+        table = self.get_table_class()(data=self.get_table_data(), **self.get_table_kwargs(), **kwargs)
+        table.request = self.request
+        order_by = [key[:64] for key in self.request.GET.getlist(table.prefixed_order_by_field)[:3]]
+        if order_by:
+            table.order_by = order_by  # unknown keys are dropped by the table
+            if not table.order_by:
+                self.notices.append(gettext("Unknown sort order ignored."))
+        per_page = self.per_page()
+        page = self.page_number()
+        self.total = self.capped_count()
+        if self.total <= COUNT_CAP:
+            last = max(1, -(-self.total // per_page))
+            if page > last:
+                self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": page})
+                page = last
+        try:
+            table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=page)
+        except (EmptyPage, PageNotAnInteger):
+            self.notices.append(gettext("There is no page %(page)s; showing the first page.") % {"page": page})
+            table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=1)
+        return table
+
+    def per_page(self):
+        raw = self.request.GET.get("per_page", "")
+        if not raw:
+            return DEFAULT_PER_PAGE
+        if raw.isdecimal() and len(raw) < 4 and int(raw) in PER_PAGE_CHOICES:
+            return int(raw)
+        self.notices.append(gettext("Page size must be one of %(sizes)s; showing %(default)s rows.") % {
+            "sizes": ", ".join(map(str, PER_PAGE_CHOICES)), "default": DEFAULT_PER_PAGE,
+        })
+        return DEFAULT_PER_PAGE
+
+    def page_number(self):
+        raw = self.request.GET.get("page", "")
+        if not raw:
+            return 1
+        if raw.isdecimal() and len(raw) < 10 and 1 <= int(raw) <= MAX_PAGE:
+            return int(raw)
+        self.notices.append(gettext("That page does not exist; showing the first page."))
+        return 1
+
+    def capped_count(self):
+        return self.object_list[: COUNT_CAP + 1].count()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update({
+            "notices": self.notices,
+            "filter_valid": self.filterset.is_valid(),
+            "total": self.total,
+            "total_capped": self.total > COUNT_CAP,
+            "count_cap": COUNT_CAP,
+            "per_page_choices": PER_PAGE_CHOICES,
+            "per_page": context["table"].paginator.per_page,
+        })
+        return context
+
+
+class TaskListView(BoundedTableMixin, FilterView):
+    """One overview tab: a FilterSet narrows ``queryset``, a Table shows a page."""
+
+    template_name = "backups/task_list.html"
+    tab = None
+    queryset = None
+    filterset_class = None
+    table_class = None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = self.filterset
+        query = self.request.GET
+        valid = filterset.is_valid()
+        range_key = filterset.form.cleaned_data.get("range") if valid else query.get("range", DEFAULT_RANGE)
+        table = context["table"]
+        context.update({
+            "tab": self.tab,
+            "tabs": self.tab_links(),
+            "range_key": range_key,
+            "range_links": [
+                (key, label, query_with(query, drop=("start", "end"), range=key))
+                for key, label in RANGE_CHOICES
+                if key not in ("custom", "all") or key == range_key
+            ],
+            "window": filterset.window,
+            "status_choices": [
+                (value, label, STATUS_COLORS.get(value, "secondary"))
+                for value, label in filterset.filters["status"].extra["choices"]
+            ],
+            "all_status_url": query_with(query, drop=("status",)),
+            # A submitted form with its dates cleared falls back to the default window.
+            "form_range": DEFAULT_RANGE if range_key == "custom" else range_key,
+            "selected_statuses": query.getlist("status"),
+            "has_tenant": "tenant" in filterset.filters,
+            "drilldowns": self.drilldowns(),
+            "tz_name": timezone.get_current_timezone_name(),
+            "tz_offset": timezone.localtime().strftime("%z"),
+            "clear_url": self.request.path + query_with(QueryDict(), range=DEFAULT_RANGE),
+        })
+        # The table's empty state suggests a wider window while one is narrow.
+        table.wider_url = None
+        if valid and range_key in ("24h", "7d", "custom"):
+            table.wider_url = query_with(query, drop=("start", "end"), range="30d")
+        elif valid and range_key == "30d":
+            table.wider_url = query_with(query, drop=("start", "end"), range="all")
+        table.filter_valid = valid
+        return context
+
+    def tab_links(self):
+        carried = QueryDict(mutable=True)
+        for name in SHARED_PARAMS:
+            if name in self.request.GET:
+                carried.setlist(name, self.request.GET.getlist(name))
+        suffix = "?" + carried.urlencode() if carried else ""
+        return [
+            (group, [(key, label, reverse(viewname) + suffix) for key, label, viewname in items])
+            for group, items in TABS
+        ]
+
+    def drilldowns(self):
+        """Active ID filters that have no visible control, shown as removable chips."""
+        chips = []
+        cleaned = self.filterset.form.cleaned_data if self.filterset.is_valid() else {}
+        if cleaned.get("backup_set"):
+            chips.append((gettext("Backup set"), cleaned["backup_set"], query_with(self.request.GET, drop=("backup_set",))))
+        if cleaned.get("source"):
+            chips.append((gettext("Copies of data backup task"), f"#{cleaned['source']}", query_with(self.request.GET, drop=("source",))))
+        return chips
+
+
+def secondary_done():
+    """OV-3c as one subquery per page: has a completed secondary copy."""
+    return Exists(SecondaryDataBackupTask.objects.filter(source=OuterRef("pk"), status=DataBackupStatus.COMPLETED))
+
+
+class DataBackupTaskListView(TaskListView):
+    tab = "data"
+    queryset = DataBackupTask.objects.select_related("cluster", "tenant", "backup_set").annotate(secondary_done=secondary_done())
+    filterset_class = filtersets.DataBackupTaskFilterSet
+    table_class = tables.DataBackupTaskTable
+
+    def drilldowns(self):
+        chips = super().drilldowns()
+        cleaned = self.filterset.form.cleaned_data if self.filterset.is_valid() else {}
+        if cleaned.get("backup_set"):
+            # Show the set's number (what operators know), not its row ID.
+            from .models import BackupSet
+
+            number = BackupSet.objects.filter(pk=cleaned["backup_set"]).values_list("number", flat=True).first()
+            label, _value, url = chips[0]
+            chips[0] = (label, number if number is not None else f"#{cleaned['backup_set']}", url)
+        return chips
+
+
+class LogBackupTaskListView(TaskListView):
+    tab = "logs"
+    queryset = LogBackupTask.objects.select_related("cluster", "host", "policy")
+    filterset_class = filtersets.LogBackupTaskFilterSet
+    table_class = tables.LogBackupTaskTable
+
+
+class CleanupTaskListView(TaskListView):
+    tab = "cleanups"
+    queryset = CleanupTask.objects.select_related("cluster")
+    filterset_class = filtersets.CleanupTaskFilterSet
+    table_class = tables.CleanupTaskTable
+
+
+class SecondaryDataBackupTaskListView(TaskListView):
+    tab = "secondary_data"
+    queryset = SecondaryDataBackupTask.objects.select_related("cluster", "tenant", "backup_set")
+    filterset_class = filtersets.SecondaryDataBackupTaskFilterSet
+    table_class = tables.SecondaryDataBackupTaskTable
+
+
+class SecondaryLogBackupTaskListView(TaskListView):
+    tab = "secondary_logs"
+    queryset = SecondaryLogBackupTask.objects.select_related("cluster")
+    filterset_class = filtersets.SecondaryLogBackupTaskFilterSet
+    table_class = tables.SecondaryLogBackupTaskTable
+
+
+def data_detail(request, pk):
+    """One data backup task: what the expanded row shows, plus its history and copies."""
+    task = get_object_or_404(
+        DataBackupTask.objects.select_related("cluster", "tenant", "backup_set", "policy", "requested_by"), pk=pk
+    )
+    return render(request, "backups/data_detail.html", {
+        "task": task,
+        "events": task.events.select_related("actor")[:50],
+        "copies": task.secondary_copies.select_related("destination").order_by("-started_at", "-id")[:50],
+        "tz_name": timezone.get_current_timezone_name(),
+        "tabs_url": reverse("backups:data_list"),
+    })

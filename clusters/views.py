@@ -1,9 +1,74 @@
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+"""Clusters: the list, and each cluster's overview page (总览)."""
 
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters.views import FilterView
+
+from backups.choices import DataBackupStatus, PolicyState
+from backups.models import TASK_MODELS, BackupPolicy, DataBackupTask, LogBackupTask
+from backups.tables import DEFAULT_LOG_DELAY_THRESHOLD, list_url, readable_delay
+from backups.views import BoundedTableMixin
+
+from .filtersets import ClusterFilterSet
 from .models import Cluster
+from .tables import ClusterTable
+
+RECENT_FAILURES = 8
+# The list each task kind lives in, for "recent failures" and the quick links.
+KIND_LISTS = {
+    "data": ("backups:data_list", _("Data backup tasks")),
+    "log": ("backups:log_list", _("Log backup tasks")),
+    "cleanup": ("backups:cleanup_list", _("Cleanup tasks")),
+    "secondary_data": ("backups:secondary_data_list", _("Secondary data backups")),
+    "secondary_log": ("backups:secondary_log_list", _("Secondary log backups")),
+}
+
+
+class ClusterListView(BoundedTableMixin, FilterView):
+    template_name = "clusters/cluster_list.html"
+    queryset = Cluster.objects.annotate(
+        tenant_count=Count("tenants", distinct=True), host_count=Count("hosts", distinct=True)
+    ).order_by("name")
+    filterset_class = ClusterFilterSet
+    table_class = ClusterTable
 
 
 def cluster_detail(request, pk):
     cluster = get_object_or_404(Cluster, pk=pk)
-    return HttpResponse(cluster.name)
+    week_ago = timezone.now() - timezone.timedelta(days=7)
+    week = DataBackupTask.objects.filter(cluster=cluster).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=week_ago))
+    week_counts = week.aggregate(
+        completed=Count("pk", filter=Q(status=DataBackupStatus.COMPLETED)),
+        failed=Count("pk", filter=Q(status=DataBackupStatus.FAILED)),
+        in_progress=Count("pk", filter=Q(status=DataBackupStatus.IN_PROGRESS)),
+    )
+    log_task = (
+        LogBackupTask.objects.filter(cluster=cluster).select_related("host", "policy").order_by("-started_at", "-id").first()
+    )
+    log_delay = None
+    if log_task and log_task.latest_point:
+        seconds = (timezone.now() - log_task.latest_point).total_seconds()
+        threshold = log_task.policy.log_delay_threshold_seconds if log_task.policy else DEFAULT_LOG_DELAY_THRESHOLD
+        log_delay = {"text": readable_delay(seconds), "over": seconds > threshold and log_task.status != "stopped",
+                     "threshold": readable_delay(threshold)}
+    failures = []
+    for kind, model in TASK_MODELS.items():
+        for task in model.objects.filter(cluster=cluster, status="failed").order_by("-started_at", "-id")[:RECENT_FAILURES]:
+            failures.append({"kind": KIND_LISTS[kind][1], "task": task,
+                             "url": list_url(KIND_LISTS[kind][0], cluster=cluster.pk, status="failed", range="all")})
+    failures.sort(key=lambda f: f["task"].started_at, reverse=True)
+    return render(request, "clusters/cluster_detail.html", {
+        "cluster": cluster,
+        "tenants": cluster.tenants.all(),
+        "hosts": cluster.hosts.all(),
+        "policies": BackupPolicy.objects.filter(cluster=cluster, state=PolicyState.ACTIVE).select_related("tenant", "destination", "secondary_destination"),
+        "latest_data": DataBackupTask.objects.filter(cluster=cluster).select_related("tenant", "backup_set").order_by("-started_at", "-id").first(),
+        "week_counts": week_counts,
+        "log_task": log_task,
+        "log_delay": log_delay,
+        "failures": failures[:RECENT_FAILURES],
+        "list_links": [(label, list_url(viewname, cluster=cluster.pk)) for viewname, label in KIND_LISTS.values()],
+        "tz_name": timezone.get_current_timezone_name(),
+    })

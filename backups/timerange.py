@@ -1,0 +1,172 @@
+"""The time-range filter every task list shares (SPEC OV-8), written once.
+
+Query parameters: ``range`` = ``24h`` | ``7d`` | ``30d`` | ``custom`` | ``all``,
+and with ``custom`` a ``start`` and/or ``end`` given as a date (``2025-03-01``)
+or a date-time (``2025-03-01T08:30``), read in the current time zone.  A date
+as ``end`` means the whole of that day.
+
+A task belongs to a window when its life overlaps it: it started before the
+window ended, and it had not ended before the window began (a running task,
+``ended_at`` NULL, has not ended).  ``all`` is for drill-down links (a backup
+set, a task's secondary copies) that must show every row whatever its age.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_RANGE = "7d"
+PRESETS = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+RANGE_CHOICES = [
+    ("24h", _("Last 24 hours")),
+    ("7d", _("Last 7 days")),
+    ("30d", _("Last 30 days")),
+    ("custom", _("Custom")),
+    ("all", _("Any time")),
+]
+# Years outside this span are typos, and would overflow date arithmetic.
+MIN_YEAR, MAX_YEAR = 1970, 9000
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open span of time; either end may be open (None)."""
+
+    start: datetime | None
+    end: datetime | None
+
+    def q(self, started="started_at", ended="ended_at"):
+        """OV-8 as a Q object: started before the end, not ended before the start."""
+        q = Q()
+        if self.end is not None:
+            q &= Q(**{f"{started}__lt": self.end})
+        if self.start is not None:
+            q &= Q(**{f"{ended}__isnull": True}) | Q(**{f"{ended}__gte": self.start})
+        return q
+
+
+def preset_window(key, now=None):
+    if key not in PRESETS:
+        return Window(None, None)
+    now = now or timezone.now()
+    return Window(now - PRESETS[key], now)
+
+
+class DateOrDateTimeField(forms.CharField):
+    """A date or a date-time; cleans to (datetime, is_date_only) in the current zone."""
+
+    default_error_messages = {
+        "invalid": _("Enter a date (YYYY-MM-DD) or a date and time (YYYY-MM-DD HH:MM)."),
+        "out_of_range": _("Enter a year between %(min)s and %(max)s."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            parsed = parse_datetime(value.replace(" ", "T", 1))
+            date_only = False
+            if parsed is None:
+                parsed = parse_date(value)
+                date_only = True
+        except ValueError:  # well formed but impossible, e.g. 2025-02-30
+            parsed = None
+        if parsed is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise ValidationError(
+                self.error_messages["out_of_range"], code="out_of_range", params={"min": MIN_YEAR, "max": MAX_YEAR}
+            )
+        if isinstance(parsed, date) and not isinstance(parsed, datetime):
+            parsed = datetime(parsed.year, parsed.month, parsed.day)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed, date_only
+
+
+class DateOrDateTimeFilter(django_filters.Filter):
+    field_class = DateOrDateTimeField
+
+
+class TimeRangeForm(forms.Form):
+    """Checks the range fields together and leaves the result in ``window``."""
+
+    window = None
+
+    def clean(self):
+        data = super().clean()
+        if any(name in self.errors for name in ("range", "start", "end")):
+            return data
+        start, end = data.get("start"), data.get("end")
+        key = data.get("range") or DEFAULT_RANGE
+        if start or end:
+            # Dates typed into the filter bar mean a custom range.
+            key = "custom"
+        if key == "custom":
+            if not (start or end):
+                raise ValidationError(_("A custom range needs a start or an end."), code="custom_empty")
+            window = Window(start[0] if start else None, _end_of(end) if end else None)
+            if window.start and window.end and window.end <= window.start:
+                self.add_error("end", ValidationError(_("The end must be after the start."), code="end_before_start"))
+                return data
+        else:
+            window = preset_window(key)
+        data["range"] = key
+        self.window = window
+        return data
+
+
+def _end_of(value):
+    moment, date_only = value
+    # A date as the end includes that whole day.
+    return moment + timedelta(days=1) if date_only else moment
+
+
+class TimeRangeFilterSet(django_filters.FilterSet):
+    """Base of every task-list FilterSet: the OV-8 window plus a status filter hook."""
+
+    range = django_filters.ChoiceFilter(
+        label=_("Time range"), choices=RANGE_CHOICES, empty_label=None, method="filter_window"
+    )
+    start = DateOrDateTimeFilter(label=_("From"), method="filter_nothing")
+    end = DateOrDateTimeFilter(label=_("To"), method="filter_nothing")
+
+    def __init__(self, data=None, *args, **kwargs):
+        # Always bound, so the default window applies to a bare URL too.
+        data = data.copy() if data is not None else {}
+        if not data.get("range"):
+            data["range"] = DEFAULT_RANGE
+        super().__init__(data, *args, **kwargs)
+
+    def get_form_class(self):
+        base = super().get_form_class()
+        return type(base.__name__, (TimeRangeForm, base), {})
+
+    @property
+    def window(self):
+        return self.form.window if self.is_valid() else None
+
+    def filter_window(self, queryset, name, value):
+        window = self.form.window
+        return queryset.filter(window.q()) if window else queryset
+
+    def filter_nothing(self, queryset, name, value):
+        # start and end are read by filter_window through the form's window.
+        return queryset
