@@ -1,0 +1,390 @@
+"""Operator actions and what beat starts (OV-1, OV-2, OV-4a, SIM-1).
+
+Views and tasks call these; each either does the whole thing in one
+transaction and queues the worker after commit (IDs only), or refuses with
+``ActionRefused`` (or ``IllegalTransition``) and writes nothing.
+"""
+
+import json
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from clusters.choices import HostRole
+from clusters.models import Cluster, Host
+
+from . import simulation
+from .choices import BackupMethod, BackupMode, DataBackupStatus, LogBackupStatus, PolicyState, ScheduleKind, Trigger
+from .models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask
+from .transitions import IllegalTransition, record_created, transition
+
+SCHEDULED_TASK = "backups.tasks.run_scheduled_backup"
+
+
+class ActionRefused(Exception):
+    """An operator action that may not happen; ``field`` names the form field to blame."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# Constraint names the database may report, and what to tell the operator.
+_CONSTRAINT_MESSAGES = {
+    "one_running_data_backup_per_cluster": ("cluster", lambda: _("This cluster is already running a data backup.")),
+    "logical_backup_once_per_data_version": (
+        "cluster",
+        lambda: _("A logical backup of this data version already exists; it may be taken once per data version."),
+    ),
+    "one_live_log_backup_per_cluster": (None, lambda: _("This cluster already has a running log backup.")),
+    "one_live_secondary_log_per_source": (None, lambda: _("This log backup already has a running secondary copy.")),
+    "one_active_policy_per_cluster": ("cluster", lambda: _("This cluster already has an active backup policy.")),
+    "one_active_policy_per_tenant": ("tenant", lambda: _("This tenant already has an active backup policy.")),
+}
+
+
+def refusal_from(error, default):
+    """Turn an IntegrityError into the ActionRefused an operator understands."""
+    text = str(error)
+    for name, (field, message) in _CONSTRAINT_MESSAGES.items():
+        if name in text:
+            return ActionRefused(message(), field)
+    return ActionRefused(default)
+
+
+def _queue(task, *args, countdown=None):
+    transaction.on_commit(partial(task.apply_async, args, countdown=countdown))
+
+
+# --- Instant and scheduled data backups (OV-2, SIM-1) -----------------------------
+
+
+def active_policy(cluster, tenant=None):
+    """The policy that governs backups of ``cluster`` (a tenant's override first)."""
+    policies = BackupPolicy.objects.select_related("destination").filter(cluster=cluster, state=PolicyState.ACTIVE)
+    if tenant is not None:
+        override = policies.filter(tenant=tenant).first()
+        if override:
+            return override
+    return policies.filter(tenant__isnull=True).first()
+
+
+def base_full_backup(cluster, tenant):
+    """The newest completed physical full backup an incremental can build on."""
+    return (
+        DataBackupTask.objects.filter(
+            cluster=cluster,
+            tenant=tenant,
+            mode=BackupMode.FULL,
+            backup_method=BackupMethod.PHYSICAL,
+            status=DataBackupStatus.COMPLETED,
+            backup_set__expired_at__isnull=True,
+        )
+        .order_by("-started_at", "-id")
+        .first()
+    )
+
+
+def check_data_backup(cluster, tenant, mode, policy):
+    """Raise ActionRefused saying why this data backup may not start now."""
+    if policy is None:
+        raise ActionRefused(
+            _("Cluster %(cluster)s has no active backup policy: create or resume one first.") % {"cluster": cluster},
+            "cluster",
+        )
+    if mode == BackupMode.INCREMENTAL and policy.backup_method == BackupMethod.LOGICAL:
+        raise ActionRefused(_("Logical backups are full backups only: this cluster's policy is logical."), "mode")
+    running = DataBackupTask.objects.filter(cluster=cluster, status=DataBackupStatus.IN_PROGRESS).first()
+    if running:
+        raise ActionRefused(
+            _("Cluster %(cluster)s is already running data backup #%(pk)s.") % {"cluster": cluster, "pk": running.pk},
+            "cluster",
+        )
+    if policy.backup_method == BackupMethod.LOGICAL:
+        done = (
+            DataBackupTask.objects.filter(
+                cluster=cluster, data_version=cluster.data_version, backup_method=BackupMethod.LOGICAL
+            )
+            .exclude(status=DataBackupStatus.FAILED)
+            .first()
+        )
+        if done:
+            raise ActionRefused(
+                _(
+                    "Data version %(version)s of cluster %(cluster)s already has a logical backup (#%(pk)s); "
+                    "a logical backup may be taken once per data version."
+                )
+                % {"version": cluster.data_version, "cluster": cluster, "pk": done.pk},
+                "cluster",
+            )
+    if mode == BackupMode.INCREMENTAL and base_full_backup(cluster, tenant) is None:
+        raise ActionRefused(
+            _("An incremental backup needs a completed full backup of the same cluster and tenant before it."), "mode"
+        )
+
+
+def start_data_backup(
+    cluster, tenant, mode, *, trigger, actor=None, actor_label="worker", cause=None, force_outcome=None, size_bytes=None
+):
+    """Create an in-progress data backup and queue the worker; refuse with ActionRefused."""
+    try:
+        with transaction.atomic():
+            # One operator at a time per cluster: the checks below stay true
+            # until we commit, and set numbers cannot collide.
+            cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+            policy = active_policy(cluster, tenant)
+            check_data_backup(cluster, tenant, mode, policy)
+            if mode == BackupMode.FULL:
+                last = BackupSet.objects.filter(cluster=cluster).order_by("-number").values_list("number", flat=True)
+                backup_set = BackupSet.objects.create(
+                    cluster=cluster,
+                    tenant=tenant,
+                    number=(last.first() or 0) + 1,
+                    backup_method=policy.backup_method,
+                )
+            else:
+                backup_set = base_full_backup(cluster, tenant).backup_set
+            size, outcome, fail_at = simulation.plan_data_backup(
+                cluster, mode, policy, force_outcome=force_outcome, size_bytes=size_bytes
+            )
+            now = timezone.now()
+            task = DataBackupTask.objects.create(
+                cluster=cluster,
+                tenant=tenant,
+                policy=policy,
+                backup_set=backup_set,
+                mode=mode,
+                backup_method=policy.backup_method,
+                data_version=cluster.data_version,
+                storage_directory=f"{policy.destination.uri.rstrip('/')}/{policy.directory.strip('/')}/data/{backup_set.number}",
+                status=DataBackupStatus.IN_PROGRESS,
+                started_at=now,
+                size_bytes=size,
+                sim_outcome=outcome,
+                sim_fail_at=fail_at,
+                trigger=trigger,
+                requested_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+            record_created(task, cause=cause or Trigger(trigger).label, actor=actor, actor_label=actor_label)
+            from . import tasks
+
+            _queue(tasks.run_data_backup, task.pk)
+    except IntegrityError as error:
+        raise refusal_from(error, _("The data backup could not start; try again.")) from error
+    return task
+
+
+def instant_backup(cluster, tenant, mode, user, **plan):
+    """OV-2: an operator's data backup, now."""
+    return start_data_backup(
+        cluster, tenant, mode, trigger=Trigger.INSTANT, actor=user, cause=_("Instant backup requested."), **plan
+    )
+
+
+def todays_mode(policy, now=None):
+    """full/incremental per today's schedule entry, or None on a day without one."""
+    today = timezone.localtime(now or timezone.now())
+    day = today.isoweekday() if policy.schedule_kind == ScheduleKind.WEEKLY else today.day
+    return policy.schedule_days.get(str(day))
+
+
+def run_scheduled_backup(policy_id, now=None):
+    """SIM-1: what beat does when a policy's time comes.  Returns what happened."""
+    policy = BackupPolicy.objects.select_related("cluster", "tenant").filter(pk=policy_id).first()
+    if policy is None or policy.state != PolicyState.ACTIVE:
+        return "policy gone or paused"
+    mode = todays_mode(policy, now)
+    if mode is None:
+        return "nothing scheduled today"
+    cause = _("Scheduled by policy #%(pk)s.") % {"pk": policy.pk}
+    if mode == BackupMode.INCREMENTAL and base_full_backup(policy.cluster, policy.tenant) is None:
+        mode = BackupMode.FULL
+        cause = _("Scheduled by policy #%(pk)s: full, as there is no full backup to build on.") % {"pk": policy.pk}
+    if policy.backup_method == BackupMethod.LOGICAL:
+        mode = BackupMode.FULL
+        # The cluster compacts daily between scheduled runs; the simulation
+        # catches up if this version already has its logical backup.
+        if DataBackupTask.objects.filter(
+            cluster=policy.cluster, data_version=policy.cluster.data_version, backup_method=BackupMethod.LOGICAL
+        ).exclude(status=DataBackupStatus.FAILED).exists():
+            simulation.compact(policy.cluster)
+    try:
+        task = start_data_backup(
+            policy.cluster, policy.tenant, mode, trigger=Trigger.SCHEDULE, actor_label="beat", cause=cause
+        )
+    except ActionRefused as refused:
+        return f"skipped: {refused.message}"
+    return f"started data backup #{task.pk}"
+
+
+# --- Log backups (OV-4a, OV-7) ----------------------------------------------------
+
+
+def _log_model(kind):
+    return simulation.LOG_MODELS[kind]
+
+
+def stop_log_backup(kind, pk, user):
+    """Operator's Stop: → stopping now; the worker finishes → stopped."""
+    transition(_log_model(kind), pk, LogBackupStatus.STOPPING, cause=_("Stop requested."), actor=user)
+    from . import tasks
+
+    _queue(tasks.finish_log_move, kind, pk, countdown=simulation.log_switch_delay())
+    return _("%(task)s #%(pk)s is stopping.") % {"task": _log_label(kind), "pk": pk}
+
+
+def start_log_backup(kind, pk, user):
+    """Operator's Start: → starting now; the worker finishes → in progress."""
+    try:
+        transition(_log_model(kind), pk, LogBackupStatus.STARTING, cause=_("Start requested."), actor=user)
+    except IntegrityError as error:
+        raise refusal_from(error, _("The log backup could not start; try again.")) from error
+    from . import tasks
+
+    _queue(tasks.finish_log_move, kind, pk, countdown=simulation.log_switch_delay())
+    return _("%(task)s #%(pk)s is starting.") % {"task": _log_label(kind), "pk": pk}
+
+
+def _log_label(kind):
+    from .choices import TaskKind
+
+    return str(TaskKind(kind).label)
+
+
+def ensure_log_backup(policy, actor=None):
+    """A policy with log backup keeps one log backup alive on its cluster.
+
+    Returns the new task, or None when one is alive already or the cluster has
+    no host to archive from.
+    """
+    if not policy.log_backup_enabled or policy.state != PolicyState.ACTIVE or policy.tenant_id:
+        return None
+    if LogBackupTask.objects.filter(cluster_id=policy.cluster_id, status__in=LogBackupTask.ALIVE).exists():
+        return None
+    hosts = Host.objects.filter(cluster_id=policy.cluster_id)
+    host = hosts.filter(role=HostRole.LEADER).first() or hosts.first()
+    if host is None:
+        return None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            task = LogBackupTask.objects.create(
+                cluster_id=policy.cluster_id,
+                policy=policy,
+                backup_method=policy.backup_method,
+                host=host,
+                storage_directory=f"{policy.destination.uri.rstrip('/')}/{policy.directory.strip('/')}/clog",
+                started_at=now,
+                status=LogBackupStatus.STARTING,
+            )
+            record_created(task, cause=_("Log backup of policy #%(pk)s.") % {"pk": policy.pk}, actor=actor)
+    except IntegrityError:
+        return None  # another one started meanwhile: that one serves
+    from . import tasks
+
+    _queue(tasks.finish_log_move, "log", task.pk, countdown=simulation.log_switch_delay())
+    return task
+
+
+# --- Policies (OV-1, SIM-1) -------------------------------------------------------
+
+
+def crontab_fields(policy):
+    """The crontab that fires on the policy's schedule days at its time of day."""
+    days = sorted(int(day) for day in policy.schedule_days)
+    fields = {
+        "minute": str(policy.run_at.minute),
+        "hour": str(policy.run_at.hour),
+        "day_of_week": "*",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "timezone": settings.TIME_ZONE,
+    }
+    if policy.schedule_kind == ScheduleKind.WEEKLY:
+        # Ours: Monday=1..Sunday=7; cron's: Sunday=0..Saturday=6.
+        fields["day_of_week"] = ",".join(str(day) for day in sorted(day % 7 for day in days)) or "*"
+    else:
+        fields["day_of_month"] = ",".join(str(day) for day in days) or "*"
+    return fields
+
+
+def sync_periodic_task(policy):
+    """Make beat's entry for ``policy`` match it; DatabaseScheduler notices at once."""
+    crontab, _created = CrontabSchedule.objects.get_or_create(**crontab_fields(policy))
+    entry = policy.periodic_task or PeriodicTask(name=f"backup-policy-{policy.pk}", task=SCHEDULED_TASK)
+    entry.crontab = crontab
+    entry.interval = None
+    entry.args = json.dumps([policy.pk])
+    entry.enabled = policy.state == PolicyState.ACTIVE
+    entry.description = str(policy)
+    entry.save()  # save(), not update(): it tells beat that the schedule changed
+    if policy.periodic_task_id != entry.pk:
+        BackupPolicy.objects.filter(pk=policy.pk).update(periodic_task=entry)
+        policy.periodic_task = entry
+    return entry
+
+
+def save_policy(form, user):
+    """Create or edit a policy from a valid form; refusals land on the form."""
+    try:
+        with transaction.atomic():
+            policy = form.save(commit=False)
+            if policy.pk is None:
+                policy.created_by = user if user.is_authenticated else None
+            policy.save()
+            sync_periodic_task(policy)
+            ensure_log_backup(policy, actor=user)
+    except IntegrityError as error:
+        refused = refusal_from(error, _("The policy could not be saved; try again."))
+        form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        return None
+    return policy
+
+
+def pause_policy(pk, user):
+    return _set_policy_state(pk, PolicyState.ACTIVE, PolicyState.PAUSED)
+
+
+def resume_policy(pk, user):
+    return _set_policy_state(pk, PolicyState.PAUSED, PolicyState.ACTIVE)
+
+
+def _set_policy_state(pk, current, to):
+    try:
+        with transaction.atomic():
+            moved = BackupPolicy.objects.filter(pk=pk, state=current).update(state=to, updated_at=timezone.now())
+            policy = BackupPolicy.objects.select_related("cluster", "tenant", "destination").filter(pk=pk).first()
+            if policy is None:
+                raise ActionRefused(_("Backup policy #%(pk)s does not exist.") % {"pk": pk})
+            if not moved:
+                raise ActionRefused(
+                    _("Backup policy #%(pk)s is already %(state)s.")
+                    % {"pk": pk, "state": str(PolicyState(policy.state).label).lower()}
+                )
+            sync_periodic_task(policy)
+            if to == PolicyState.ACTIVE:
+                ensure_log_backup(policy)
+    except IntegrityError as error:
+        raise refusal_from(error, _("The policy could not be resumed; try again.")) from error
+    if to == PolicyState.PAUSED:
+        return _("Backup policy #%(pk)s is paused: no scheduled backups until it is resumed.") % {"pk": pk}
+    return _("Backup policy #%(pk)s is active again.") % {"pk": pk}
+
+
+__all__ = [
+    "ActionRefused",
+    "IllegalTransition",
+    "instant_backup",
+    "pause_policy",
+    "resume_policy",
+    "run_scheduled_backup",
+    "save_policy",
+    "start_log_backup",
+    "stop_log_backup",
+    "sync_periodic_task",
+]

@@ -1,0 +1,473 @@
+"""The simulated backup machinery (SPEC section 4), in one place.
+
+Celery tasks (backups/tasks.py) call these functions; each takes ``now`` so
+tests can drive simulated time without sleeping.  Timing scales with
+``settings.SIM_SPEED`` (simulated seconds per real second).  Outcomes come from
+a ``random.Random`` seeded from ``settings.SIM_SEED`` and the task's identity,
+so a seeded run fails the same tasks every time; a data backup's outcome is
+planned when it is created (``sim_outcome``) so tests can force it and a
+re-delivered message reaches the same end.
+
+Every status change goes through ``transitions.transition``; everything here
+is safe to run twice for the same task (a re-delivered message).
+"""
+
+import logging
+import random
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .choices import BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
+from .models import (
+    BackupPolicy,
+    BackupSet,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+)
+from .transitions import IllegalTransition, record_created, transition
+
+log = logging.getLogger(__name__)
+
+# Simulated throughput of a data backup, bytes per simulated second.
+THROUGHPUT = 50 * 2**20
+# A data backup never takes less than this many simulated seconds.
+MIN_DATA_SECONDS = 60
+# Real seconds between two progress reports of a running data backup: the
+# task re-queues itself instead of holding a worker for the whole run.
+DATA_STEP_SECONDS = 1.0
+# Simulated seconds a log backup needs to start or to stop.
+LOG_SWITCH_SECONDS = 20
+# The archive trails the cluster's clock by this many (real) seconds.
+LOG_LAG_SECONDS = 3
+
+FAILURES = {
+    "storage_unreachable": gettext_lazy("Storage destination unreachable: %(uri)s did not answer."),
+    "compaction_needed": gettext_lazy(
+        "Compaction needed before full backup: the cluster's major compaction has not finished."
+    ),
+    "timeout": gettext_lazy("Timed out after %(minutes)s minutes (the policy's data backup timeout)."),
+    "disk_full": gettext_lazy("No space left on the storage destination %(uri)s."),
+}
+COMPLETED = "completed"
+
+
+def speed():
+    return max(float(settings.SIM_SPEED), 0.001)
+
+
+def failure_rate():
+    return float(getattr(settings, "SIM_FAILURE_RATE", 0.1))
+
+
+def log_fault_rate():
+    return float(getattr(settings, "SIM_LOG_FAULT_RATE", 0.0))
+
+
+def stale_after():
+    """Real time without a heartbeat after which the sweeper calls a task lost."""
+    return timedelta(seconds=float(getattr(settings, "SIM_STALE_SECONDS", 60)))
+
+
+def rng(*identity):
+    """Deterministic per identity when SIM_SEED is set, truly random otherwise."""
+    if settings.SIM_SEED is None:
+        return random.Random()
+    return random.Random(":".join(str(part) for part in (settings.SIM_SEED, *identity)))
+
+
+def _queue(task, *args, countdown=None):
+    """Send a Celery task once the current transaction commits (IDs only)."""
+    transaction.on_commit(partial(task.apply_async, args, countdown=countdown))
+
+
+# --- Data backups (SIM-2) ------------------------------------------------------
+
+
+def plan_data_backup(cluster, mode, policy, *, force_outcome=None, size_bytes=None):
+    """Size and fate of a new data backup: (size_bytes, sim_outcome, sim_fail_at)."""
+    r = rng("data", cluster.pk, DataBackupTask.objects.filter(cluster=cluster).count())
+    if size_bytes is None:
+        full = r.randint(2, 120) * 2**30
+        size_bytes = full if mode == BackupMode.FULL else full // r.randint(5, 20)
+    duration = max(MIN_DATA_SECONDS, size_bytes / THROUGHPUT)
+    timeout = policy.data_backup_timeout_minutes * 60 if policy else None
+    if force_outcome:
+        if force_outcome in (COMPLETED, "complete", "success"):
+            return size_bytes, COMPLETED, 100
+        key = force_outcome if force_outcome in FAILURES else "storage_unreachable"
+        return size_bytes, key, 40
+    if timeout and duration > timeout:
+        return size_bytes, "timeout", max(1, min(99, int(timeout * 100 / duration)))
+    if r.random() < failure_rate():
+        keys = ["storage_unreachable", "disk_full"]
+        if mode == BackupMode.FULL:
+            keys.append("compaction_needed")
+        key = r.choice(keys)
+        return size_bytes, key, 0 if key == "compaction_needed" else r.randint(5, 95)
+    return size_bytes, COMPLETED, 100
+
+
+def data_duration(task):
+    """Simulated seconds the whole backup takes."""
+    return max(MIN_DATA_SECONDS, task.size_bytes / THROUGHPUT)
+
+
+def failure_reason(key, task):
+    uri = task.policy.destination.uri if task.policy_id else task.storage_directory
+    minutes = task.policy.data_backup_timeout_minutes if task.policy_id else 0
+    return str(FAILURES[key]) % {"uri": uri, "minutes": minutes}
+
+
+def advance_data_backup(pk, now=None):
+    """One step of a running data backup: report progress, or finish it.
+
+    Returns the real seconds until the next step, or None when the task is
+    no longer running (finished now, or by someone else before).
+    """
+    now = now or timezone.now()
+    task = DataBackupTask.objects.select_related("policy__destination").filter(pk=pk).first()
+    if task is None or task.status != DataBackupStatus.IN_PROGRESS:
+        return None
+    duration = data_duration(task)
+    elapsed = max(0.0, (now - task.started_at).total_seconds() * speed())
+    progress = min(100, int(elapsed * 100 / duration))
+    try:
+        if task.sim_outcome not in ("", COMPLETED) and progress >= task.sim_fail_at:
+            reason = failure_reason(task.sim_outcome, task)
+            transition(
+                DataBackupTask, pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason,
+                progress=task.sim_fail_at, now=now,
+            )
+            return None
+        if progress >= 100:
+            with transaction.atomic():
+                transition(
+                    DataBackupTask, pk, DataBackupStatus.COMPLETED, cause=_("Backup finished."), progress=100, now=now
+                )
+                start_secondary_copy(task, now)
+            return None
+    except IllegalTransition:
+        return None  # someone else (a duplicate message, the sweeper) ended it first
+    moved = DataBackupTask.objects.filter(pk=pk, status=DataBackupStatus.IN_PROGRESS).update(
+        progress=max(progress, task.progress), updated_at=now
+    )
+    if not moved:
+        return None
+    remaining = (duration - elapsed) / speed()
+    return max(0.05, min(DATA_STEP_SECONDS, remaining))
+
+
+def start_secondary_copy(task, now):
+    """SIM-5: a completed data backup whose policy asks for it gets a copy."""
+    policy = task.policy
+    if not (policy and policy.secondary_enabled and policy.secondary_destination_id):
+        return None
+    copy = SecondaryDataBackupTask.objects.create(
+        source=task,
+        cluster_id=task.cluster_id,
+        tenant_id=task.tenant_id,
+        backup_set_id=task.backup_set_id,
+        mode=task.mode,
+        destination=policy.secondary_destination,
+        storage_directory=task.storage_directory.replace(policy.destination.uri, policy.secondary_destination.uri, 1),
+        started_at=now,
+        status=DataBackupStatus.IN_PROGRESS,
+    )
+    record_created(copy, cause=_("Copy of data backup #%(pk)s.") % {"pk": task.pk})
+    from . import tasks
+
+    _queue(tasks.run_secondary_data_backup, copy.pk)
+    return copy
+
+
+def advance_secondary_data_backup(pk, now=None):
+    """Like ``advance_data_backup`` for a copy: half the time of its source."""
+    now = now or timezone.now()
+    copy = SecondaryDataBackupTask.objects.select_related("source", "destination").filter(pk=pk).first()
+    if copy is None or copy.status != DataBackupStatus.IN_PROGRESS:
+        return None
+    duration = data_duration(copy.source) / 2
+    elapsed = max(0.0, (now - copy.started_at).total_seconds() * speed())
+    try:
+        if elapsed >= duration:
+            if rng("secondary", pk).random() < failure_rate() / 2:
+                reason = str(FAILURES["storage_unreachable"]) % {"uri": copy.destination.uri}
+                transition(SecondaryDataBackupTask, pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
+            else:
+                transition(SecondaryDataBackupTask, pk, DataBackupStatus.COMPLETED, cause=_("Copy finished."), now=now)
+            return None
+    except IllegalTransition:
+        return None
+    if not SecondaryDataBackupTask.objects.filter(pk=pk, status=DataBackupStatus.IN_PROGRESS).update(updated_at=now):
+        return None
+    return max(0.05, min(DATA_STEP_SECONDS, (duration - elapsed) / speed()))
+
+
+def compact(cluster):
+    """A major compaction: the cluster reaches its next data version."""
+    type(cluster).objects.filter(pk=cluster.pk).update(data_version=F("data_version") + 1)
+    cluster.refresh_from_db(fields=["data_version"])
+
+
+# --- Log backups (SIM-3) -------------------------------------------------------
+
+LOG_MODELS = {"log": LogBackupTask, "secondary_log": SecondaryLogBackupTask}
+
+
+def log_switch_delay():
+    """Real seconds a log backup spends starting or stopping."""
+    return LOG_SWITCH_SECONDS / speed()
+
+
+def finish_log_move(kind, pk, now=None, actor_label="worker", cause=None):
+    """Complete what an operator began: starting → in progress, stopping → stopped."""
+    model = LOG_MODELS[kind]
+    now = now or timezone.now()
+    status = model.objects.filter(pk=pk).values_list("status", flat=True).first()
+    try:
+        if status == LogBackupStatus.STOPPING:
+            transition(model, pk, LogBackupStatus.STOPPED, cause=cause or _("Log archiving stopped."),
+                       actor_label=actor_label, expect=[LogBackupStatus.STOPPING], now=now)
+        elif status == LogBackupStatus.STARTING:
+            with transaction.atomic():
+                transition(model, pk, LogBackupStatus.IN_PROGRESS, cause=cause or _("Log archiving running."),
+                           actor_label=actor_label, expect=[LogBackupStatus.STARTING], now=now)
+                model.objects.filter(pk=pk, latest_point__isnull=True).update(
+                    latest_point=now - timedelta(seconds=LOG_LAG_SECONDS)
+                )
+                if model is LogBackupTask:
+                    start_secondary_log(pk, now)
+        else:
+            return None
+    except IllegalTransition:
+        return None  # a duplicate message, or the operator changed their mind meanwhile
+    return model.objects.filter(pk=pk).values_list("status", flat=True).first()
+
+
+def start_secondary_log(pk, now):
+    """SIM-5: a running log backup whose policy asks for it gets a copy."""
+    source = LogBackupTask.objects.select_related("policy__secondary_destination", "policy__destination").get(pk=pk)
+    policy = source.policy
+    if not (policy and policy.secondary_enabled and policy.secondary_destination_id):
+        return None
+    if SecondaryLogBackupTask.objects.filter(source=source, status__in=SecondaryLogBackupTask.ALIVE).exists():
+        return None
+    copy = SecondaryLogBackupTask.objects.create(
+        source=source,
+        cluster_id=source.cluster_id,
+        destination=policy.secondary_destination,
+        storage_directory=source.storage_directory.replace(policy.destination.uri, policy.secondary_destination.uri, 1),
+        started_at=now,
+        status=LogBackupStatus.STARTING,
+    )
+    record_created(copy, cause=_("Copy of log backup #%(pk)s.") % {"pk": source.pk})
+    from . import tasks
+
+    _queue(tasks.finish_log_move, "secondary_log", copy.pk, countdown=log_switch_delay())
+    return copy
+
+
+def tick_log_backups(now=None, interval=None):
+    """Advance every running log backup's latest point: one UPDATE per kind.
+
+    A point catches up at SIM_SPEED times real time (a log backup restarted
+    after a stop drains its backlog) and never passes ``now - LOG_LAG``.
+    Returns how many rows moved.
+    """
+    now = now or timezone.now()
+    interval = interval or float(getattr(settings, "SIM_LOG_TICK_SECONDS", 5))
+    step = timedelta(seconds=interval * max(speed(), 1.0))
+    head = Value(now - timedelta(seconds=LOG_LAG_SECONDS), output_field=DateTimeField())
+    moved = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS).update(
+        latest_point=Least(head, Coalesce(F("latest_point"), F("started_at")) + step, output_field=DateTimeField()),
+        updated_at=now,
+    )
+    source_point = LogBackupTask.objects.filter(pk=OuterRef("source_id")).values("latest_point")[:1]
+    moved += SecondaryLogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS).update(
+        latest_point=Least(
+            Coalesce(Subquery(source_point), head),
+            Coalesce(F("latest_point"), F("started_at")) + step,
+            output_field=DateTimeField(),
+        ),
+        updated_at=now,
+    )
+    inject_log_faults(now)
+    return moved
+
+
+def inject_log_faults(now):
+    """SIM-3 faults: now and then a running log backup fails (SIM_LOG_FAULT_RATE per tick)."""
+    rate = log_fault_rate()
+    if rate <= 0:
+        return 0
+    r = rng("log-faults", now.isoformat())
+    running = list(LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS).values_list("pk", flat=True))
+    failed = 0
+    for pk in running:
+        if r.random() < rate:
+            reason = _("Archive log lost on the service host: the log stream broke.")
+            try:
+                transition(LogBackupTask, pk, LogBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
+                failed += 1
+            except IllegalTransition:
+                pass
+    return failed
+
+
+# --- Cleanup (SIM-4) ------------------------------------------------------------
+
+
+def cleanup_every():
+    """A cleanup per policy every simulated day (at least a minute apart)."""
+    return timedelta(seconds=max(60.0, 86400 / speed()))
+
+
+def schedule_cleanups(now=None):
+    """Create a cleanup task for each active policy that is due one."""
+    now = now or timezone.now()
+    from . import tasks
+
+    created = []
+    recent = CleanupTask.objects.filter(policy=OuterRef("pk"), started_at__gt=now - cleanup_every())
+    for policy in BackupPolicy.objects.filter(state=PolicyState.ACTIVE).exclude(Exists(recent)):
+        with transaction.atomic():
+            cleanup = CleanupTask.objects.create(
+                cluster_id=policy.cluster_id, policy=policy, started_at=now, retention_days=policy.retention_days
+            )
+            record_created(cleanup, cause=_("Retention of %(days)s days.") % {"days": policy.retention_days})
+            _queue(tasks.run_cleanup, cleanup.pk)
+        created.append(cleanup.pk)
+    return created
+
+
+def expirable_sets(policy, now):
+    """Backup sets past the recovery window that nothing kept depends on.
+
+    Walking from the newest set back, the first set whose full backup
+    completed before the window began is the anchor of the window: it and
+    every newer set stay.  Older sets go, provided their newest task is also
+    older than the window and none is still running.  An incremental lives in
+    its full's set and sets go whole, so no kept incremental loses its full.
+    """
+    cutoff = now - timedelta(days=policy.retention_days)
+    sets = (
+        BackupSet.objects.filter(cluster_id=policy.cluster_id, tenant_id=policy.tenant_id, expired_at__isnull=True)
+        .annotate(
+            newest=Max(Coalesce("data_tasks__ended_at", "data_tasks__started_at")),
+            running=Count("data_tasks", filter=Q(data_tasks__status=DataBackupStatus.IN_PROGRESS)),
+            anchored=Count(
+                "data_tasks",
+                filter=Q(
+                    data_tasks__mode=BackupMode.FULL,
+                    data_tasks__status=DataBackupStatus.COMPLETED,
+                    data_tasks__ended_at__lte=cutoff,
+                ),
+            ),
+        )
+        .order_by("-created_at", "-number")
+    )
+    expirable, anchor_seen = [], False
+    for backup_set in sets:
+        if anchor_seen and not backup_set.running and (backup_set.newest is None or backup_set.newest < cutoff):
+            expirable.append(backup_set.pk)
+        if backup_set.anchored:
+            anchor_seen = True
+    return expirable
+
+
+def run_cleanup(pk, now=None):
+    """not started → running → completed (deleted_sets) or failed."""
+    now = now or timezone.now()
+    try:
+        transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=_("Cleanup started."), now=now)
+    except IllegalTransition:
+        return None  # already taken by another delivery of this message
+    cleanup = CleanupTask.objects.select_related("policy__destination").get(pk=pk)
+    try:
+        if cleanup.policy is None:
+            reason = _("The backup policy of this cleanup was deleted.")
+            transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
+            return CleanupStatus.FAILED
+        if rng("cleanup", pk).random() < failure_rate() / 2:
+            reason = str(FAILURES["storage_unreachable"]) % {"uri": cleanup.policy.destination.uri}
+            transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
+            return CleanupStatus.FAILED
+        policy = cleanup.policy
+        policy.retention_days = cleanup.retention_days
+        with transaction.atomic():
+            doomed = expirable_sets(policy, now)
+            deleted = BackupSet.objects.filter(pk__in=doomed, expired_at__isnull=True).update(expired_at=now)
+            transition(
+                CleanupTask, pk, CleanupStatus.COMPLETED, expect=[CleanupStatus.RUNNING],
+                cause=_("Deleted %(count)s expired backup set(s).") % {"count": deleted}, deleted_sets=deleted,
+            )
+    except IllegalTransition:
+        return None  # the sweeper gave up on it meanwhile: nothing was written
+    return CleanupStatus.COMPLETED
+
+
+# --- Lost tasks ------------------------------------------------------------------
+
+
+def sweep_lost_tasks(now=None, stale=None):
+    """Find tasks whose worker vanished and end or resume them, saying why.
+
+    Running data backups (and copies, and cleanups) whose heartbeat
+    (updated_at) is older than ``stale`` are failed; a log backup stuck
+    starting or stopping is finished, since that move is cheap and safe.
+    Returns a dict of what it did, by kind.
+    """
+    now = now or timezone.now()
+    stale = stale or stale_after()
+    cutoff = now - stale
+    done = {"failed": [], "finished": [], "requeued": []}
+    from . import tasks
+
+    def lost(updated_at):
+        return _("Worker lost: no progress since %(time)s.") % {
+            "time": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+        }
+
+    for model, running in (
+        (DataBackupTask, DataBackupStatus.IN_PROGRESS),
+        (SecondaryDataBackupTask, DataBackupStatus.IN_PROGRESS),
+        (CleanupTask, CleanupStatus.RUNNING),
+    ):
+        for pk, updated_at in model.objects.filter(status=running, updated_at__lt=cutoff).values_list("pk", "updated_at"):
+            reason = lost(updated_at)
+            try:
+                transition(model, pk, "failed", cause=reason, failure_reason=reason, actor_label="sweeper",
+                           expect=[running], now=now)
+                done["failed"].append((model.KIND, pk))
+            except IllegalTransition:
+                pass  # it moved on by itself meanwhile
+
+    for kind, model in LOG_MODELS.items():
+        stuck = model.objects.filter(
+            status__in=[LogBackupStatus.STARTING, LogBackupStatus.STOPPING], updated_at__lt=cutoff
+        ).values_list("pk", "updated_at")
+        for pk, updated_at in stuck:
+            cause = _("Finished by the sweeper: the worker moving it was lost (no progress since %(time)s).") % {
+                "time": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+            }
+            if finish_log_move(kind, pk, now=now, actor_label="sweeper", cause=cause):
+                done["finished"].append((kind, pk))
+
+    for pk in CleanupTask.objects.filter(status=CleanupStatus.NOT_STARTED, updated_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        CleanupTask.objects.filter(pk=pk, status=CleanupStatus.NOT_STARTED).update(updated_at=now)
+        _queue(tasks.run_cleanup, pk)
+        done["requeued"].append(("cleanup", pk))
+    return done

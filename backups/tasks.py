@@ -1,0 +1,68 @@
+"""Celery tasks: thin wrappers around backups/simulation.py and services.py.
+
+Every task takes IDs, never objects, and is idempotent: a message delivered
+twice (acks_late + a dead worker) finds the status already moved and does
+nothing.  Long data backups do not hold a worker: each run is one step that
+re-queues itself with a countdown.
+"""
+
+import logging
+
+from celery import shared_task
+
+from . import simulation
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def run_data_backup(task_id):
+    delay = simulation.advance_data_backup(task_id)
+    if delay is not None:
+        run_data_backup.apply_async((task_id,), countdown=delay)
+
+
+@shared_task(ignore_result=True)
+def run_secondary_data_backup(task_id):
+    delay = simulation.advance_secondary_data_backup(task_id)
+    if delay is not None:
+        run_secondary_data_backup.apply_async((task_id,), countdown=delay)
+
+
+@shared_task(ignore_result=True)
+def finish_log_move(kind, task_id):
+    simulation.finish_log_move(kind, task_id)
+
+
+@shared_task(ignore_result=True)
+def run_cleanup(task_id):
+    simulation.run_cleanup(task_id)
+
+
+@shared_task(ignore_result=True)
+def run_scheduled_backup(policy_id):
+    """Beat's entry for one policy (SIM-1): today's schedule says full or incremental."""
+    from . import services
+
+    result = services.run_scheduled_backup(policy_id)
+    log.info("scheduled backup of policy %s: %s", policy_id, result)
+
+
+# --- Periodic system tasks (beat entries in settings.CELERY_BEAT_SCHEDULE) -----
+
+
+@shared_task(ignore_result=True)
+def tick_log_backups():
+    simulation.tick_log_backups()
+
+
+@shared_task(ignore_result=True)
+def schedule_cleanups():
+    simulation.schedule_cleanups()
+
+
+@shared_task(ignore_result=True)
+def sweep_lost_tasks():
+    done = simulation.sweep_lost_tasks()
+    if any(done.values()):
+        log.warning("sweeper: %s", done)

@@ -1,0 +1,428 @@
+"""The simulated machinery and the services, driven in-process with explicit
+``now`` (backups/simulation.py, backups/services.py).  The same paths under a
+real worker process are in tests/test_worker.py."""
+
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from backups import services, simulation
+from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState, Trigger
+from backups.models import BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, TaskEvent
+from backups.services import ActionRefused
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+GB = 2**30
+
+
+@pytest.fixture(autouse=True)
+def _quiet_simulation(settings):
+    settings.SIM_SPEED = 60
+    settings.SIM_SEED = "7"
+    settings.SIM_FAILURE_RATE = 0
+    settings.SIM_LOG_FAULT_RATE = 0
+
+
+def finish(task, after=timedelta(days=1)):
+    """Advance a data backup far enough in simulated time to end it."""
+    assert simulation.advance_data_backup(task.pk, now=task.started_at + after) is None
+    task.refresh_from_db()
+    return task
+
+
+@pytest.fixture
+def cluster():
+    cluster = f.make_cluster()
+    f.make_host(cluster, role="leader")
+    return cluster
+
+
+@pytest.fixture
+def policy(cluster):
+    policy = f.make_policy(cluster, log_backup_enabled=True)
+    policy.refresh_from_db()  # run_at as a time, not the factory's string
+    return policy
+
+
+def test_instant_full_backup_runs_to_completion(cluster, policy, admin_user):
+    task = services.instant_backup(cluster, None, BackupMode.FULL, admin_user, size_bytes=6 * GB)
+    assert (task.status, task.trigger, task.requested_by, task.backup_method) == ("in_progress", "instant", admin_user, "physical")
+    assert task.backup_set.number == 1 and task.data_version == cluster.data_version
+    # 6 GiB at 50 MiB/s is 123 simulated seconds: about 2 real seconds at 60x.
+    delay = simulation.advance_data_backup(task.pk, now=task.started_at + timedelta(seconds=1))
+    task.refresh_from_db()
+    assert task.status == "in_progress" and 40 <= task.progress <= 50 and 0 < delay <= 1
+    task = finish(task, after=timedelta(seconds=3))
+    assert task.status == "completed" and task.progress == 100 and task.ended_at
+    events = list(task.events.order_by("id").values_list("old_status", "new_status", "actor_id"))
+    assert events == [("", "in_progress", admin_user.pk), ("in_progress", "completed", None)]
+
+
+def test_a_step_after_the_end_does_nothing(cluster, policy, admin_user):
+    task = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user))
+    assert simulation.advance_data_backup(task.pk) is None
+    assert task.events.count() == 2
+
+
+def test_forced_failure_shows_its_reason(cluster, policy, admin_user):
+    task = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user, force_outcome="fail"))
+    assert task.status == "failed"
+    assert "Storage destination unreachable" in task.failure_reason and policy.destination.uri in task.failure_reason
+    assert task.progress == 40
+
+
+def test_a_backup_longer_than_the_timeout_fails_with_timeout(cluster, admin_user):
+    f.make_policy(cluster, data_backup_timeout_minutes=1)
+    task = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user, size_bytes=100 * GB))
+    assert task.status == "failed" and task.failure_reason.startswith("Timed out after 1 minutes")
+
+
+def test_seeded_outcomes_repeat(settings, cluster, policy):
+    settings.SIM_FAILURE_RATE = 0.5
+    plans = [simulation.plan_data_backup(cluster, "full", policy) for _ in range(2)]
+    assert plans[0] == plans[1]
+
+
+def test_incremental_joins_the_full_backups_set(cluster, policy, admin_user):
+    full = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user))
+    incremental = services.instant_backup(cluster, None, BackupMode.INCREMENTAL, admin_user)
+    assert incremental.backup_set_id == full.backup_set_id
+    assert BackupSet.objects.count() == 1
+
+
+def test_second_full_backup_starts_a_new_set(cluster, policy, admin_user):
+    first = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user))
+    second = services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    assert second.backup_set.number == first.backup_set.number + 1
+
+
+def test_completed_backup_starts_its_secondary_copy(cluster, admin_user):
+    secondary = f.make_destination(kind="object", uri="oss://copies")
+    f.make_policy(cluster, secondary_enabled=True, secondary_destination=secondary)
+    task = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user, size_bytes=GB))
+    copy = SecondaryDataBackupTask.objects.get(source=task)
+    assert copy.status == "in_progress" and copy.backup_set_id == task.backup_set_id
+    assert copy.storage_directory.startswith("oss://copies")
+    assert simulation.advance_secondary_data_backup(copy.pk, now=copy.started_at + timedelta(hours=1)) is None
+    copy.refresh_from_db()
+    assert copy.status == "completed"
+
+
+def test_no_secondary_copy_without_the_policy_asking(cluster, policy, admin_user):
+    finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user))
+    assert not SecondaryDataBackupTask.objects.exists()
+
+
+# --- Refusals of the service (the forms show the same messages: test_actions) ---
+
+
+def test_refuses_without_an_active_policy(cluster, admin_user):
+    with pytest.raises(ActionRefused, match="has no active backup policy"):
+        services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    assert DataBackupTask.objects.count() == 0 and BackupSet.objects.count() == 0
+
+
+def test_refuses_incremental_without_full(cluster, policy, admin_user):
+    f.make_data_task(cluster, status="failed")  # a failed full is no base
+    with pytest.raises(ActionRefused, match="needs a completed full backup") as refused:
+        services.instant_backup(cluster, None, BackupMode.INCREMENTAL, admin_user)
+    assert refused.value.field == "mode"
+    assert DataBackupTask.objects.count() == 1
+
+
+def test_refuses_incremental_on_an_expired_set(cluster, policy, admin_user):
+    f.make_data_task(cluster, backup_set=f.make_backup_set(cluster, expired_at=timezone.now()))
+    with pytest.raises(ActionRefused, match="needs a completed full backup"):
+        services.instant_backup(cluster, None, BackupMode.INCREMENTAL, admin_user)
+
+
+def test_refuses_incremental_for_another_tenant(cluster, policy, admin_user):
+    tenant = f.make_tenant(cluster)
+    f.make_data_task(cluster)  # cluster-wide full only
+    with pytest.raises(ActionRefused, match="needs a completed full backup"):
+        services.instant_backup(cluster, tenant, BackupMode.INCREMENTAL, admin_user)
+
+
+def test_refuses_a_second_running_backup(cluster, policy, admin_user):
+    running = services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    with pytest.raises(ActionRefused, match=f"already running data backup #{running.pk}"):
+        services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    assert DataBackupTask.objects.count() == 1 and BackupSet.objects.count() == 1
+
+
+def test_refuses_logical_incremental(cluster, admin_user):
+    f.make_policy(cluster, backup_method=BackupMethod.LOGICAL)
+    with pytest.raises(ActionRefused, match="Logical backups are full backups only"):
+        services.instant_backup(cluster, None, BackupMode.INCREMENTAL, admin_user)
+
+
+def test_refuses_second_logical_backup_of_a_data_version(cluster, admin_user):
+    f.make_policy(cluster, backup_method=BackupMethod.LOGICAL)
+    first = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user))
+    with pytest.raises(ActionRefused, match=f"already has a logical backup \\(#{first.pk}\\)"):
+        services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    simulation.compact(cluster)
+    assert services.instant_backup(cluster, None, BackupMode.FULL, admin_user).data_version == first.data_version + 1
+
+
+def test_the_database_constraint_backs_the_check(cluster, policy, admin_user, monkeypatch):
+    """Even if the friendly check is raced past, the constraint refuses cleanly."""
+    services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    monkeypatch.setattr(services, "check_data_backup", lambda *args: None)
+    with pytest.raises(ActionRefused, match="already running a data backup"):
+        services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    assert DataBackupTask.objects.count() == 1
+
+
+# --- Log backups (SIM-3) ---------------------------------------------------------
+
+
+def test_stop_then_worker_finishes(cluster, admin_user):
+    log = f.make_log_task(cluster)
+    assert services.stop_log_backup("log", log.pk, admin_user) == f"Log backup #{log.pk} is stopping."
+    log.refresh_from_db()
+    assert log.status == "stopping"
+    assert simulation.finish_log_move("log", log.pk) == "stopped"
+    assert simulation.finish_log_move("log", log.pk) is None  # a re-delivered message
+    log.refresh_from_db()
+    assert log.status == "stopped" and log.ended_at
+    assert list(log.events.order_by("id").values_list("new_status", "actor_label")) == [
+        ("stopping", "operator"),
+        ("stopped", "worker"),
+    ]
+
+
+def test_start_then_worker_finishes(cluster, admin_user):
+    log = f.make_log_task(cluster, status=LogBackupStatus.STOPPED)
+    services.start_log_backup("log", log.pk, admin_user)
+    assert simulation.finish_log_move("log", log.pk) == "in_progress"
+    log.refresh_from_db()
+    assert log.status == "in_progress" and log.ended_at is None
+
+
+def test_start_refused_while_another_log_backup_of_the_cluster_runs(cluster, admin_user):
+    old = f.make_log_task(cluster, status=LogBackupStatus.STOPPED)
+    f.make_log_task(cluster)
+    with pytest.raises(ActionRefused, match="already has a running log backup"):
+        services.start_log_backup("log", old.pk, admin_user)
+    old.refresh_from_db()
+    assert old.status == "stopped" and TaskEvent.objects.count() == 0
+
+
+def test_tick_advances_every_running_log_backup_in_one_update(cluster, django_assert_num_queries):
+    now = timezone.now()
+    running = [f.make_log_task(c, latest_point=now - timedelta(hours=1)) for c in [cluster] + [f.make_cluster() for _ in range(3)]]
+    stopped = f.make_log_task(f.make_cluster(), status="stopped", latest_point=now - timedelta(hours=1))
+    with django_assert_num_queries(2):  # log backups, then their secondary copies
+        simulation.tick_log_backups(now=now, interval=5)
+    for log in running:
+        log.refresh_from_db()
+        # 5 real seconds at 60x archive 300 simulated seconds of backlog.
+        assert log.latest_point == now - timedelta(hours=1) + timedelta(seconds=300)
+    stopped.refresh_from_db()
+    assert stopped.latest_point == now - timedelta(hours=1)
+    simulation.tick_log_backups(now=now + timedelta(days=1), interval=5)
+    running[0].refresh_from_db()
+    assert running[0].latest_point <= now + timedelta(days=1) - timedelta(seconds=simulation.LOG_LAG_SECONDS)
+
+
+def test_caught_up_log_backup_keeps_a_small_delay(cluster):
+    now = timezone.now()
+    log = f.make_log_task(cluster, latest_point=now - timedelta(seconds=8))
+    simulation.tick_log_backups(now=now, interval=5)
+    log.refresh_from_db()
+    assert log.latest_point == now - timedelta(seconds=simulation.LOG_LAG_SECONDS)
+
+
+def test_secondary_log_follows_its_source(cluster, admin_user):
+    now = timezone.now()
+    copy = f.make_secondary_log_task(f.make_log_task(cluster, latest_point=now - timedelta(seconds=5)), latest_point=now - timedelta(hours=2))
+    simulation.tick_log_backups(now=now, interval=5)
+    copy.refresh_from_db()
+    assert copy.latest_point == now - timedelta(hours=2) + timedelta(seconds=300)
+
+
+def test_log_faults_fail_running_log_backups(settings, cluster):
+    settings.SIM_LOG_FAULT_RATE = 1
+    log = f.make_log_task(cluster)
+    simulation.tick_log_backups()
+    log.refresh_from_db()
+    assert log.status == "failed" and "Archive log lost" in log.failure_reason
+
+
+def test_a_policy_with_log_backup_starts_one_with_a_secondary_copy(cluster, admin_user):
+    secondary = f.make_destination(kind="object", uri="oss://copies")
+    policy = f.make_policy(cluster, secondary_enabled=True, secondary_destination=secondary)
+    log = services.ensure_log_backup(policy)
+    assert log.status == "starting" and log.storage_directory.endswith("/clog")
+    assert services.ensure_log_backup(policy) is None  # one is alive already
+    simulation.finish_log_move("log", log.pk)
+    copy = log.secondary_copies.get()
+    assert copy.status == "starting" and copy.storage_directory.startswith("oss://copies")
+    assert simulation.finish_log_move("secondary_log", copy.pk) == "in_progress"
+
+
+# --- Cleanup (SIM-4) -----------------------------------------------------------
+
+
+def _set_with_full(cluster, days_ago, incrementals=()):
+    now = timezone.now()
+    backup_set = f.make_backup_set(cluster, created_at=now - timedelta(days=days_ago))
+    f.make_data_task(cluster, backup_set=backup_set, started_at=now - timedelta(days=days_ago))
+    for inc_days_ago in incrementals:
+        f.make_data_task(cluster, backup_set=backup_set, mode="incremental", started_at=now - timedelta(days=inc_days_ago))
+    return backup_set
+
+
+def test_cleanup_expires_sets_older_than_the_window_but_keeps_the_anchor(cluster):
+    policy = f.make_policy(cluster, retention_days=7)
+    oldest = _set_with_full(cluster, 30, incrementals=[27])
+    old = _set_with_full(cluster, 20, incrementals=[17])
+    anchor = _set_with_full(cluster, 10, incrementals=[8, 6])  # its incrementals reach into the window
+    recent = _set_with_full(cluster, 2)
+    assert set(simulation.expirable_sets(policy, timezone.now())) == {oldest.pk, old.pk}
+    cleanup = f.make_cleanup_task(cluster, policy=policy, status=CleanupStatus.NOT_STARTED, retention_days=7)
+    assert simulation.run_cleanup(cleanup.pk) == "completed"
+    cleanup.refresh_from_db()
+    assert cleanup.deleted_sets == 2 and cleanup.ended_at
+    assert set(BackupSet.objects.filter(expired_at__isnull=False).values_list("pk", flat=True)) == {oldest.pk, old.pk}
+    assert not BackupSet.objects.get(pk=anchor.pk).expired_at and not BackupSet.objects.get(pk=recent.pk).expired_at
+    assert simulation.run_cleanup(cleanup.pk) is None  # a re-delivered message deletes nothing more
+
+
+def test_cleanup_keeps_a_set_whose_incremental_is_inside_the_window(cluster):
+    policy = f.make_policy(cluster, retention_days=7)
+    old = _set_with_full(cluster, 20, incrementals=[3])  # newest task in the window
+    _set_with_full(cluster, 10)
+    assert simulation.expirable_sets(policy, timezone.now()) == []
+    assert old.pk
+
+
+def test_cleanup_never_deletes_the_only_set(cluster):
+    policy = f.make_policy(cluster, retention_days=1)
+    _set_with_full(cluster, 100)
+    assert simulation.expirable_sets(policy, timezone.now()) == []
+
+
+def test_cleanups_are_scheduled_per_active_policy_once_a_simulated_day(cluster):
+    policy = f.make_policy(cluster)
+    f.make_policy(f.make_cluster(), state=PolicyState.PAUSED)
+    first = simulation.schedule_cleanups()
+    assert CleanupTask.objects.get(pk__in=first).policy == policy
+    assert simulation.schedule_cleanups() == []
+
+
+# --- Lost tasks ---------------------------------------------------------------------
+
+
+def test_sweeper_fails_a_data_backup_whose_worker_vanished(cluster, policy, admin_user):
+    task = services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    later = timezone.now() + timedelta(minutes=5)
+    assert simulation.sweep_lost_tasks(now=later)["failed"] == [("data", task.pk)]
+    task.refresh_from_db()
+    assert task.status == "failed" and task.failure_reason.startswith("Worker lost: no progress since")
+    assert task.events.latest("id").actor_label == "sweeper"
+    assert simulation.advance_data_backup(task.pk) is None  # the old chain, if it ever wakes, stops
+
+
+def test_sweeper_leaves_healthy_tasks_alone(cluster, policy, admin_user):
+    services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    f.make_log_task(cluster)
+    assert simulation.sweep_lost_tasks() == {"failed": [], "finished": [], "requeued": []}
+
+
+def test_sweeper_finishes_a_stuck_stop(cluster, admin_user):
+    log = f.make_log_task(cluster)
+    services.stop_log_backup("log", log.pk, admin_user)
+    done = simulation.sweep_lost_tasks(now=timezone.now() + timedelta(minutes=5))
+    assert done["finished"] == [("log", log.pk)]
+    log.refresh_from_db()
+    event = log.events.latest("id")
+    assert log.status == "stopped" and event.actor_label == "sweeper" and "worker moving it was lost" in event.cause
+
+
+# --- Scheduled backups (SIM-1) -------------------------------------------------------
+
+
+def _at(day, hour=2):
+    return datetime(2026, 6, day, hour, 0, tzinfo=dt_timezone.utc)  # 2026-06-01 is a Monday
+
+
+def test_todays_mode():
+    policy = f.make_policy(f.make_cluster(), schedule_days={"1": "full", "4": "incremental"})
+    assert services.todays_mode(policy, _at(1)) == "full"
+    assert services.todays_mode(policy, _at(4)) == "incremental"
+    assert services.todays_mode(policy, _at(2)) is None
+    policy.schedule_kind, policy.schedule_days = "monthly", {"2": "full"}
+    assert services.todays_mode(policy, _at(2)) == "full"
+
+
+def test_scheduled_run_starts_todays_backup(cluster, policy):
+    assert services.run_scheduled_backup(policy.pk, now=_at(1)).startswith("started")
+    task = DataBackupTask.objects.get()
+    assert (task.trigger, task.mode, task.policy) == (Trigger.SCHEDULE, "full", policy)
+    assert task.events.get().actor_label == "beat"
+
+
+def test_scheduled_incremental_without_a_base_takes_a_full(cluster, policy):
+    services.run_scheduled_backup(policy.pk, now=_at(4))
+    assert DataBackupTask.objects.get().mode == "full"
+
+
+def test_paused_policy_starts_nothing(cluster, policy):
+    services.pause_policy(policy.pk, AnonymousUser())
+    assert services.run_scheduled_backup(policy.pk, now=_at(1)) == "policy gone or paused"
+    assert not DataBackupTask.objects.exists()
+
+
+def test_scheduled_logical_backup_follows_compaction(cluster):
+    policy = f.make_policy(cluster, backup_method=BackupMethod.LOGICAL)
+    f.make_data_task(cluster, backup_method="logical", data_version=cluster.data_version)
+    services.run_scheduled_backup(policy.pk, now=_at(1))
+    cluster.refresh_from_db()
+    assert DataBackupTask.objects.latest("id").data_version == cluster.data_version == 2
+
+
+# --- Beat entries ----------------------------------------------------------------------
+
+
+def test_weekly_policy_gets_a_crontab_on_its_days(cluster):
+    policy = f.make_policy(cluster, schedule_days={"1": "full", "4": "incremental", "7": "incremental"}, run_at=time(2, 30))
+    entry = services.sync_periodic_task(policy)
+    assert entry.enabled and entry.task == "backups.tasks.run_scheduled_backup" and entry.args == f"[{policy.pk}]"
+    cron = entry.crontab
+    assert (cron.minute, cron.hour, cron.day_of_week, cron.day_of_month) == ("30", "2", "0,1,4", "*")
+    policy.refresh_from_db()
+    assert policy.periodic_task == entry
+
+
+def test_monthly_policy_gets_days_of_month(cluster):
+    policy = f.make_policy(cluster, schedule_kind="monthly", schedule_days={"1": "full", "15": "incremental"}, run_at=time(3))
+    cron = services.sync_periodic_task(policy).crontab
+    assert (cron.day_of_week, cron.day_of_month) == ("*", "1,15")
+
+
+def test_pause_and_resume_disable_and_enable_the_beat_entry(cluster, policy):
+    services.sync_periodic_task(policy)
+    assert "paused" in services.pause_policy(policy.pk, AnonymousUser())
+    assert PeriodicTask.objects.get(pk=policy.periodic_task_id).enabled is False
+    with pytest.raises(ActionRefused, match="already paused"):
+        services.pause_policy(policy.pk, AnonymousUser())
+    services.resume_policy(policy.pk, AnonymousUser())
+    assert PeriodicTask.objects.get(pk=policy.periodic_task_id).enabled is True
+    policy.refresh_from_db()
+    assert policy.state == "active"
+
+
+def test_resume_refused_when_another_policy_took_over(cluster, policy):
+    services.pause_policy(policy.pk, AnonymousUser())
+    f.make_policy(cluster)
+    with pytest.raises(ActionRefused, match="already has an active backup policy"):
+        services.resume_policy(policy.pk, AnonymousUser())
+    policy.refresh_from_db()
+    assert policy.state == "paused"
