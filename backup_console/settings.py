@@ -213,3 +213,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Backup engine: system beat entries and simulation knobs -----------------
+# (backups/simulation.py; added by the engine work, issue 4).  DatabaseScheduler
+# copies these entries into django-celery-beat's tables when beat starts; the
+# per-policy entries are created there by backups/services.py.
+SIM_FAILURE_RATE = float(os.environ.get("SIM_FAILURE_RATE", "0.1"))  # share of data backups that fail
+SIM_LOG_FAULT_RATE = float(os.environ.get("SIM_LOG_FAULT_RATE", "0.0001"))  # per running log backup per tick
+SIM_LOG_TICK_SECONDS = float(os.environ.get("SIM_LOG_TICK_SECONDS", "5"))
+SIM_SWEEP_SECONDS = float(os.environ.get("SIM_SWEEP_SECONDS", "30"))
+SIM_STALE_SECONDS = float(os.environ.get("SIM_STALE_SECONDS", "60"))  # no heartbeat this long: worker lost
+CELERY_BEAT_SCHEDULE = {
+    # A tick or sweep that waited longer than its period is dropped, not piled up.
+    "backups: advance log backups": {
+        "task": "backups.tasks.tick_log_backups",
+        "schedule": SIM_LOG_TICK_SECONDS,
+        "options": {"expires": SIM_LOG_TICK_SECONDS},
+    },
+    "backups: sweep lost tasks": {
+        "task": "backups.tasks.sweep_lost_tasks",
+        "schedule": SIM_SWEEP_SECONDS,
+        "options": {"expires": SIM_SWEEP_SECONDS},
+    },
+    "backups: schedule cleanups": {"task": "backups.tasks.schedule_cleanups", "schedule": 60.0, "options": {"expires": 60}},
+}
