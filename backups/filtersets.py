@@ -73,7 +73,7 @@ class TenantFilterMixin(django_filters.FilterSet):
         cluster_id = self.form.data.get("cluster", "")
         options = Tenant.objects.none()
         if cluster_id.isdecimal() and len(cluster_id) <= 19 and int(cluster_id) <= MAX_ID:
-            options = Tenant.objects.filter(cluster_id=int(cluster_id)).only("id", "name")
+            options = Tenant.objects.filter(cluster_id=int(cluster_id)).only("id", "name").order_by("name")
         field.widget.choices = [("", field.empty_label)] + [(t.pk, t.name) for t in options]
 
 

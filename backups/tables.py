@@ -37,11 +37,11 @@ def readable_delay(seconds):
     hours, m = divmod(minutes, 60)
     days, h = divmod(hours, 24)
     if days:
-        return gettext("%(d)d d %(h)d h") % {"d": days, "h": h}
+        return gettext("%(d)d d %(h)d h") % {"d": days, "h": h} if h else gettext("%(d)d d") % {"d": days}
     if hours:
-        return gettext("%(h)d h %(m)d min") % {"h": hours, "m": m}
+        return gettext("%(h)d h %(m)d min") % {"h": hours, "m": m} if m else gettext("%(h)d h") % {"h": hours}
     if minutes:
-        return gettext("%(m)d min %(s)d s") % {"m": minutes, "s": s}
+        return gettext("%(m)d min %(s)d s") % {"m": minutes, "s": s} if s else gettext("%(m)d min") % {"m": minutes}
     return gettext("%(s)d s") % {"s": s}
 
 
@@ -76,6 +76,7 @@ class ClusterColumn(tables.Column):
         kwargs.setdefault("verbose_name", _("Cluster"))
         kwargs.setdefault("order_by", ("cluster__name", "started_at", "id"))
         kwargs.setdefault("linkify", lambda record: record.cluster.get_absolute_url())
+        kwargs.setdefault("attrs", {"td": {"class": "text-nowrap"}})
         super().__init__(accessor="cluster__name", **kwargs)
 
 

@@ -81,11 +81,11 @@ class DateOrDateTimeField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            parsed = parse_datetime(value.replace(" ", "T", 1))
-            date_only = False
+            # parse_datetime would take a bare date too (as midnight): try dates first.
+            parsed = parse_date(value)
+            date_only = parsed is not None
             if parsed is None:
-                parsed = parse_date(value)
-                date_only = True
+                parsed = parse_datetime(value.replace(" ", "T", 1))
         except ValueError:  # well formed but impossible, e.g. 2025-02-30
             parsed = None
         if parsed is None:

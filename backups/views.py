@@ -117,7 +117,8 @@ class BoundedTableMixin(SingleTableMixin):
         return 1
 
     def capped_count(self):
-        return self.object_list[: COUNT_CAP + 1].count()
+        # Only the IDs: no joins or annotations are needed to count.
+        return self.object_list.values("pk")[: COUNT_CAP + 1].count()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -27,7 +27,7 @@
       var button = event.relatedTarget;
       if (!button) return;
       modal.querySelector("[data-reason-text]").textContent = button.getAttribute("data-reason");
-      modal.querySelector("[data-reason-task]").textContent = "#" + button.getAttribute("data-task");
+      modal.querySelector("[data-reason-task]").textContent = "#" + button.getAttribute("data-reason-for");
       modal.querySelector("[data-reason-link]").setAttribute("href", button.getAttribute("href").split("#")[0]);
     });
   }

