@@ -9,5 +9,8 @@ urlpatterns = [
     path("secondary/logs/<int:pk>/start/", views.secondary_log_start, name="secondary_log_start"),
     path("policies/", views.policy_list, name="policy_list"),
     path("policies/new/", views.policy_create, name="policy_create"),
+    path("policies/<int:pk>/edit/", views.policy_edit, name="policy_edit"),
+    path("policies/<int:pk>/pause/", views.policy_pause, name="policy_pause"),
+    path("policies/<int:pk>/resume/", views.policy_resume, name="policy_resume"),
     path("instant/", views.instant_backup, name="instant_backup"),
 ]

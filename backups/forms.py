@@ -1,0 +1,309 @@
+"""Forms of the operator actions: new/edit backup policy (OV-1), instant backup (OV-2).
+
+Each refusal the SPEC names is a message on the field it concerns, and a form
+that is refused writes nothing.  Posted names the form does not know are
+refused too: a typo or a forged parameter must not be silently ignored on an
+action that changes data.
+"""
+
+from django import forms
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clusters.models import Cluster, Tenant
+
+from . import services
+from .choices import BackupMethod, BackupMode, PolicyState, ScheduleKind
+from .models import BackupPolicy
+
+MAX_MONTHLY_DAYS = 10
+WEEKDAYS = range(1, 8)  # Monday=1 .. Sunday=7, as stored in schedule_days
+
+
+class RefuseUnknownFieldsMixin:
+    """Adds a form error for every posted name that is not a field."""
+
+    allowed_names = {"csrfmiddlewaretoken", "next"}
+
+    def clean(self):
+        cleaned = super().clean()
+        unknown = sorted(set(self.data) - set(self.fields) - self.allowed_names)
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown parameter(s): %(names)s. Nothing was changed.") % {"names": ", ".join(unknown)},
+                code="unknown_parameter",
+            )
+        return cleaned
+
+
+class BootstrapMixin:
+    """Bootstrap 5 classes on every widget, and is-invalid where there is an error."""
+
+    def style_widgets(self):
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple)):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            if self.is_bound and name in self.errors:
+                css += " is-invalid"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def full_clean(self):
+        super().full_clean()
+        self.style_widgets()
+
+
+class TenantSelect(forms.Select):
+    """Each tenant option says its cluster, so the page can offer only the chosen cluster's tenants."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-cluster"] = instance.cluster_id
+        return option
+
+
+class TenantChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.cluster.name} / {obj.name}"
+
+
+def _clean_tenant(form, cleaned):
+    cluster, tenant = cleaned.get("cluster"), cleaned.get("tenant")
+    if cluster and tenant and tenant.cluster_id != cluster.pk:
+        form.add_error(
+            "tenant", _("Tenant %(tenant)s belongs to another cluster, not %(cluster)s.") % {"tenant": tenant, "cluster": cluster}
+        )
+        return False
+    return True
+
+
+class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm):
+    """OV-1.  The schedule is edited as weekday checkboxes (each full or
+    incremental) or as two lists of days of the month, and stored as
+    ``schedule_days``."""
+
+    tenant = TenantChoiceField(
+        Tenant.objects.select_related("cluster"),
+        required=False,
+        widget=TenantSelect,
+        label=gettext_lazy("Tenant"),
+        help_text=gettext_lazy("Leave empty for the cluster-wide policy; pick a tenant to override it for that tenant."),
+    )
+    monthly_full_days = forms.CharField(
+        required=False,
+        label=gettext_lazy("Full backup days"),
+        help_text=gettext_lazy("Days of the month, separated by commas, e.g. 1, 15."),
+    )
+    monthly_incremental_days = forms.CharField(
+        required=False,
+        label=gettext_lazy("Incremental backup days"),
+        help_text=gettext_lazy("Days of the month, separated by commas, e.g. 8, 22."),
+    )
+
+    class Meta:
+        model = BackupPolicy
+        fields = [
+            "cluster",
+            "tenant",
+            "backup_method",
+            "destination",
+            "directory",
+            "schedule_kind",
+            "run_at",
+            "log_backup_enabled",
+            "retention_days",
+            "secondary_enabled",
+            "secondary_destination",
+            "data_backup_timeout_minutes",
+            "log_delay_threshold_seconds",
+        ]
+        widgets = {
+            "run_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "schedule_kind": forms.RadioSelect,
+            "backup_method": forms.RadioSelect,
+        }
+        help_texts = {
+            "log_backup_enabled": gettext_lazy("Always on for physical backups: they restore by replaying logs."),
+            "retention_days": gettext_lazy("Recovery window: cleanup deletes backup sets older than this."),
+            "directory": gettext_lazy("Under the destination's root directory, e.g. /prod-cluster."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].queryset = Cluster.objects.order_by("name")
+        self.fields["secondary_destination"].required = False
+        for day in WEEKDAYS:
+            self.fields[f"week_{day}"] = forms.BooleanField(required=False, label=WEEKDAY_NAMES[day - 1])
+            self.fields[f"week_{day}_mode"] = forms.ChoiceField(
+                choices=BackupMode.choices, required=False, initial=BackupMode.FULL if day == 1 else BackupMode.INCREMENTAL,
+                label=gettext_lazy("Mode"),
+            )
+        for name in ("schedule_kind", "backup_method"):
+            self.fields[name].choices = [c for c in self.fields[name].choices if c[0]]
+        if self.instance.pk:
+            # A policy belongs to its cluster/tenant for life; make a new one to move it.
+            self.fields["cluster"].disabled = True
+            self.fields["tenant"].disabled = True
+            self._load_schedule(self.instance)
+        else:
+            self.initial.setdefault("schedule_kind", ScheduleKind.WEEKLY)
+            self.initial.setdefault("backup_method", BackupMethod.PHYSICAL)
+            self.initial.setdefault("run_at", "02:00")
+            self.initial.setdefault("week_1", True)
+        self.style_widgets()
+
+    def _load_schedule(self, policy):
+        days = {int(day): mode for day, mode in policy.schedule_days.items()}
+        if policy.schedule_kind == ScheduleKind.WEEKLY:
+            for day, mode in days.items():
+                self.initial[f"week_{day}"] = True
+                self.initial[f"week_{day}_mode"] = mode
+        else:
+            self.initial["monthly_full_days"] = ", ".join(str(d) for d in sorted(days) if days[d] == BackupMode.FULL)
+            self.initial["monthly_incremental_days"] = ", ".join(
+                str(d) for d in sorted(days) if days[d] == BackupMode.INCREMENTAL
+            )
+
+    @property
+    def weekday_rows(self):
+        return [(self[f"week_{day}"], self[f"week_{day}_mode"]) for day in WEEKDAYS]
+
+    def _days_of_month(self, name):
+        text = (self.cleaned_data.get(name) or "").replace("，", ",")
+        days = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            if not part.isdigit() or not 1 <= int(part) <= 31:
+                self.add_error(name, _("“%(day)s” is not a day of the month (1–31).") % {"day": part})
+                return None
+            days.append(int(part))
+        return days
+
+    def clean_retention_days(self):
+        days = self.cleaned_data["retention_days"]
+        if days is not None and days < 1:
+            raise forms.ValidationError(_("Retention must be at least one day."))
+        return days
+
+    def _schedule(self, kind):
+        """schedule_days from the schedule fields, or None after adding the errors."""
+        if kind == ScheduleKind.WEEKLY:
+            return {
+                str(day): self.cleaned_data.get(f"week_{day}_mode") or BackupMode.FULL
+                for day in WEEKDAYS
+                if self.cleaned_data.get(f"week_{day}")
+            }
+        full = self._days_of_month("monthly_full_days")
+        incremental = self._days_of_month("monthly_incremental_days")
+        if full is None or incremental is None:
+            return None
+        both = sorted(set(full) & set(incremental))
+        if both:
+            self.add_error(
+                "monthly_incremental_days",
+                _("Day(s) %(days)s cannot be both full and incremental.") % {"days": ", ".join(map(str, both))},
+            )
+            return None
+        days = {str(day): BackupMode.FULL for day in full}
+        days.update({str(day): BackupMode.INCREMENTAL for day in incremental})
+        if len(days) > MAX_MONTHLY_DAYS:
+            self.add_error(
+                "monthly_full_days",
+                _("A monthly schedule may have at most %(max)s backup days; this one has %(count)s.")
+                % {"max": MAX_MONTHLY_DAYS, "count": len(days)},
+            )
+            return None
+        return days
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("schedule_kind")
+        if kind:
+            days = self._schedule(kind)
+            if days is not None:
+                if BackupMode.FULL not in days.values():
+                    field = "schedule_kind" if kind == ScheduleKind.WEEKLY else "monthly_full_days"
+                    self.add_error(
+                        field,
+                        _("The schedule has no full backup day: every backup set starts with a full backup.")
+                        if days
+                        else _("Pick at least one backup day, with a full backup on one of them."),
+                    )
+                else:
+                    self.instance.schedule_days = days
+        method = cleaned.get("backup_method")
+        if method == BackupMethod.PHYSICAL and not cleaned.get("log_backup_enabled"):
+            self.add_error(
+                "log_backup_enabled",
+                _("Physical backups need log backup: it is always on for physical backups. Turn it on or choose logical."),
+            )
+        primary, secondary = cleaned.get("destination"), cleaned.get("secondary_destination")
+        if cleaned.get("secondary_enabled") and not secondary:
+            self.add_error("secondary_destination", _("Secondary backup needs a secondary destination."))
+        if primary and secondary and primary == secondary:
+            self.add_error("secondary_destination", _("The secondary destination must differ from the primary one."))
+        if _clean_tenant(self, cleaned):
+            self._clean_one_active_policy(cleaned)
+        return cleaned
+
+    def _clean_one_active_policy(self, cleaned):
+        cluster, tenant = cleaned.get("cluster"), cleaned.get("tenant")
+        if not cluster or self.instance.state != PolicyState.ACTIVE:
+            return
+        others = BackupPolicy.objects.filter(cluster=cluster, tenant=tenant, state=PolicyState.ACTIVE)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        other = others.first()
+        if other is None:
+            return
+        if tenant:
+            message = _("Tenant %(tenant)s already has an active backup policy (#%(pk)s): edit or pause that one.")
+        else:
+            message = _("Cluster %(cluster)s already has an active backup policy (#%(pk)s): edit or pause that one.")
+        self.add_error("tenant" if tenant else "cluster", message % {"tenant": tenant, "cluster": cluster, "pk": other.pk})
+
+
+class InstantBackupForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
+    """OV-2: cluster, optional tenant, full or incremental."""
+
+    cluster = forms.ModelChoiceField(Cluster.objects.order_by("name"), label=gettext_lazy("Cluster"))
+    tenant = TenantChoiceField(
+        Tenant.objects.select_related("cluster"),
+        required=False,
+        widget=TenantSelect,
+        label=gettext_lazy("Tenant"),
+        help_text=gettext_lazy("Optional: back up one tenant of the cluster."),
+    )
+    mode = forms.ChoiceField(
+        choices=BackupMode.choices,
+        initial=BackupMode.FULL,
+        widget=forms.RadioSelect,
+        label=gettext_lazy("Data backup mode"),
+        help_text=gettext_lazy("Logical backups are full only; an incremental builds on the last completed full backup."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+    def clean(self):
+        cleaned = super().clean()
+        cluster = cleaned.get("cluster")
+        if cluster and "mode" in cleaned and _clean_tenant(self, cleaned):
+            tenant = cleaned.get("tenant")
+            try:
+                services.check_data_backup(cluster, tenant, cleaned["mode"], services.active_policy(cluster, tenant))
+            except services.ActionRefused as refused:
+                self.add_error(refused.field, refused.message)
+        return cleaned
+
+    def refuse(self, refused):
+        """Show a refusal the service raised after the form was valid (a race)."""
+        self.add_error(refused.field if refused.field in self.fields else None, refused.message)
+        self.style_widgets()
