@@ -1,0 +1,96 @@
+"""The cluster list and each cluster's overview page (总览)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cluster():
+    c = f.make_cluster(name="prod-east", region="cn-hangzhou", zone="zone-h", db_version="4.2.1", data_version=10284)
+    f.make_tenant(c, name="sales")
+    f.make_host(c, ip="10.1.2.3", port=2881)
+    return c
+
+
+def test_cluster_list_links_every_cluster(admin_client, cluster):
+    other = f.make_cluster(name="staging")
+    body = admin_client.get("/clusters/").content.decode()
+    assert f'href="/clusters/{cluster.pk}/"' in body and f'href="/clusters/{other.pk}/"' in body
+    assert "cn-hangzhou / zone-h" in body
+
+
+def test_cluster_list_search_and_status(admin_client, cluster):
+    f.make_cluster(name="staging", status="maintenance")
+    body = admin_client.get("/clusters/?q=prod").content.decode()
+    assert "prod-east" in body and "staging" not in body
+    body = admin_client.get("/clusters/?status=maintenance").content.decode()
+    assert "staging" in body and "prod-east</a>" not in body
+
+
+def test_cluster_list_query_count_is_constant(admin_client, django_assert_num_queries):
+    for i in range(3):
+        f.make_cluster()
+    admin_client.get("/clusters/")
+    with django_assert_num_queries(4):  # session, user, count, page
+        admin_client.get("/clusters/")
+    for i in range(30):
+        c = f.make_cluster()
+        f.make_tenant(c), f.make_host(c)
+    with django_assert_num_queries(4):
+        admin_client.get("/clusters/?per_page=50")
+
+
+def test_overview_shows_version_tenants_hosts_and_policy(admin_client, cluster):
+    f.make_policy(cluster, retention_days=14)
+    body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
+    for text in ("4.2.1", "10284", "cn-hangzhou", "sales", "10.1.2.3:2881", "keeps 14 days", "Running"):
+        assert text in body, text
+
+
+def test_overview_shows_latest_data_backup_and_log_delay(admin_client, cluster):
+    f.make_data_task(cluster, started_at=timezone.now() - timedelta(days=2))
+    latest = f.make_data_task(cluster, status="in_progress")
+    policy = f.make_policy(cluster, log_delay_threshold_seconds=60)
+    f.make_log_task(cluster, policy=policy, latest_point=timezone.now() - timedelta(seconds=185))
+    body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
+    assert f"#{latest.pk}</a>" in body
+    assert "3 min 5 s" in body and "text-danger" in body
+
+
+def test_overview_lists_recent_failures_of_every_kind(admin_client, cluster):
+    f.make_data_task(cluster, status="failed", failure_reason="storage unreachable")
+    f.make_log_task(cluster, status="failed", failure_reason="archive log lost")
+    f.make_cleanup_task(cluster, status="failed", failure_reason="set still referenced")
+    f.make_data_task(f.make_cluster(), status="failed", failure_reason="someone else's failure")
+    body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
+    for reason in ("storage unreachable", "archive log lost", "set still referenced"):
+        assert reason in body
+    assert "someone else" not in body
+    assert f"/backups/data/?cluster={cluster.pk}&amp;status=failed&amp;range=all" in body
+
+
+def test_overview_links_to_each_list_filtered_to_the_cluster(admin_client, cluster):
+    body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
+    for path in ("/backups/data/", "/backups/logs/", "/backups/cleanups/", "/backups/secondary/data/", "/backups/secondary/logs/"):
+        assert f'href="{path}?cluster={cluster.pk}"' in body
+
+
+def test_overview_of_an_empty_cluster(admin_client):
+    empty = f.make_cluster(name="empty")
+    body = admin_client.get(f"/clusters/{empty.pk}/").content.decode()
+    assert "No data backups yet." in body and "No failed tasks" in body and "No active backup policy." in body
+
+
+def test_overview_in_chinese(admin_client, cluster):
+    body = admin_client.get(f"/clusters/{cluster.pk}/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "总览" in body and "数据库版本" in body and "运行中" in body
+
+
+def test_unknown_cluster_is_404(admin_client):
+    assert admin_client.get("/clusters/424242/").status_code == 404
