@@ -114,6 +114,9 @@ def database_settings():
         }
     else:
         db["CONN_HEALTH_CHECKS"] = True
+    if os.environ.get("TEST_DATABASE_NAME"):
+        # Set by tests/run.py so two test runs on one server never collide.
+        db["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
     return db
 
 
