@@ -1,0 +1,300 @@
+"""seed_demo and backups.demo (issue 2): a deterministic, idempotent demo, and
+bulk top-ups per task kind.  On PostgreSQL (`make test`) the bulk rows go in
+through COPY and every constraint of backups/models.py is checked by the
+database itself as they land."""
+
+import hashlib
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count, F, Q
+
+from backups import demo
+from backups.choices import BackupMethod, BackupMode, DataBackupStatus, TaskKind
+from backups.models import (
+    TASK_MODELS,
+    BackupPolicy,
+    BackupSet,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+    StorageDestination,
+    TaskEvent,
+)
+from clusters.models import Cluster, Host, Tenant
+from tests.factories import make_cluster
+
+NOW = datetime(2025, 6, 1, 10, 0, tzinfo=dt_timezone.utc)
+SEEDED = [Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, TaskEvent, *TASK_MODELS.values()]
+
+# How a foreign key is written in a fingerprint: by natural key, never by id
+# (ids depend on the sequences, which a rolled-back test does not reset).
+NATURAL = {
+    "Cluster": "name", "Tenant": "name", "Host": "ip", "StorageDestination": "name", "BackupSet": "number",
+    "BackupPolicy": "cluster__name", "DataBackupTask": "started_at", "LogBackupTask": "started_at",
+    "User": "username", "ContentType": "model", "PeriodicTask": "name",
+}
+# Ids and auto timestamps; created_at is auto on clusters, tenants and policies
+# but chosen by the generator on backup sets and events.
+SKIP = {"id", "object_id", "updated_at"}
+
+
+def skipped(model, field):
+    return field.name in SKIP or (field.name == "created_at" and model not in (BackupSet, TaskEvent))
+
+
+def fingerprint():
+    digest = hashlib.sha256()
+    for model in SEEDED:
+        lookups = []
+        for field in model._meta.concrete_fields:
+            if skipped(model, field):
+                continue
+            if field.is_relation:
+                lookups.append(f"{field.name}__{NATURAL[field.related_model.__name__]}")
+            else:
+                lookups.append(field.name)
+        rows = sorted(model.objects.values_list(*lookups), key=repr)
+        digest.update(f"{model.__name__}:{len(rows)}:{rows!r}".encode())
+    return digest.hexdigest()
+
+
+def wipe():
+    """Back to an empty database (children first: tasks protect sets and hosts)."""
+    for model in (SecondaryDataBackupTask, SecondaryLogBackupTask, DataBackupTask, LogBackupTask, CleanupTask,
+                  TaskEvent, BackupSet, BackupPolicy, Host, Tenant, Cluster, StorageDestination):
+        model.objects.all().delete()
+    get_user_model().objects.all().delete()
+
+
+def counts():
+    return {model.__name__: model.objects.count() for model in SEEDED}
+
+
+def seed(**options):
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_same_seed_gives_the_same_rows_and_another_seed_other_rows():
+    seed(seed=7, now=NOW)
+    demo.fill({kind: 600 for kind in TaskKind}, seed=7, now=NOW)
+    first = fingerprint()
+    wipe()
+    seed(seed=7, now=NOW)
+    demo.fill({kind: 600 for kind in TaskKind}, seed=7, now=NOW)
+    assert fingerprint() == first
+    wipe()
+    seed(seed=8, now=NOW)
+    demo.fill({kind: 600 for kind in TaskKind}, seed=8, now=NOW)
+    assert fingerprint() != first
+
+
+@pytest.mark.django_db
+def test_a_second_run_adds_nothing():
+    seed(now=NOW)
+    before, print_before = counts(), fingerprint()
+    out = seed(now=NOW + timedelta(hours=5))
+    assert "nothing added" in out
+    assert counts() == before
+    assert fingerprint() == print_before
+
+
+@pytest.mark.django_db
+def test_reset_rebuilds_the_history_from_another_seed():
+    seed(seed=1, now=NOW)
+    first = fingerprint()
+    seed(seed=2, now=NOW, reset=True)
+    assert fingerprint() != first
+    wipe()
+    seed(seed=2, now=NOW)
+    second = fingerprint()
+    seed(seed=2, now=NOW, reset=True)
+    assert fingerprint() == second
+
+
+@pytest.mark.django_db
+def test_if_empty_leaves_an_existing_estate_alone():
+    make_cluster(name="mine")
+    out = seed(if_empty=True)
+    assert "nothing to do" in out
+    assert list(Cluster.objects.values_list("name", flat=True)) == ["mine"]
+    assert not DataBackupTask.objects.exists()
+
+
+@pytest.mark.django_db
+def test_if_empty_seeds_an_empty_database():
+    seed(if_empty=True)
+    assert Cluster.objects.count() == len(demo.DEMO_CLUSTERS)
+
+
+# Several "now"s: around the scheduled runs, the cleanups and midnight.
+@pytest.mark.django_db
+@pytest.mark.parametrize("now", [NOW, NOW.replace(hour=0, minute=1), NOW.replace(hour=1, minute=45),
+                                 NOW.replace(hour=4, minute=20), NOW.replace(hour=23, minute=59), None])
+def test_the_demo_has_every_status_of_every_task_kind(now):
+    seed(now=now)
+    for kind, model in TASK_MODELS.items():
+        statuses = set(model.objects.values_list("status", flat=True))
+        assert statuses == set(model.Status.values), kind
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("now", [NOW, NOW.replace(hour=2, minute=3), None])
+def test_the_demo_is_believable(now):
+    seed(now=now)
+    now = now or demo.default_now()
+    assert Cluster.objects.count() == 6
+    assert set(Cluster.objects.values_list("db_version", flat=True)) == {"4.2.1", "4.3.0", "3.1.4"}
+    assert StorageDestination.objects.values("kind").distinct().count() == 2
+    assert BackupPolicy.objects.filter(backup_method=BackupMethod.LOGICAL).exists()
+    assert BackupPolicy.objects.filter(secondary_enabled=True).exists()
+    for cluster in Cluster.objects.all():
+        assert 1 <= cluster.tenants.count() <= 4
+        assert 3 <= cluster.hosts.count() <= 6
+        assert BackupPolicy.objects.filter(cluster=cluster, state="active").count() == 1
+        # 30 days of data backups, nothing in the future, the running one the newest.
+        tasks = list(DataBackupTask.objects.filter(cluster=cluster).order_by("started_at"))
+        assert len(tasks) >= 28
+        assert tasks[0].started_at >= now - timedelta(days=30)
+        assert all(t.started_at < now and (t.ended_at is None or t.ended_at <= now) for t in tasks)
+        running = [t for t in tasks if t.status == DataBackupStatus.IN_PROGRESS]
+        assert len(running) <= 1
+        if running:
+            assert running[0] == tasks[-1]
+        # Backups of one cluster do not overlap.
+        for earlier, later in zip(tasks, tasks[1:]):
+            assert earlier.ended_at <= later.started_at
+    physical = DataBackupTask.objects.filter(backup_method=BackupMethod.PHYSICAL)
+    assert physical.filter(mode=BackupMode.INCREMENTAL).count() > physical.filter(mode=BackupMode.FULL).count()
+    # Every incremental sits on a set whose full backup completed before it started.
+    for task in physical.filter(mode=BackupMode.INCREMENTAL, tenant=None):
+        full = task.backup_set.data_tasks.get(mode=BackupMode.FULL)
+        assert full.status == DataBackupStatus.COMPLETED and full.ended_at <= task.started_at
+    # Logical: full only, data versions rise with time.
+    for cluster in Cluster.objects.filter(policies__backup_method=BackupMethod.LOGICAL):
+        versions = list(DataBackupTask.objects.filter(cluster=cluster).exclude(status="failed")
+                        .order_by("started_at").values_list("data_version", flat=True))
+        assert versions == sorted(set(versions))
+        assert cluster.data_version == max(versions)
+    # Sizes and durations go together.
+    for task in DataBackupTask.objects.filter(status=DataBackupStatus.COMPLETED):
+        assert task.size_bytes > 0 and task.progress == 100
+        assert task.storage_directory.startswith(task.policy.destination.uri + f"/{task.cluster.name}/backup_set_")
+    failures = set(DataBackupTask.objects.filter(status="failed").values_list("failure_reason", flat=True))
+    assert any(r.startswith("Storage unreachable: connect to ") for r in failures)
+    # Secondary copies: of completed backups of secondary-enabled policies, same set.
+    for copy in SecondaryDataBackupTask.objects.select_related("source__policy"):
+        assert copy.source.status == DataBackupStatus.COMPLETED
+        assert copy.source.policy.secondary_enabled
+        assert copy.backup_set_id == copy.source.backup_set_id
+        assert copy.destination_id == copy.source.policy.secondary_destination_id
+        assert copy.started_at >= copy.source.ended_at
+    # One live log backup per cluster with log backup on; a couple lag past the threshold.
+    live = LogBackupTask.objects.filter(status__in=LogBackupTask.ALIVE)
+    assert live.count() == BackupPolicy.objects.filter(log_backup_enabled=True).count()
+    lags = {t.cluster.name: now - t.latest_point for t in live if t.latest_point}
+    late = [name for name, lag in lags.items() if lag > timedelta(seconds=300)]
+    assert len(late) == 2
+    assert all(timedelta(0) < lag < timedelta(hours=1) for lag in lags.values())
+    assert SecondaryLogBackupTask.objects.filter(
+        source__policy__secondary_enabled=False).count() == 0
+    # Cleanup: daily, one pending next run per cluster, it expired old sets.
+    assert CleanupTask.objects.filter(status="not_started", started_at__gte=now, ended_at=None).count() == 6
+    assert BackupSet.objects.exclude(expired_at=None).exists()
+    # The live tasks say how they came to be.
+    for task in live:
+        assert task.events.filter(old_status="", actor_label="seed").exists()
+
+
+@pytest.mark.django_db
+def test_tasks_tops_every_kind_up_and_a_second_call_adds_nothing():
+    out = seed(now=NOW, tasks=2000, batch_size=700)
+    assert "rows/s" in out
+    after_first = {kind: model.objects.count() for kind, model in TASK_MODELS.items()}
+    assert all(n >= 2000 for n in after_first.values()), after_first
+    # "at least N": the kinds with copies may overshoot a little, not double.
+    assert all(n < 2600 for n in after_first.values()), after_first
+    assert demo.fill({kind: 2000 for kind in TaskKind}, now=NOW)["rows"] == 0
+    out = seed(now=NOW, tasks=2000)
+    assert "nothing added" in out
+    assert {kind: model.objects.count() for kind, model in TASK_MODELS.items()} == after_first
+    # A bigger target reuses what is there and inserts only the difference.
+    result = demo.fill({TaskKind.CLEANUP: 2500}, now=NOW + timedelta(days=1))
+    assert result[TaskKind.CLEANUP] == 2500 - after_first[TaskKind.CLEANUP]
+    assert CleanupTask.objects.count() == 2500
+
+
+@pytest.mark.django_db
+def test_bulk_rows_respect_the_constraints_and_stay_spread_out_in_time():
+    demo.fill({kind: 3000 for kind in TaskKind}, now=NOW, batch_size=1000)
+    demo.fill({kind: 5000 for kind in TaskKind}, now=NOW, batch_size=1000)  # a second, older window
+    fleet = Q(cluster__name__startswith=demo.FLEET_PREFIX)
+    for kind, model in TASK_MODELS.items():
+        rows = model.objects.filter(fleet)
+        # Finished, ended after they started, failures explained.
+        assert not rows.filter(ended_at=None).exists(), kind
+        assert not rows.filter(ended_at__lt=F("started_at")).exists(), kind
+        assert not rows.filter(status="failed", failure_reason="").exists(), kind
+        assert not rows.filter(started_at__gt=NOW).exists(), kind
+        # Time-range filters stay realistic: a day holds a few thousand rows, not all.
+        day = rows.filter(started_at__gte=NOW - timedelta(days=1), started_at__lt=NOW).count()
+        assert 0 < day <= 3000, (kind, day)
+        assert rows.filter(started_at__lt=NOW - timedelta(days=2)).exists(), kind
+    data = DataBackupTask.objects.filter(fleet)
+    # Logical: full only and one per data version; physical sets: one full, first.
+    assert not data.filter(backup_method="logical", mode="incremental").exists()
+    assert not data.filter(backup_method="logical").exclude(status="failed").values("cluster", "data_version") \
+        .annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert not BackupSet.objects.filter(fleet).annotate(
+        fulls=Count("data_tasks", filter=Q(data_tasks__mode="full"))).exclude(fulls=1).exists()
+    assert not data.filter(mode="incremental", started_at__lt=F("backup_set__created_at")).exists()
+    assert data.filter(mode="incremental").exists()
+    assert BackupSet.objects.filter(fleet).values("cluster", "number").annotate(n=Count("id")).filter(n__gt=1).count() == 0
+    # A cluster's data backups never overlap.
+    for cluster_id in data.values_list("cluster", flat=True).distinct()[:5]:
+        spans = list(data.filter(cluster_id=cluster_id).order_by("started_at").values_list("started_at", "ended_at"))
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+    copies = SecondaryDataBackupTask.objects.filter(fleet)
+    assert not copies.exclude(source__status="completed").exists()
+    assert not copies.exclude(backup_set=F("source__backup_set")).exists()
+    assert not copies.filter(started_at__lt=F("source__ended_at")).exists()
+    assert not SecondaryLogBackupTask.objects.filter(fleet).exclude(cluster=F("source__cluster")).exists()
+    # Every status a finished row can have shows up.
+    assert set(data.values_list("status", flat=True)) == {"completed", "failed"}
+    assert set(LogBackupTask.objects.filter(fleet).values_list("status", flat=True)) == {"stopped", "failed"}
+    # Django's own view of the constraints agrees with the database's, on a sample.
+    for model in TASK_MODELS.values():
+        for task in model.objects.filter(fleet).order_by("?")[:20]:
+            task.validate_constraints()
+    # Ids came from the sequences, so the console can go on inserting.
+    DataBackupTask.objects.create(
+        cluster=data[0].cluster, backup_set=data[0].backup_set, mode="incremental", backup_method="physical",
+        data_version=1, storage_directory="/x", started_at=NOW, status="failed", failure_reason="x", ended_at=NOW,
+    )
+
+
+@pytest.mark.django_db
+def test_the_demo_user_can_log_in(client):
+    seed(now=NOW)
+    seed(now=NOW)
+    assert get_user_model().objects.filter(username="demo").count() == 1
+    user = get_user_model().objects.get(username="demo")
+    assert user.is_superuser and user.is_staff
+    assert client.login(username="demo", password="demo")
+
+
+@pytest.mark.django_db
+def test_a_bad_now_is_refused():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--now", "yesterday", stdout=StringIO())
