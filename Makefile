@@ -22,7 +22,7 @@ messages: install
 run: messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	DEBUG=$${DEBUG:-1} $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=$${DEBUG:-1} $(BIN)/honcho start -f Procfile
 
 test: messages
 	$(BIN)/python tests/run.py $(ARGS)
