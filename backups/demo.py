@@ -165,7 +165,9 @@ FLEET_PREFIX = "fleet-"
 FLEET_DAILY_ROWS = 2000  # rows of each kind per day across the fleet
 FLEET_END_GAP = timedelta(hours=4)  # newest bulk row starts this long before now
 FLEET_SET_SIZE = 7  # physical: one full and six incrementals per backup set
-EPOCH = datetime(2020, 1, 1, tzinfo=dt_timezone.utc)
+# Set numbers and logical data versions are minutes since this moment; the
+# Unix epoch keeps them positive however far back a 10M-row top-up reaches.
+EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 DEFAULT_BATCH = 20000
 
 # --- Failure reasons ---------------------------------------------------------
