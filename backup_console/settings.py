@@ -239,4 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": SIM_SWEEP_SECONDS},
     },
     "backups: schedule cleanups": {"task": "backups.tasks.schedule_cleanups", "schedule": 60.0, "options": {"expires": 60}},
+    # Policies made in the admin or by seed_demo get their beat entry here.
+    "backups: sync policy schedules": {
+        "task": "backups.tasks.reconcile_policy_schedules",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }

@@ -10,6 +10,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -327,6 +328,23 @@ def sync_periodic_task(policy):
         BackupPolicy.objects.filter(pk=policy.pk).update(periodic_task=entry)
         policy.periodic_task = entry
     return entry
+
+
+def reconcile_periodic_tasks():
+    """Give every policy changed outside these services (admin, seed data) its
+    beat entry: missing, enabled when it should not be, or older than the policy."""
+    stale = BackupPolicy.objects.select_related("periodic_task").filter(
+        Q(periodic_task__isnull=True)
+        | Q(state=PolicyState.ACTIVE, periodic_task__enabled=False)
+        | Q(state=PolicyState.PAUSED, periodic_task__enabled=True)
+        | Q(updated_at__gt=F("periodic_task__date_changed"))
+    )
+    synced = []
+    for policy in stale:
+        with transaction.atomic():
+            sync_periodic_task(policy)
+        synced.append(policy.pk)
+    return synced
 
 
 def save_policy(form, user):

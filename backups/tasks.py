@@ -66,3 +66,12 @@ def sweep_lost_tasks():
     done = simulation.sweep_lost_tasks()
     if any(done.values()):
         log.warning("sweeper: %s", done)
+
+
+@shared_task(ignore_result=True)
+def reconcile_policy_schedules():
+    from . import services
+
+    synced = services.reconcile_periodic_tasks()
+    if synced:
+        log.info("beat entries synced for policies %s", synced)

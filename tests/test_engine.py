@@ -12,7 +12,7 @@ from django_celery_beat.models import PeriodicTask
 
 from backups import services, simulation
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState, Trigger
-from backups.models import BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, TaskEvent
+from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, TaskEvent
 from backups.services import ActionRefused
 from tests import factories as f
 
@@ -426,3 +426,13 @@ def test_resume_refused_when_another_policy_took_over(cluster, policy):
         services.resume_policy(policy.pk, AnonymousUser())
     policy.refresh_from_db()
     assert policy.state == "paused"
+
+
+def test_policies_made_elsewhere_get_their_beat_entry(cluster):
+    made_in_admin = f.make_policy(cluster)
+    paused = f.make_policy(f.make_cluster(), state=PolicyState.PAUSED)
+    assert set(services.reconcile_periodic_tasks()) == {made_in_admin.pk, paused.pk}
+    assert PeriodicTask.objects.get(pk=BackupPolicy.objects.get(pk=paused.pk).periodic_task_id).enabled is False
+    assert services.reconcile_periodic_tasks() == []
+    BackupPolicy.objects.filter(pk=made_in_admin.pk).update(state=PolicyState.PAUSED)  # an admin bulk action
+    assert services.reconcile_periodic_tasks() == [made_in_admin.pk]
