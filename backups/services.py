@@ -35,25 +35,48 @@ class ActionRefused(Exception):
         self.field = field
 
 
-# Constraint names the database may report, and what to tell the operator.
-_CONSTRAINT_MESSAGES = {
-    "one_running_data_backup_per_cluster": ("cluster", lambda: _("This cluster is already running a data backup.")),
-    "logical_backup_once_per_data_version": (
+# What to tell the operator when a constraint refuses a write.  PostgreSQL
+# names the constraint; SQLite names the columns of the unique index.
+_CONSTRAINT_MESSAGES = [
+    (
+        ("one_running_data_backup_per_cluster", "backups_databackuptask.cluster_id"),
+        "cluster",
+        lambda: _("This cluster is already running a data backup."),
+    ),
+    (
+        ("logical_backup_once_per_data_version", "backups_databackuptask.cluster_id, backups_databackuptask.data_version"),
         "cluster",
         lambda: _("A logical backup of this data version already exists; it may be taken once per data version."),
     ),
-    "one_live_log_backup_per_cluster": (None, lambda: _("This cluster already has a running log backup.")),
-    "one_live_secondary_log_per_source": (None, lambda: _("This log backup already has a running secondary copy.")),
-    "one_active_policy_per_cluster": ("cluster", lambda: _("This cluster already has an active backup policy.")),
-    "one_active_policy_per_tenant": ("tenant", lambda: _("This tenant already has an active backup policy.")),
-}
+    (
+        ("one_live_log_backup_per_cluster", "backups_logbackuptask.cluster_id"),
+        None,
+        lambda: _("This cluster already has a running log backup."),
+    ),
+    (
+        ("one_live_secondary_log_per_source", "backups_secondarylogbackuptask.source_id"),
+        None,
+        lambda: _("This log backup already has a running secondary copy."),
+    ),
+    (
+        ("one_active_policy_per_tenant", "backups_backuppolicy.cluster_id, backups_backuppolicy.tenant_id"),
+        "tenant",
+        lambda: _("This tenant already has an active backup policy."),
+    ),
+    (
+        ("one_active_policy_per_cluster", "backups_backuppolicy.cluster_id"),
+        "cluster",
+        lambda: _("This cluster already has an active backup policy."),
+    ),
+]
 
 
 def refusal_from(error, default):
     """Turn an IntegrityError into the ActionRefused an operator understands."""
     text = str(error)
-    for name, (field, message) in _CONSTRAINT_MESSAGES.items():
-        if name in text:
+    columns = text.split("UNIQUE constraint failed: ", 1)[-1].strip() if "UNIQUE constraint failed" in text else None
+    for (name, sqlite_columns), field, message in _CONSTRAINT_MESSAGES:
+        if name in text or columns == sqlite_columns:
             return ActionRefused(message(), field)
     return ActionRefused(default)
 
