@@ -6,6 +6,7 @@ transaction and queues the worker after commit (IDs only), or refuses with
 """
 
 import json
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -225,6 +226,14 @@ def run_scheduled_backup(policy_id, now=None):
     mode = todays_mode(policy, now)
     if mode is None:
         return "nothing scheduled today"
+    # A re-delivered beat message (a worker died before acknowledging it)
+    # must not start a second backup for the same scheduled moment.
+    local_now = timezone.localtime(now or timezone.now())
+    slot = local_now.replace(hour=policy.run_at.hour, minute=policy.run_at.minute, second=0, microsecond=0)
+    if slot > local_now:
+        slot -= timedelta(days=1)
+    if DataBackupTask.objects.filter(policy=policy, trigger=Trigger.SCHEDULE, started_at__gte=slot).exists():
+        return "already started for this scheduled time"
     cause = _("Scheduled by policy #%(pk)s.") % {"pk": policy.pk}
     if mode == BackupMode.INCREMENTAL and base_full_backup(policy.cluster, policy.tenant) is None:
         mode = BackupMode.FULL

@@ -15,18 +15,22 @@ from . import simulation
 log = logging.getLogger(__name__)
 
 
+def _again(task, task_id, delay):
+    # Eager mode (CELERY_TASK_ALWAYS_EAGER) ignores countdowns: re-queueing
+    # would spin through the whole backup inside the caller.  There, one step
+    # runs and the sweeper ends what no worker carries on.
+    if delay is not None and not task.app.conf.task_always_eager:
+        task.apply_async((task_id,), countdown=delay)
+
+
 @shared_task(ignore_result=True)
 def run_data_backup(task_id):
-    delay = simulation.advance_data_backup(task_id)
-    if delay is not None:
-        run_data_backup.apply_async((task_id,), countdown=delay)
+    _again(run_data_backup, task_id, simulation.advance_data_backup(task_id))
 
 
 @shared_task(ignore_result=True)
 def run_secondary_data_backup(task_id):
-    delay = simulation.advance_secondary_data_backup(task_id)
-    if delay is not None:
-        run_secondary_data_backup.apply_async((task_id,), countdown=delay)
+    _again(run_secondary_data_backup, task_id, simulation.advance_secondary_data_backup(task_id))
 
 
 @shared_task(ignore_result=True)

@@ -369,6 +369,17 @@ def test_scheduled_run_starts_todays_backup(cluster, policy):
     assert task.events.get().actor_label == "beat"
 
 
+def test_a_redelivered_beat_message_starts_nothing_more(cluster):
+    now = timezone.now()
+    due = (timezone.localtime(now) - timedelta(minutes=5)).time()
+    policy = f.make_policy(cluster, schedule_days={str(day): "full" for day in range(1, 8)}, run_at=due)
+    assert services.run_scheduled_backup(policy.pk, now=now).startswith("started")
+    finish(DataBackupTask.objects.get())
+    again = services.run_scheduled_backup(policy.pk, now=now + timedelta(seconds=30))
+    assert again == "already started for this scheduled time"
+    assert DataBackupTask.objects.count() == 1
+
+
 def test_scheduled_incremental_without_a_base_takes_a_full(cluster, policy):
     services.run_scheduled_backup(policy.pk, now=_at(4))
     assert DataBackupTask.objects.get().mode == "full"

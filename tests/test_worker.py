@@ -87,30 +87,44 @@ def test_the_ticker_keeps_log_delay_small(celery_cluster, cluster):
 
 
 def test_beat_runs_a_due_policy_and_pausing_stops_it(celery_cluster, cluster, admin_user):
-    """The policy's beat entry is the real one (task, args, enabled); only its
-    crontab is swapped for a 2-second interval so the test need not wait for
-    a wall-clock minute (the crontab itself is tested in test_engine)."""
+    """Beat is already running when the policy is made, paused and resumed: it
+    follows every change without a restart.  The policy's beat entry is the
+    real one (task, args, enabled); only its crontab is swapped for a 2-second
+    interval so the test need not wait for a wall-clock minute (the crontab
+    itself is tested in test_engine and was checked by hand)."""
     celery_cluster.worker()
+    celery_cluster.beat()
     policy = f.make_policy(cluster, schedule_days={str(day): "full" for day in range(1, 8)}, run_at="00:00")
     policy.refresh_from_db()
-    entry = services.sync_periodic_task(policy)
-    entry.crontab = None
-    entry.interval, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
-    entry.save()
-    celery_cluster.beat()
-    first = wait_until(
-        lambda: DataBackupTask.objects.filter(policy=policy, trigger="schedule").first(), timeout=40,
-        message="beat to start a scheduled backup",
-    )
+
+    def every_two_seconds():
+        entry = PeriodicTask.objects.get(pk=policy.periodic_task_id)
+        entry.crontab = None
+        entry.interval, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
+        entry.save()
+
+    def scheduled():
+        return DataBackupTask.objects.filter(policy=policy, trigger="schedule")
+
+    services.sync_periodic_task(policy)
+    policy.refresh_from_db()
+    every_two_seconds()
+    first = wait_until(scheduled().first, timeout=40, message="beat to start a scheduled backup")
     assert first.events.first().actor_label == "beat"
+    reaches(DataBackupTask, first.pk, "completed")
 
     services.pause_policy(policy.pk, admin_user)
-    assert PeriodicTask.objects.get(pk=entry.pk).enabled is False
-    time.sleep(3)  # beat notices the change within its 1-second loop; let queued runs drain
-    settled = DataBackupTask.objects.filter(policy=policy).count()
+    assert PeriodicTask.objects.get(pk=policy.periodic_task_id).enabled is False
+    time.sleep(3)  # beat notices within its 1-second loop; let runs already sent drain
+    # Forget the runs so far: only the pause now stands between beat and a new backup.
+    DataBackupTask.objects.filter(policy=policy).delete()
     time.sleep(5)
-    assert DataBackupTask.objects.filter(policy=policy).count() == settled
-    assert PolicyState.PAUSED == type(policy).objects.get(pk=policy.pk).state
+    assert not DataBackupTask.objects.filter(policy=policy).exists()
+
+    services.resume_policy(policy.pk, admin_user)
+    every_two_seconds()
+    wait_until(scheduled().exists, timeout=40, message="beat to run the resumed policy")
+    assert type(policy).objects.get(pk=policy.pk).state == PolicyState.ACTIVE
 
 
 def test_a_killed_worker_leaves_nothing_stuck(celery_cluster, cluster, admin_user):
