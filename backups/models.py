@@ -192,7 +192,18 @@ class TaskEvent(models.Model):
 
 
 def list_indexes(prefix):
-    """Indexes that serve the overview lists of one task kind (see module doc)."""
+    """Indexes that serve the overview lists of one task kind (see module doc).
+
+    The window is ``started_at < :end AND effective_end >= :start``
+    (backups.timerange).  Newest-first pages walk a start-time index from the
+    window's end and stop after one page; counts, sparse filters and the sort
+    by end time take a bounded range of an effective-end index (the rows that
+    had not ended before the window began), so no list reads a task's whole
+    history however many years of it there are.
+    """
+    from .timerange import effective_end
+
+    end = effective_end()
     return [
         # Unfiltered list: newest first within the window.
         models.Index(fields=["-started_at", "-id"], name=f"{prefix}_start"),
@@ -200,8 +211,12 @@ def list_indexes(prefix):
         models.Index(fields=["cluster", "-started_at", "-id"], name=f"{prefix}_cluster_start"),
         # Filtered by status (e.g. only failed), newest first.
         models.Index(fields=["status", "-started_at", "-id"], name=f"{prefix}_status_start"),
-        # Sorted by end time.
-        models.Index(fields=["-ended_at", "-id"], name=f"{prefix}_end"),
+        # Sorted by end time, running tasks first; the window's lower bound.
+        models.Index(end.desc(), F("id").desc(), name=f"{prefix}_end"),
+        # The same bound for a cluster, and for a status (a rare status such
+        # as "in progress" or "failed" is found without walking the history).
+        models.Index(F("cluster"), end.desc(), F("id").desc(), name=f"{prefix}_cluster_end"),
+        models.Index(F("status"), end.desc(), F("id").desc(), name=f"{prefix}_status_end"),
     ]
 
 
