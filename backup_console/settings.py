@@ -184,6 +184,8 @@ if CELERY_BROKER_IS_EMBEDDED:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        # Fanout (worker control) messages; kombu defaults to ./control.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
