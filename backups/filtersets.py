@@ -5,10 +5,15 @@ range of ``timerange.TimeRangeFilterSet``.
 No filter renders a dropdown that grows with tasks or hosts: clusters are few,
 the tenant select lists only the chosen cluster's tenants, and the drill-down
 filters (backup set, source task) take an ID.
+
+The cluster and tenant choices (and the validation of the chosen ones) come
+from one query per page (``FilterChoices``), not one per select plus one per
+chosen value: a list page costs session + user + choices + the page itself.
 """
 
 import django_filters
 from django import forms
+from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Tenant
@@ -39,10 +44,48 @@ def status_filter(choices):
     )
 
 
+def _id_param(data, name):
+    """The query string's ID for ``name`` if it can be one, else None."""
+    raw = data.get(name, "")
+    if isinstance(raw, str) and raw.isdecimal() and len(raw) <= 19 and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
+class FilterChoices:
+    """Every cluster, plus the tenants of the chosen cluster and the chosen
+    tenant, in one UNION query: the options of both selects and the
+    validation of both chosen values."""
+
+    def __init__(self, data, with_tenants):
+        cluster_id = _id_param(data, "cluster")
+        tenant_id = _id_param(data, "tenant") if with_tenants else None
+        rows = Cluster.objects.order_by().values_list(Value("c"), "id", "name", "id")
+        if cluster_id or tenant_id:
+            tenants = Tenant.objects.order_by().filter(Q(cluster_id=cluster_id or 0) | Q(pk=tenant_id or 0))
+            rows = rows.union(tenants.values_list(Value("t"), "id", "name", "cluster_id"), all=True)
+        self.clusters, self.tenants = [], []
+        for kind, pk, name, owner in rows:
+            (self.clusters if kind == "c" else self.tenants).append((pk, name, owner))
+        self.clusters.sort(key=lambda c: c[1])
+        self.tenants.sort(key=lambda t: t[1])
+        self.cluster_id = cluster_id
+
+    def cluster_choices(self):
+        return [(str(pk), name) for pk, name, _ in self.clusters]
+
+    def tenant_choices(self):
+        """Every tenant that validates (the chosen cluster's and the chosen one)."""
+        return [(str(pk), name) for pk, name, _ in self.tenants]
+
+    def tenant_options(self):
+        """What the select offers: the chosen cluster's tenants only."""
+        return [(str(pk), name) for pk, name, owner in self.tenants if owner == self.cluster_id]
+
+
 def cluster_filter():
-    return django_filters.ModelChoiceFilter(
-        label=_("Cluster"), queryset=Cluster.objects.only("id", "name"), empty_label=_("All clusters")
-    )
+    # Choices are set per request from FilterChoices (see TaskFilterSet).
+    return django_filters.ChoiceFilter(label=_("Cluster"), field_name="cluster_id", choices=[], empty_label=_("All clusters"))
 
 
 class TaskFilterSet(TimeRangeFilterSet):
@@ -50,31 +93,29 @@ class TaskFilterSet(TimeRangeFilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        form = self.form
+        self.choices = FilterChoices(self.data, with_tenants="tenant" in form.fields)
+        # django-filter's ChoiceField puts the empty label ("All ...") first itself.
+        form.fields["cluster"].choices = self.choices.cluster_choices()
+        if "tenant" in form.fields:
+            field = form.fields["tenant"]
+            field.choices = self.choices.tenant_choices()
+            field.widget.choices = [("", field.empty_label)] + self.choices.tenant_options()
         for name in ("cluster", "tenant"):
-            if name in self.form.fields:
-                self.form.fields[name].widget.attrs.update({"class": "form-select form-select-sm", "data-autosubmit": ""})
+            if name in form.fields:
+                form.fields[name].widget.attrs.update({"class": "form-select form-select-sm", "data-autosubmit": ""})
 
     @property
     def cluster_choice(self):
-        """The chosen cluster, if the form accepted one."""
-        return self.form.cleaned_data.get("cluster") if self.is_valid() else None
+        """The chosen cluster's ID, if the form accepted one."""
+        value = self.form.cleaned_data.get("cluster") if self.is_valid() else None
+        return int(value) if value else None
 
 
 class TenantFilterMixin(django_filters.FilterSet):
-    tenant = django_filters.ModelChoiceFilter(
-        label=_("Tenant"), queryset=Tenant.objects.all(), empty_label=_("All tenants")
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Any tenant ID validates, but the select offers only the chosen
-        # cluster's tenants (a cluster has a handful) and none without a cluster.
-        field = self.form.fields["tenant"]
-        cluster_id = self.form.data.get("cluster", "")
-        options = Tenant.objects.none()
-        if cluster_id.isdecimal() and len(cluster_id) <= 19 and int(cluster_id) <= MAX_ID:
-            options = Tenant.objects.filter(cluster_id=int(cluster_id)).only("id", "name").order_by("name")
-        field.widget.choices = [("", field.empty_label)] + [(t.pk, t.name) for t in options]
+    # Any existing tenant validates, but the select offers only the chosen
+    # cluster's tenants (a cluster has a handful) and none without a cluster.
+    tenant = django_filters.ChoiceFilter(label=_("Tenant"), field_name="tenant_id", choices=[], empty_label=_("All tenants"))
 
 
 class DataBackupTaskFilterSet(TenantFilterMixin, TaskFilterSet):

@@ -1,8 +1,16 @@
 """One django-tables2 Table per task list (OV-3..OV-7), columns in SPEC order.
 
 Every column reads only the row and the relations the views select, so a page
-costs the same number of queries whatever its length.  Sortable columns end
-their ordering on ``id`` so pages are stable and match the list indexes.
+costs the same number of queries whatever its length.
+
+The Tables define the columns, headers and sorting; the rows themselves are
+rendered by a plain template loop per list (templates/backups/tables/), which
+costs a fifth of django-tables2's per-cell rendering.
+
+Only start and end time sort: each has an index in the window's order
+(backups.models.list_indexes), so a sorted page stops after one page or reads
+one bounded index range.  Sorting a window of months by cluster name, status
+or delay would sort every row in it on each request.
 """
 
 from django.urls import reverse
@@ -80,11 +88,22 @@ class ClusterColumn(tables.Column):
         super().__init__(accessor="cluster__name", **kwargs)
 
 
-def time_column(field, verbose_name):
+def time_column(field, verbose_name, order_by=None):
+    """A date-time column; sortable when ``order_by`` names an indexed order."""
     return tables.DateTimeColumn(
-        accessor=field, verbose_name=verbose_name, format=DATETIME_FORMAT, order_by=(field, "id"),
-        attrs={"td": {"class": "text-nowrap"}},
+        accessor=field, verbose_name=verbose_name, format=DATETIME_FORMAT, order_by=order_by,
+        orderable=order_by is not None, attrs={"td": {"class": "text-nowrap"}},
     )
+
+
+def start_column():
+    return time_column("started_at", _("Start time"), order_by=("started_at", "id"))
+
+
+def end_column():
+    # effective_end: the view's alias for coalesce(ended_at, far future), the
+    # indexed expression; it orders running tasks first, as ended_at DESC does.
+    return time_column("ended_at", _("End time"), order_by=("effective_end", "id"))
 
 
 class TaskTable(tables.Table):
@@ -93,6 +112,8 @@ class TaskTable(tables.Table):
         attrs = {"class": "table table-hover align-middle mb-0 console-table"}
         # The views' querysets are already newest first (the index order).
         order_by = None
+        # Columns sort only where they say so (start and end time).
+        orderable = False
         empty_text = _("No tasks match these filters.")
 
 
@@ -102,8 +123,8 @@ class DataBackupTaskTable(TaskTable):
     tenant = tables.Column(verbose_name=_("Tenant"), accessor="tenant__name", order_by=("tenant__name", "id"))
     mode = tables.Column(verbose_name=_("Data backup mode"), order_by=("mode", "started_at", "id"))
     backup_set = tables.Column(verbose_name=_("Backup-set ID"), accessor="backup_set__number", order_by=("backup_set__number", "id"))
-    started_at = time_column("started_at", _("Start time"))
-    ended_at = time_column("ended_at", _("End time"))
+    started_at = start_column()
+    ended_at = end_column()
     status = StatusColumn()
     secondary_done = tables.Column(verbose_name=_("Secondary backup done"), orderable=False, empty_values=())
     actions = tables.TemplateColumn(
@@ -173,8 +194,8 @@ class LogBackupTaskTable(TaskTable):
 class CleanupTaskTable(TaskTable):
     id = tables.Column(verbose_name=_("ID"), order_by=("id",), attrs={"td": {"class": "font-monospace"}})
     cluster = ClusterColumn()
-    started_at = time_column("started_at", _("Start time"))
-    ended_at = time_column("ended_at", _("End time"))
+    started_at = start_column()
+    ended_at = end_column()
     status = StatusColumn()
 
     class Meta(TaskTable.Meta):
@@ -189,8 +210,8 @@ class SecondaryDataBackupTaskTable(TaskTable):
     tenant = tables.Column(verbose_name=_("Tenant"), accessor="tenant__name", order_by=("tenant__name", "id"))
     mode = tables.Column(verbose_name=_("Data backup mode"), order_by=("mode", "started_at", "id"))
     backup_set = tables.Column(verbose_name=_("Backup-set ID"), accessor="backup_set__number", order_by=("backup_set__number", "id"))
-    started_at = time_column("started_at", _("Start time"))
-    ended_at = time_column("ended_at", _("End time"))
+    started_at = start_column()
+    ended_at = end_column()
     status = StatusColumn()
 
     class Meta(TaskTable.Meta):

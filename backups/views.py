@@ -8,7 +8,8 @@ to the defaults with a notice.
 """
 
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, IntegerField, OuterRef
+from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,9 +21,9 @@ from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
 from . import filtersets, tables
-from .choices import STATUS_COLORS, DataBackupStatus
+from .choices import STATUS_COLORS, DataBackupStatus, LogBackupStatus
 from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
-from .timerange import DEFAULT_RANGE, RANGE_CHOICES
+from .timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
 
 TABS = [
     (_("Normal backups"), [
@@ -40,7 +41,8 @@ SHARED_PARAMS = ("range", "start", "end", "cluster")
 PER_PAGE_CHOICES = (10, 20, 50, 100)
 DEFAULT_PER_PAGE = 20
 MAX_PAGE = 100_000
-# Counting stops here: "10,000+" is as useful as an exact figure and stays cheap.
+# Counting stops here, and so do the pages: "10,000+" is as useful as an exact
+# figure, and a window with more rows than that is narrowed, not paged through.
 COUNT_CAP = 10_000
 
 
@@ -58,7 +60,8 @@ def query_with(query, drop=(), **params):
 
 
 class BoundedTableMixin(SingleTableMixin):
-    """A FilterView's table, paginated without trusting the query string.
+    """A FilterView's django-tables2 table (the cluster list: a few hundred
+    rows at most), paginated without trusting the query string.
 
     Invalid filters answer 400 (the page still renders, with the form's
     messages); odd sort keys, page numbers and page sizes fall back to the
@@ -134,7 +137,153 @@ class BoundedTableMixin(SingleTableMixin):
         return context
 
 
-class TaskListView(BoundedTableMixin, FilterView):
+class Page:
+    """One page of a list: its rows, the capped total and the page links."""
+
+    def __init__(self, rows, number, per_page, total):
+        self.rows, self.number, self.per_page, self.total = rows, number, per_page, total
+        self.capped = total > COUNT_CAP
+        # Beyond COUNT_CAP rows the pages stop: narrowing the window reaches older tasks.
+        self.num_pages = max(1, -(-min(total, COUNT_CAP) // per_page))
+        self.has_previous = number > 1
+        self.has_next = number < self.num_pages
+        self.previous_page_number, self.next_page_number = number - 1, number + 1
+
+    def page_range(self):
+        """1 … n-2 n-1 n n+1 n+2 … last"""
+        pages = sorted({1, self.num_pages, *range(max(1, self.number - 2), min(self.num_pages, self.number + 2) + 1)})
+        shown, previous = [], 0
+        for p in pages:
+            if p - previous > 1:
+                shown.append("...")
+            shown.append(p)
+            previous = p
+        return shown
+
+
+def capped_count_sql(queryset):
+    """``SELECT count(*) FROM (SELECT id ... LIMIT COUNT_CAP + 1)``: never more than that many rows read."""
+    sql, params = queryset.order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params, output_field=IntegerField())
+
+
+class BoundedListMixin:
+    """A FilterView's page, without trusting the query string and without
+    counting more than COUNT_CAP rows.
+
+    The page's rows and the capped total come back from one query (the count
+    is a subquery the database runs once); page numbers stop at COUNT_CAP
+    rows, with a notice to narrow the window.  Invalid filters answer 400 (the
+    page still renders, with the form's messages); odd sort keys, page numbers
+    and page sizes fall back to the defaults with a notice.
+    """
+
+    table_class = None
+    rows_template = None
+
+    def get(self, request, *args, **kwargs):
+        self.notices = []
+        response = super().get(request, *args, **kwargs)
+        if self.filterset.is_bound and not self.filterset.is_valid():
+            response.status_code = 400
+        return response
+
+    def get_table(self):
+        table = self.table_class(data=self.object_list)
+        table.request = self.request
+        order_by = [key[:64] for key in self.request.GET.getlist(table.prefixed_order_by_field)[:3]]
+        if order_by:
+            table.order_by = order_by  # unknown or unsortable keys are dropped by the table
+            if not table.order_by:
+                self.notices.append(gettext("Unknown sort order ignored."))
+        return table
+
+    def get_page(self, ordered):
+        per_page = self.per_page()
+        number = self.page_number()
+        last_reachable = COUNT_CAP // per_page
+        if number > last_reachable:
+            self.notices.append(gettext(
+                "Pages stop after %(count)s tasks; showing page %(page)s. Narrow the time range or the filters to see older tasks."
+            ) % {"count": f"{COUNT_CAP:,}", "page": last_reachable})
+            number = last_reachable
+        rows = self.fetch(ordered, number, per_page)
+        if rows:
+            return Page(rows, number, per_page, rows[0].capped_total)
+        if number == 1:
+            return Page(rows, 1, per_page, 0)
+        # Past the end: count, then show the last page (a rare, extra round trip).
+        total = self.object_list.order_by().values("pk")[: COUNT_CAP + 1].count()
+        last = max(1, -(-min(total, COUNT_CAP) // per_page))
+        self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": number})
+        return Page(self.fetch(ordered, last, per_page) if total else [], last, per_page, total)
+
+    def fetch(self, ordered, number, per_page):
+        """The page's rows, each carrying the capped total.
+
+        A deferred join: the IDs of the page are found first (an index walk
+        that reads only the task table), and only those rows are joined to
+        their cluster, tenant, backup set and secondary-copy flag, so a deep
+        page does not join the thousands of rows it skips."""
+        offset = (number - 1) * per_page
+        ids = ordered.values("pk")[offset:offset + per_page]
+        page = self.get_queryset().filter(pk__in=ids)
+        if ordered.query.order_by:
+            page = page.order_by(*ordered.query.order_by)
+        rows = list(page.annotate(capped_total=capped_count_sql(self.object_list)))
+        self.prepare_rows(rows)
+        return rows
+
+    def prepare_rows(self, rows):
+        """What each row's cells need, computed once here rather than per cell in the template."""
+        status_urls = {value: query_with(self.request.GET, status=[value]) for value, _label in self.filterset.filters["status"].extra["choices"]}
+        cluster_url = reverse("clusters:detail", args=[0])[:-2]  # "/clusters/"
+        for row in rows:
+            row.status_url = status_urls.get(row.status, "?")
+            row.cluster_url = f"{cluster_url}{row.cluster_id}/"
+
+    def per_page(self):
+        raw = self.request.GET.get("per_page", "")
+        if not raw:
+            return DEFAULT_PER_PAGE
+        if raw.isdecimal() and len(raw) < 4 and int(raw) in PER_PAGE_CHOICES:
+            return int(raw)
+        self.notices.append(gettext("Page size must be one of %(sizes)s; showing %(default)s rows.") % {
+            "sizes": ", ".join(map(str, PER_PAGE_CHOICES)), "default": DEFAULT_PER_PAGE,
+        })
+        return DEFAULT_PER_PAGE
+
+    def page_number(self):
+        raw = self.request.GET.get("page", "")
+        if not raw:
+            return 1
+        if raw.isdecimal() and len(raw) < 10 and int(raw) >= 1:
+            return int(raw)
+        self.notices.append(gettext("That page does not exist; showing the first page."))
+        return 1
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        table = self.get_table()
+        valid = self.filterset.is_valid()
+        page = self.get_page(table.data.data) if valid else Page([], 1, self.per_page(), 0)
+        context.update({
+            "table": table,
+            "page": page,
+            "rows": page.rows,
+            "rows_template": self.rows_template,
+            "notices": self.notices,
+            "filter_valid": valid,
+            "total": page.total,
+            "total_capped": page.capped,
+            "count_cap": COUNT_CAP,
+            "per_page_choices": PER_PAGE_CHOICES,
+            "per_page": page.per_page,
+        })
+        return context
+
+
+class TaskListView(BoundedListMixin, FilterView):
     """One overview tab: a FilterSet narrows ``queryset``, a Table shows a page."""
 
     template_name = "backups/task_list.html"
@@ -142,6 +291,10 @@ class TaskListView(BoundedTableMixin, FilterView):
     queryset = None
     filterset_class = None
     table_class = None
+
+    def get_queryset(self):
+        # effective_end: the indexed expression the end-time column sorts by.
+        return super().get_queryset().alias(effective_end=effective_end())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -215,6 +368,14 @@ class DataBackupTaskListView(TaskListView):
     queryset = DataBackupTask.objects.select_related("cluster", "tenant", "backup_set").annotate(secondary_done=secondary_done())
     filterset_class = filtersets.DataBackupTaskFilterSet
     table_class = tables.DataBackupTaskTable
+    rows_template = "backups/tables/data_rows.html"
+
+    def prepare_rows(self, rows):
+        super().prepare_rows(rows)
+        copies = reverse("backups:secondary_data_list")
+        for row in rows:
+            # OV-3c: "yes" lists every secondary copy of this task, whatever its age.
+            row.copies_url = f"{copies}?source={row.pk}&range=all"
 
     def drilldowns(self):
         chips = super().drilldowns()
@@ -234,6 +395,25 @@ class LogBackupTaskListView(TaskListView):
     queryset = LogBackupTask.objects.select_related("cluster", "host", "policy")
     filterset_class = filtersets.LogBackupTaskFilterSet
     table_class = tables.LogBackupTaskTable
+    rows_template = "backups/tables/log_rows.html"
+    stop_url, start_url = "backups:log_stop", "backups:log_start"
+
+    def prepare_rows(self, rows):
+        super().prepare_rows(rows)
+        now = timezone.now()
+        for row in rows:
+            row.delay = None
+            if row.latest_point is not None:
+                seconds = (now - row.latest_point).total_seconds()
+                threshold = row.policy.log_delay_threshold_seconds if row.policy else tables.DEFAULT_LOG_DELAY_THRESHOLD
+                row.delay = tables.readable_delay(seconds)
+                row.delay_alert = seconds > threshold and row.status != LogBackupStatus.STOPPED
+                row.delay_threshold = tables.readable_delay(threshold)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update({"stop_url": self.stop_url, "start_url": self.start_url})
+        return context
 
 
 class CleanupTaskListView(TaskListView):
@@ -241,6 +421,7 @@ class CleanupTaskListView(TaskListView):
     queryset = CleanupTask.objects.select_related("cluster")
     filterset_class = filtersets.CleanupTaskFilterSet
     table_class = tables.CleanupTaskTable
+    rows_template = "backups/tables/cleanup_rows.html"
 
 
 class SecondaryDataBackupTaskListView(TaskListView):
@@ -248,6 +429,14 @@ class SecondaryDataBackupTaskListView(TaskListView):
     queryset = SecondaryDataBackupTask.objects.select_related("cluster", "tenant", "backup_set")
     filterset_class = filtersets.SecondaryDataBackupTaskFilterSet
     table_class = tables.SecondaryDataBackupTaskTable
+    rows_template = "backups/tables/secondary_data_rows.html"
+
+    def prepare_rows(self, rows):
+        super().prepare_rows(rows)
+        data_list = reverse("backups:data_list")
+        for row in rows:
+            # Every data backup task of this set, whatever its age.
+            row.set_url = f"{data_list}?backup_set={row.backup_set_id}&range=all"
 
 
 class SecondaryLogBackupTaskListView(TaskListView):
@@ -255,6 +444,12 @@ class SecondaryLogBackupTaskListView(TaskListView):
     queryset = SecondaryLogBackupTask.objects.select_related("cluster")
     filterset_class = filtersets.SecondaryLogBackupTaskFilterSet
     table_class = tables.SecondaryLogBackupTaskTable
+    rows_template = "backups/tables/secondary_log_rows.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update({"stop_url": "backups:secondary_log_stop", "start_url": "backups:secondary_log_start"})
+        return context
 
 
 def data_detail(request, pk):
