@@ -1,0 +1,69 @@
+"""`manage.py bench_lists`: the list benchmark of issue 5 (see backups/bench.py).
+
+    bench_lists                      # 1,000,000 tasks per kind, every list, engine
+    bench_lists --rows 10000000      # ten million per kind (fills ~58M rows first)
+    bench_lists --rows 100000 --json var/bench-100k.json
+    bench_lists --rows 10000000 --baseline var/bench-100k.json   # p95 growth vs 100k
+"""
+
+import json
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from backups import bench
+
+
+class Command(BaseCommand):
+    help = "Fill to N tasks per kind, then time every list page against the Django admin and the bare SQL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=1_000_000, help="tasks per task kind (default 1,000,000)")
+        parser.add_argument("--repeat", type=int, default=20, help="requests per page for ours and the floor")
+        parser.add_argument("--admin-repeat", type=int, default=5, help="requests per page for the admin")
+        parser.add_argument("--no-fill", action="store_true", help="measure what is there")
+        parser.add_argument("--no-engine", action="store_true", help="skip the engine section")
+        parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="Redis for the engine section")
+        parser.add_argument("--engine-tasks", type=int, default=2000, help="messages (2 transitions each)")
+        parser.add_argument("--tick-rows", type=int, default=10_000, help="running log backups for the tick")
+        parser.add_argument("--ticks", type=int, default=3, help="real ticks to watch the delay over")
+        parser.add_argument("--json", dest="json_path", help="write the figures here")
+        parser.add_argument("--baseline", help="a --json file of a smaller run: report p95 growth against it")
+        parser.add_argument("--only", help="comma-separated lists to measure (data,logs,cleanups,...)")
+
+    def handle(self, *args, rows, repeat, admin_repeat, no_fill, no_engine, broker, engine_tasks, tick_rows, ticks,
+               json_path, baseline, only, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_lists measures PostgreSQL: set DATABASE_URL=postgres://...")
+        out = self.stdout.write
+        out(f"database {connection.settings_dict['NAME']} on PostgreSQL "
+            f"{connection.cursor().connection.server_version // 10000}; {rows:,} tasks per kind")
+        if not no_fill:
+            bench.fill(rows, out)
+        from django.utils import timezone
+
+        cases = bench.build_cases(timezone.now())
+        if only:
+            cases = [c for c in cases if c.list_key in only.split(",")]
+        started = time.monotonic()
+        bench.measure(cases, repeat, admin_repeat, out)
+        out(f"measured {len(cases)} pages x {repeat} in {time.monotonic() - started:.0f}s\n")
+        base = None
+        if baseline:
+            with open(baseline) as f:
+                base = json.load(f)
+        summary = bench.report(cases, rows, out, base)
+        if not no_engine:
+            out("")
+            try:
+                summary.update(bench.engine_transitions(broker, engine_tasks, out))
+            except Exception as exc:  # noqa: BLE001 - report, do not lose the list figures
+                out(f"engine: not measured ({type(exc).__name__}: {exc})")
+            try:
+                summary.update(bench.engine_tick(tick_rows, ticks, out))
+            except Exception as exc:  # noqa: BLE001
+                out(f"engine tick: not measured ({type(exc).__name__}: {exc})")
+        if json_path:
+            bench.save(json_path, bench.as_json(cases, summary))
+            out(f"figures written to {json_path}")

@@ -1,0 +1,209 @@
+"""What keeps the lists fast at millions of rows (issue 5), as tests, not
+timings: a constant, small number of queries per page; no COUNT(*) without a
+bound; and, on PostgreSQL with realistic statistics, index scans (never a
+sequential scan of the task table) for every list's main queries."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backups import demo
+from backups.choices import TaskKind
+from backups.models import TASK_MODELS
+from tests import factories as f
+
+LISTS = {
+    "/backups/data/": TaskKind.DATA,
+    "/backups/logs/": TaskKind.LOG,
+    "/backups/cleanups/": TaskKind.CLEANUP,
+    "/backups/secondary/data/": TaskKind.SECONDARY_DATA,
+    "/backups/secondary/logs/": TaskKind.SECONDARY_LOG,
+}
+SORTS = {
+    "/backups/data/": "-ended_at",
+    "/backups/cleanups/": "-ended_at",
+    "/backups/secondary/data/": "-ended_at",
+}
+MAX_QUERIES = 4  # session, user, cluster/tenant choices, the page with its capped count
+
+
+def variants(url, cluster_id, tenant_id=None):
+    yield url
+    yield f"{url}?range=24h"
+    yield f"{url}?range=30d&per_page=100"
+    yield f"{url}?range=custom&start=2020-01-01&end={timezone.localdate().isoformat()}"
+    yield f"{url}?status=failed&cluster={cluster_id}"
+    yield f"{url}?page=2&per_page=10"
+    if url in SORTS:
+        yield f"{url}?sort={SORTS[url]}"
+        yield f"{url}?sort=started_at&status=completed"
+    if tenant_id and url in ("/backups/data/", "/backups/secondary/data/"):
+        yield f"{url}?cluster={cluster_id}&tenant={tenant_id}"
+
+
+@pytest.fixture
+def estate(db):
+    from tests.test_lists import _fill
+
+    cluster = f.make_cluster(name="perf-1")
+    _fill(cluster, 30)
+    now = timezone.now()
+    for i in range(20):  # enough secondary copies for a second page of ten
+        f.make_secondary_data_task(f.make_data_task(cluster, started_at=now - timedelta(hours=40 + i)))
+    return cluster
+
+
+# --- queries per page ------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", LISTS)
+def test_every_list_page_costs_at_most_four_queries(admin_client, estate, url):
+    tenant = f.make_tenant(estate, name="perf-tenant")
+    admin_client.get(url)  # the session exists
+    counts = {}
+    for address in variants(url, estate.pk, tenant.pk):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(address)
+        assert response.status_code == 200, address
+        counts[address] = len(queries.captured_queries)
+    assert max(counts.values()) <= MAX_QUERIES, counts
+    assert len(set(counts.values())) == 1, f"not constant: {counts}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", LISTS)
+def test_query_count_does_not_grow_with_the_page_size(admin_client, estate, url):
+    admin_client.get(url)
+    sizes = []
+    for per_page in (10, 100):
+        with CaptureQueriesContext(connection) as queries:
+            admin_client.get(f"{url}?range=30d&per_page={per_page}")
+        sizes.append(len(queries.captured_queries))
+    assert sizes[0] == sizes[1] <= MAX_QUERIES
+
+
+# --- no unbounded counts ---------------------------------------------------
+
+COUNT = re.compile(r"COUNT\(", re.I)
+
+
+def bounded(sql):
+    """Every COUNT( in ``sql`` counts a subquery that has a LIMIT."""
+    for match in COUNT.finditer(sql):
+        rest = sql[match.end():]
+        inner = re.match(r"\s*\*?\s*\)\s*FROM\s*\((.*)", rest, re.S | re.I) or re.match(r"\s*\S+\)\s*FROM\s*\((.*)", rest, re.S | re.I)
+        if not inner or not re.search(r"\bLIMIT\s+\d+", inner.group(1), re.I):
+            return False
+    return True
+
+
+def test_the_bound_check_itself():
+    assert bounded('SELECT COUNT(*) FROM (SELECT "t"."id" FROM "t" WHERE x LIMIT 10001) capped')
+    assert not bounded('SELECT COUNT(*) AS "__count" FROM "t" WHERE x')
+    assert bounded("SELECT 1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", LISTS)
+def test_no_count_without_a_bound(admin_client, estate, url):
+    addresses = list(variants(url, estate.pk)) + [f"{url}?page=999999", f"{url}?range=all", f"{url}?range=24h&page=3"]
+    for address in addresses:
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(address)
+        assert response.status_code == 200, address
+        for query in queries.captured_queries:
+            assert bounded(query["sql"]), (address, query["sql"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", LISTS)
+def test_a_page_past_the_end_costs_two_more_queries_and_says_so(admin_client, estate, url):
+    """The one path off the four-query budget: a page number past the last
+    page (typed, or a stale link) counts once and shows the last page."""
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(f"{url}?range=30d&per_page=100&page=50")
+    assert "showing the last page" in response.content.decode()
+    assert len(queries.captured_queries) <= MAX_QUERIES + 2
+
+
+@pytest.mark.django_db
+def test_pages_stop_at_the_count_cap_with_a_notice(admin_client, estate):
+    from backups.views import COUNT_CAP
+
+    body = admin_client.get(f"/backups/cleanups/?range=30d&per_page=10&page={COUNT_CAP // 10 + 5}").content.decode()
+    assert "Narrow the time range" in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", LISTS)
+def test_only_start_and_end_time_sort(admin_client, estate, url):
+    body = admin_client.get(url).content.decode()
+    sorts = set(re.findall(r'class="sort-link[^"]*" href="\?[^"]*sort=(-?\w+)', body))
+    assert sorts <= {"started_at", "ended_at", "-started_at", "-ended_at"}, sorts
+
+
+# --- the indexes are used (PostgreSQL, realistic statistics) ---------------
+
+ROWS_PER_KIND = 100_000  # 50 days of fleet history: a 7-day window is a seventh of it
+
+
+@pytest.fixture(scope="module")
+def big_estate(django_db_setup, django_db_blocker):
+    """100,000 tasks of every kind, ANALYZEd, in a transaction rolled back at the end."""
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.skip("EXPLAIN checks need PostgreSQL")
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            demo.fill({kind: ROWS_PER_KIND for kind in TaskKind})
+            with connection.cursor() as cursor:
+                for model in TASK_MODELS.values():
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
+            from clusters.models import Cluster
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.create_superuser("perf", "perf@example.com", "pw-perf-123456")
+            yield {"cluster": Cluster.objects.get(name="fleet-007"), "user": user}
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def plan_nodes(plan):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def explain(sql):
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+        return cursor.fetchone()[0][0]["Plan"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", LISTS)
+def test_main_list_queries_use_indexes_not_a_seq_scan(big_estate, client, url):
+    table = TASK_MODELS[LISTS[url]]._meta.db_table
+    client.force_login(big_estate["user"])
+    cluster = big_estate["cluster"].pk
+    addresses = [url, f"{url}?status=failed&cluster={cluster}", f"{url}?per_page=50&page=200"]
+    if url in SORTS:
+        addresses.append(f"{url}?sort={SORTS[url]}")
+    for address in addresses:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(address)
+        assert response.status_code == 200, address
+        page_queries = [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]
+        assert page_queries, address
+        for sql in page_queries:
+            scans = [(n["Node Type"], n.get("Index Name")) for n in plan_nodes(explain(sql)) if n.get("Relation Name") == table]
+            assert scans, (address, sql)
+            assert all(kind != "Seq Scan" for kind, _index in scans), (address, scans, sql)
