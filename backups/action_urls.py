@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import action_views as views
+from . import audit_views, detail_views
 
 urlpatterns = [
     path("logs/<int:pk>/stop/", views.log_stop, name="log_stop"),
@@ -13,4 +14,10 @@ urlpatterns = [
     path("policies/<int:pk>/pause/", views.policy_pause, name="policy_pause"),
     path("policies/<int:pk>/resume/", views.policy_resume, name="policy_resume"),
     path("instant/", views.instant_backup, name="instant_backup"),
+    # Who did what (issue 6), and each task's page with its full history.
+    path("audit/", audit_views.AuditListView.as_view(), name="audit_list"),
+    path("logs/<int:pk>/", detail_views.log_detail, name="log_detail"),
+    path("cleanups/<int:pk>/", detail_views.cleanup_detail, name="cleanup_detail"),
+    path("secondary/data/<int:pk>/", detail_views.secondary_data_detail, name="secondary_data_detail"),
+    path("secondary/logs/<int:pk>/", detail_views.secondary_log_detail, name="secondary_log_detail"),
 ]

@@ -20,6 +20,9 @@ indexes serve (see backups.models.list_indexes):
 from datetime import timedelta
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.admin import BaseGenericInlineFormSet, GenericTabularInline
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
@@ -33,8 +36,10 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters.admin import badge
 
+from .audit import AuditedAdminMixin
 from .choices import STATUS_COLORS, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from .models import (
+    AuditEntry,
     TASK_MODELS,
     BackupPolicy,
     BackupSet,
@@ -181,7 +186,7 @@ class TaskKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(admin.ModelAdmin):
+class TaskEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "task_link", "cluster", "old_status_badge", "new_status_badge", "cause", "actor_display"]
     list_select_related = ["cluster", "actor"]
     list_filter = [NewStatusFilter, TaskKindFilter, "cluster", "created_at"]
@@ -232,7 +237,7 @@ class TaskEventAdmin(admin.ModelAdmin):
 # --- Tasks -------------------------------------------------------------------------
 
 
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """What the five task admins share; see the module doc for why."""
 
     show_full_result_count = False
@@ -387,14 +392,14 @@ class SecondaryLogBackupTaskAdmin(TaskAdmin):
 
 
 @admin.register(StorageDestination)
-class StorageDestinationAdmin(admin.ModelAdmin):
+class StorageDestinationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "uri"]
     list_filter = ["kind"]
     search_fields = ["name", "uri"]
 
 
 @admin.register(BackupPolicy)
-class BackupPolicyAdmin(admin.ModelAdmin):
+class BackupPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "cluster", "tenant", "backup_method", "destination", "schedule_kind", "run_at",
         "log_backup_enabled", "retention_days", "secondary_enabled", "state_badge",
@@ -425,7 +430,7 @@ class BackupPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(BackupSet)
-class BackupSetAdmin(admin.ModelAdmin):
+class BackupSetAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["number", "cluster", "tenant", "backup_method", "created_at", "expired_at"]
     list_select_related = ["cluster", "tenant"]
     list_filter = ["backup_method", ("expired_at", admin.EmptyFieldListFilter), "cluster"]
@@ -443,3 +448,43 @@ class BackupSetAdmin(admin.ModelAdmin):
         if term.isdigit():
             return queryset.filter(number=int(term)), False
         return super().get_search_results(request, queryset, search_term)
+
+
+# --- The audit trail, and who may do what ------------------------------------------
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the trail is written by the actions it records, never edited."""
+
+    list_display = ["created_at", "actor_name", "action", "cluster", "object_repr", "message"]
+    list_select_related = ["cluster"]
+    list_filter = ["action", "cluster"]
+    search_fields = ["actor_name", "object_repr"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# Granting or taking away a role is an admin change like any other: audited.
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+
+
+@admin.register(get_user_model())
+class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):
+    pass

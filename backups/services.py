@@ -19,7 +19,8 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from clusters.choices import HostRole
 from clusters.models import Cluster, Host
 
-from . import simulation
+from . import audit, simulation
+from .broker import BrokerUnavailable, check_broker, safe_publish
 from .choices import BackupMethod, BackupMode, DataBackupStatus, LogBackupStatus, PolicyState, ScheduleKind, Trigger
 from .models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask
 from .transitions import IllegalTransition, record_created, transition
@@ -83,7 +84,17 @@ def refusal_from(error, default):
 
 
 def _queue(task, *args, countdown=None):
-    transaction.on_commit(partial(task.apply_async, args, countdown=countdown))
+    # After commit the change stands: a publish that fails now is logged, not
+    # raised into the page (the sweeper ends what was never dispatched).
+    transaction.on_commit(partial(safe_publish, task, args, countdown=countdown))
+
+
+def _require_broker():
+    """Refuse, before anything is written, an action whose work needs a worker."""
+    try:
+        check_broker()
+    except BrokerUnavailable as error:
+        raise ActionRefused(str(error)) from error
 
 
 # --- Instant and scheduled data backups (OV-2, SIM-1) -----------------------------
@@ -205,10 +216,20 @@ def start_data_backup(
 
 
 def instant_backup(cluster, tenant, mode, user, **plan):
-    """OV-2: an operator's data backup, now."""
-    return start_data_backup(
-        cluster, tenant, mode, trigger=Trigger.INSTANT, actor=user, cause=_("Instant backup requested."), **plan
-    )
+    """OV-2: an operator's data backup, now (refused while the broker is down)."""
+    _require_broker()
+    with transaction.atomic():
+        task = start_data_backup(
+            cluster, tenant, mode, trigger=Trigger.INSTANT, actor=user, cause=_("Instant backup requested."), **plan
+        )
+        audit.record(
+            user, audit.Action.INSTANT_BACKUP, task,
+            message=_("%(mode)s data backup #%(pk)s of %(cluster)s%(tenant)s.") % {
+                "mode": task.get_mode_display(), "pk": task.pk, "cluster": task.cluster,
+                "tenant": f" / {tenant}" if tenant else "",
+            },
+        )
+    return task
 
 
 def todays_mode(policy, now=None):
@@ -264,7 +285,10 @@ def _log_model(kind):
 
 def stop_log_backup(kind, pk, user):
     """Operator's Stop: → stopping now; the worker finishes → stopped."""
-    transition(_log_model(kind), pk, LogBackupStatus.STOPPING, cause=_("Stop requested."), actor=user)
+    _require_broker()
+    with transaction.atomic():
+        transition(_log_model(kind), pk, LogBackupStatus.STOPPING, cause=_("Stop requested."), actor=user)
+        _audit_log_move(user, audit.Action.LOG_STOP, kind, pk)
     from . import tasks
 
     _queue(tasks.finish_log_move, kind, pk, countdown=simulation.log_switch_delay())
@@ -273,14 +297,23 @@ def stop_log_backup(kind, pk, user):
 
 def start_log_backup(kind, pk, user):
     """Operator's Start: → starting now; the worker finishes → in progress."""
+    _require_broker()
     try:
-        transition(_log_model(kind), pk, LogBackupStatus.STARTING, cause=_("Start requested."), actor=user)
+        with transaction.atomic():
+            transition(_log_model(kind), pk, LogBackupStatus.STARTING, cause=_("Start requested."), actor=user)
+            _audit_log_move(user, audit.Action.LOG_START, kind, pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The log backup could not start; try again.")) from error
     from . import tasks
 
     _queue(tasks.finish_log_move, kind, pk, countdown=simulation.log_switch_delay())
     return _("%(task)s #%(pk)s is starting.") % {"task": _log_label(kind), "pk": pk}
+
+
+def _audit_log_move(user, action, kind, pk):
+    task = _log_model(kind).objects.select_related("cluster").get(pk=pk)
+    audit.record(user, action, task, object_repr=f"{_log_label(kind)} #{pk}",
+                 message=f"{_log_label(kind)} #{pk} ({task.cluster})")
 
 
 def _log_label(kind):
@@ -303,6 +336,9 @@ def ensure_log_backup(policy, actor=None):
     host = hosts.filter(role=HostRole.LEADER).first() or hosts.first()
     if host is None:
         return None
+    # The new log backup needs a worker to start it: refuse (and, in the
+    # caller's transaction, roll back the policy change) while the broker is down.
+    _require_broker()
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -384,27 +420,38 @@ def save_policy(form, user):
     try:
         with transaction.atomic():
             policy = form.save(commit=False)
-            if policy.pk is None:
+            creating = policy.pk is None
+            if creating:
                 policy.created_by = user if user.is_authenticated else None
             policy.save()
             sync_periodic_task(policy)
             ensure_log_backup(policy, actor=user)
+            if creating:
+                audit.record(user, audit.Action.POLICY_CREATE, policy,
+                             message=_("Policy #%(pk)s created: %(policy)s.") % {"pk": policy.pk, "policy": policy})
+            else:
+                changed = ", ".join(name for name in form.changed_data if name in form.fields) or "-"
+                audit.record(user, audit.Action.POLICY_EDIT, policy,
+                             message=_("Changed: %(fields)s.") % {"fields": changed})
     except IntegrityError as error:
         refused = refusal_from(error, _("The policy could not be saved; try again."))
         form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        return None
+    except ActionRefused as refused:
+        form.add_error(None, refused.message)
         return None
     return policy
 
 
 def pause_policy(pk, user):
-    return _set_policy_state(pk, PolicyState.ACTIVE, PolicyState.PAUSED)
+    return _set_policy_state(pk, PolicyState.ACTIVE, PolicyState.PAUSED, user)
 
 
 def resume_policy(pk, user):
-    return _set_policy_state(pk, PolicyState.PAUSED, PolicyState.ACTIVE)
+    return _set_policy_state(pk, PolicyState.PAUSED, PolicyState.ACTIVE, user)
 
 
-def _set_policy_state(pk, current, to):
+def _set_policy_state(pk, current, to, user=None):
     try:
         with transaction.atomic():
             moved = BackupPolicy.objects.filter(pk=pk, state=current).update(state=to, updated_at=timezone.now())
@@ -419,6 +466,8 @@ def _set_policy_state(pk, current, to):
             sync_periodic_task(policy)
             if to == PolicyState.ACTIVE:
                 ensure_log_backup(policy)
+            action = audit.Action.POLICY_RESUME if to == PolicyState.ACTIVE else audit.Action.POLICY_PAUSE
+            audit.record(user, action, policy, message=str(policy))
     except IntegrityError as error:
         raise refusal_from(error, _("The policy could not be resumed; try again.")) from error
     if to == PolicyState.PAUSED:

@@ -412,8 +412,8 @@ def test_data_task_list_filters_by_cluster(admin_client, two_clusters):
 
 def test_status_is_a_coloured_label(admin_client, two_clusters):
     html = admin_client.get(admin_url(DataBackupTask, "changelist")).content.decode()
-    assert re.search(r'<span class="status-badge" style="background:#dc3545;[^"]*">Failed</span>', html)
-    assert re.search(r'<span class="status-badge" style="background:#198754;[^"]*">Completed</span>', html)
+    assert re.search(r'<span class="status-badge status-badge-danger">Failed</span>', html)
+    assert re.search(r'<span class="status-badge status-badge-success">Completed</span>', html)
 
 
 def test_log_task_list_filters_by_status(admin_client):

@@ -1,0 +1,21 @@
+from django.contrib.admin.apps import AdminConfig
+from django.db.models.signals import post_migrate
+
+
+class ConsoleAdminConfig(AdminConfig):
+    """django.contrib.admin with the admins-only site, and role groups kept in sync."""
+
+    default_site = "backup_console.admin_site.ConsoleAdminSite"
+
+    def ready(self):
+        super().ready()
+        post_migrate.connect(_sync_roles, dispatch_uid="backup_console.sync_roles")
+
+
+def _sync_roles(sender, app_config=None, using="default", **kwargs):
+    # Once per migrate, after the last app (ours) has its permissions.
+    if app_config is None or app_config.label != "backups":
+        return
+    from .roles import sync_roles
+
+    sync_roles()

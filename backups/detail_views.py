@@ -1,0 +1,73 @@
+"""A task's own page, for the task kinds other than data backups (whose page
+is ``views.data_detail``): its fields and its full event history (SIM-6)."""
+
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from .choices import TaskKind
+from .models import TASK_MODELS
+
+EVENTS_PER_PAGE = 100
+# What each kind's page shows besides status and times, and the list it belongs to.
+KINDS = {
+    TaskKind.LOG: (["tenant", "backup_method", "host", "policy", "storage_directory", "latest_point"], "backups:log_list"),
+    TaskKind.CLEANUP: (["policy", "retention_days", "deleted_sets"], "backups:cleanup_list"),
+    TaskKind.SECONDARY_DATA: (
+        ["source", "tenant", "backup_set", "mode", "destination", "storage_directory"],
+        "backups:secondary_data_list",
+    ),
+    TaskKind.SECONDARY_LOG: (["source", "destination", "storage_directory", "latest_point"], "backups:secondary_log_list"),
+}
+
+
+def _value(task, name):
+    field = task._meta.get_field(name)
+    if field.choices:
+        return getattr(task, f"get_{name}_display")()
+    value = getattr(task, name)
+    if value is None or value == "":
+        return "—"
+    if hasattr(value, "tzinfo"):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if name == "backup_set":
+        return value.number
+    return value
+
+
+def task_detail(request, kind, pk):
+    model = TASK_MODELS[kind]
+    names, list_name = KINDS[kind]
+    related = [name for name in names if model._meta.get_field(name).is_relation]
+    task = get_object_or_404(model.objects.select_related("cluster", *related), pk=pk)
+    events = Paginator(task.events.select_related("actor").order_by("-created_at", "-id"), EVENTS_PER_PAGE)
+    page = events.get_page(request.GET.get("page"))
+    return render(request, "backups/task_detail.html", {
+        "task": task,
+        "kind_label": TaskKind(kind).label,
+        "fields": [(model._meta.get_field(name).verbose_name, _value(task, name)) for name in names],
+        "events": page,
+        "list_url": reverse(list_name),
+        "tz_name": timezone.get_current_timezone_name(),
+    })
+
+
+def _view(kind):
+    model = TASK_MODELS[kind]
+
+    @require_http_methods(["GET", "HEAD"])
+    @permission_required(f"backups.view_{model._meta.model_name}", raise_exception=True)
+    def view(request, pk):
+        return task_detail(request, kind, pk)
+
+    view.__name__ = f"{kind}_detail"
+    return view
+
+
+log_detail = _view(TaskKind.LOG)
+cleanup_detail = _view(TaskKind.CLEANUP)
+secondary_data_detail = _view(TaskKind.SECONDARY_DATA)
+secondary_log_detail = _view(TaskKind.SECONDARY_LOG)
