@@ -151,6 +151,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 # Outside production, serve straight from the finders so neither `make run`
 # nor the tests need a collectstatic step; production serves collected,
 # hashed, compressed files.
