@@ -1,7 +1,6 @@
 """Fixtures and data for the browser tests (tests/test_browser.py): a headless
 Chromium driven by Playwright against pytest-django's live_server."""
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,10 +11,6 @@ from django.utils import timezone
 from tests import factories as f
 from tests.services import require_chromium
 
-# Playwright's sync API runs an event loop; Django's ORM calls made from the
-# test body (building data) are still plain synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,7 +20,13 @@ USERNAME, PASSWORD = "operator", "pw-operator-123456"
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread, so Django would
+    refuse the plain synchronous ORM calls the tests make beside it (building
+    data, checking rows).  Allow them only while the browser is up: set at
+    import time, the variable leaked into the subprocesses of other tests
+    (``manage.py check --deploy`` then warns about it)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     executable = require_chromium()
     from playwright.sync_api import sync_playwright
 
