@@ -1,0 +1,233 @@
+"""Security headers, the Content Security Policy, failed-login throttling,
+sign-out by POST only, secure cookies in production, and the console and the
+Django admin working in a real Chromium under the CSP."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from backups.models import AuditEntry
+from tests.roles import PASSWORD, build_estate, user_in
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def estate(db):
+    return build_estate()
+
+
+def csp_directives(response):
+    header = response["Content-Security-Policy"]
+    return {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
+
+
+# --- Headers ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/backups/data/", "/backups/audit/", "/admin/"])
+def test_every_page_sends_the_security_headers(path):
+    client = Client()
+    client.force_login(user_in("admin"))
+    response = client.get(path)
+    assert response.status_code == 200
+    directives = csp_directives(response)
+    assert directives == {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/backups/instant/", "/backups/policies/new/", "/backups/data/", "/backups/audit/", "/accounts/login/"])
+def test_console_pages_have_no_inline_script_or_style(path):
+    client = Client()
+    client.force_login(user_in("operator"))
+    html = client.get(path).content.decode()
+    assert "<script>" not in html and "<style" not in html and " style=" not in html and " onclick=" not in html
+
+
+# --- Sign-in throttling (django-axes) ----------------------------------------------------
+
+
+def sign_in(client, username, password, address="127.0.0.9"):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+@pytest.mark.django_db
+def test_five_wrong_passwords_lock_the_user_out_from_that_address():
+    user_in("operator")
+    client = Client()
+    for _ in range(4):
+        response = sign_in(client, "operator", "wrong")
+        assert response.status_code == 200 and b"Please enter a correct" in response.content
+    response = sign_in(client, "operator", "wrong")
+    assert response.status_code == 429
+    # Locked: even the right password is refused now, with a page that says why.
+    response = sign_in(client, "operator", PASSWORD)
+    assert response.status_code == 429 and b'id="locked-out"' in response.content
+    assert "_auth_user_id" not in client.session
+    # The same user from another address, and another user from this one, may still sign in.
+    assert sign_in(Client(), "operator", PASSWORD, address="127.0.0.10").status_code == 302
+    user_in("viewer")
+    assert sign_in(Client(), "viewer", PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_lock_lifts_after_the_cool_off(settings):
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    user_in("operator")
+    client = Client()
+    for _ in range(5):
+        sign_in(client, "operator", "wrong")
+    assert sign_in(client, "operator", PASSWORD).status_code == 429
+    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME * 2)
+    assert sign_in(client, "operator", PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_success_resets_the_count():
+    user_in("operator")
+    client = Client()
+    for _ in range(4):
+        sign_in(client, "operator", "wrong")
+    assert sign_in(client, "operator", PASSWORD).status_code == 302
+    client = Client()
+    for _ in range(4):
+        assert sign_in(client, "operator", "wrong").status_code == 200
+    assert sign_in(client, "operator", PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_admin_sign_in_is_throttled_too():
+    user_in("admin")
+    client = Client()
+    for _ in range(5):
+        client.post("/admin/login/", {"username": "admin", "password": "wrong"}, REMOTE_ADDR="127.0.0.9")
+    response = client.post("/admin/login/", {"username": "admin", "password": PASSWORD}, REMOTE_ADDR="127.0.0.9")
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_sign_out_is_post_only():
+    client = Client()
+    client.force_login(user_in("viewer"))
+    assert client.get(reverse("logout")).status_code == 405
+    assert "_auth_user_id" in client.session
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get("/backups/data/").status_code == 302
+
+
+# --- Production settings -------------------------------------------------------------------
+
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({k: getattr(s, k) for k in ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_HTTPONLY", "DEBUG"]}))
+"""
+
+
+def test_production_cookies_are_secure(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "SECRET_KEY"}}
+    env.update(HTTPS="1", SECRET_KEY=secrets.token_urlsafe(50), BACKUP_CONSOLE_VAR_DIR=str(tmp_path),
+               DJANGO_SETTINGS_MODULE="backup_console.settings", ALLOWED_HOSTS="console.example.com")
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found == {"SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
+                     "SECURE_HSTS_SECONDS": 31536000, "SESSION_COOKIE_HTTPONLY": True, "CSRF_COOKIE_HTTPONLY": True,
+                     "DEBUG": False}
+
+
+# --- In a real browser, under the CSP ----------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_console_and_admin_work_in_chromium_under_the_csp(live_server, monkeypatch):
+    from tests.browser import new_page
+    from tests.services import require_chromium
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS
+
+    estate = build_estate()
+    from tests import factories as f
+
+    other = f.make_cluster(name="zz-other")
+    f.make_tenant(estate["cluster"], name="sales")
+    f.make_tenant(other, name="billing")
+    user_in("admin", username="root-admin")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = new_page(browser, live_server)
+            problems = []
+            page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            failed = []
+            page.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+            page.goto(page.base + "/accounts/login/")
+            page.fill("input[name=username]", "root-admin")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/backups/**")
+
+            # Instant backup: the tenant list follows the cluster (static/console/tenant_filter.js).
+            page.goto(page.base + "/backups/instant/")
+            page.select_option("#id_cluster", str(estate["cluster"].pk))
+            visible = page.eval_on_selector_all("#id_tenant option[data-cluster]", "els => els.filter(e => !e.hidden).map(e => e.textContent)")
+            assert visible == ["prod-a / sales"]
+
+            # Policy form: the schedule editor follows the kind (static/console/policy_form.js).
+            page.goto(page.base + "/backups/policies/new/")
+            assert page.locator("[data-schedule=monthly]").is_hidden()
+            page.check("input[name=schedule_kind][value=monthly]")
+            assert page.locator("[data-schedule=monthly]").is_visible()
+            assert page.locator("[data-schedule=weekly]").is_hidden()
+
+            for path in ["/backups/logs/", "/backups/audit/", f"/backups/logs/{estate['log'].pk}/", "/clusters/",
+                         "/admin/", "/admin/backups/databackuptask/", f"/admin/backups/logbackuptask/{estate['log'].pk}/change/",
+                         "/admin/backups/backuppolicy/add/", "/admin/auth/user/", f"/admin/clusters/cluster/{estate['cluster'].pk}/change/"]:
+                page.goto(page.base + path)
+                assert page.locator("body").count() == 1
+            # The admin's own scripts run: the autocomplete widget (select2) is built.
+            page.goto(page.base + "/admin/backups/backuppolicy/add/")
+            assert page.locator(".select2-container").count() >= 1
+            # The admin's status badges are styled by a stylesheet, not inline styles.
+            page.goto(page.base + "/admin/backups/logbackuptask/")
+            colour = page.eval_on_selector(".status-badge", "el => getComputedStyle(el).backgroundColor")
+            assert colour not in ("rgba(0, 0, 0, 0)", "transparent")
+            csp = [text for text in problems if "Content Security Policy" in text]
+            assert not csp, csp
+            assert not [text for text in problems if not text.startswith("Failed to load resource")], problems
+            assert not failed, failed
+        finally:
+            browser.close()
