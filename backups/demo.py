@@ -45,7 +45,18 @@ session, so the data and log kinds may end somewhat above their target.
 
 Data backups carry the simulated worker's plan (``sim_outcome``/``sim_fail_at``,
 backups/simulation.py): finished rows the outcome they had, running ones
-"completed", so the worker can take them over.
+"completed" and their planned size, as the engine's own rows do.
+
+The live tasks.  Each demo cluster has a few tasks that are alive at ``now``: a
+running data backup or secondary copy, a log backup starting or stopping, a
+cleanup that is due.  ``build`` hands each to the simulated worker once the rows
+are committed, through the same Celery tasks backups/services.py queues
+(``run_data_backup``, ``run_secondary_data_backup``, ``finish_log_move``,
+``run_cleanup``), so the worker carries them on instead of the sweeper failing
+them as "Worker lost" a minute after ``make run`` starts.  Queuing is a side
+effect, not data: the rows stay the same, and only history created by this
+call is queued.  No seeded row starts after ``now``: the engine runs whatever
+it finds not started, so a cleanup dated tomorrow would end before it began.
 """
 
 import io
@@ -56,6 +67,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -66,6 +78,7 @@ from django.utils import timezone
 from clusters.choices import ClusterStatus, HostRole
 from clusters.models import Cluster, Host, Tenant
 
+from .broker import safe_publish
 from .choices import (
     BackupMethod,
     BackupMode,
@@ -133,7 +146,7 @@ class DemoCluster:
     seclog_live: str | None = None
     force_data_running: bool = False  # an instant backup is running now
     force_copy_running: bool = False  # the newest secondary copy is running now
-    force_cleanup_running: bool = False  # today's cleanup is running now
+    force_cleanup_due: bool = False  # today's cleanup is due now (the worker runs it)
 
 
 P, L = BackupMethod.PHYSICAL, BackupMethod.LOGICAL
@@ -148,7 +161,7 @@ DEMO_CLUSTERS = [
                 S.IN_PROGRESS, 720, force_data_running=True),
     DemoCluster("ob-order-bj-03", "4.2.1", "cn-beijing", "cn-beijing-f", ClusterStatus.RUNNING, P,
                 "nfs-main", "s3-singapore", True, ("order", "inventory", "logistics", "billing"), 4, (3, 0), 1, 7, 1200,
-                S.STOPPING, 25, seclog_live=S.STOPPING, force_cleanup_running=True),
+                S.STOPPING, 25, seclog_live=S.STOPPING, force_cleanup_due=True),
     DemoCluster("ob-report-sz-04", "3.1.4", "cn-shenzhen", "cn-shenzhen-a", ClusterStatus.MAINTENANCE, L,
                 "nfs-main", "oss-hangzhou", True, ("report",), 3, (0, 30), 1, 10, 300,
                 S.IN_PROGRESS, 15, seclog_live=S.STARTING, force_data_running=True),
@@ -334,6 +347,9 @@ def build(seed=DEFAULT_SEED, now=None, reset=False):
             history.generate()
             for label, count in history.save().items():
                 created[label] = created.get(label, 0) + count
+            queued = history.queue_live_tasks()
+            if queued:
+                created["live tasks handed to the worker"] = created.get("live tasks handed to the worker", 0) + queued
     return created
 
 
@@ -375,8 +391,8 @@ class ClusterHistory:
         self.sets.append(backup_set)
         return backup_set
 
-    def _run(self, at, mode, backup_set, trigger, tenant=None, fail=False, version=None):
-        """One data backup starting at `at`; returns the task (not saved)."""
+    def _run(self, at, mode, backup_set, trigger, tenant=None, fail=False, version=None, running=False):
+        """One data backup starting at `at` (still running now if `running`); returns the task (not saved)."""
         spec, rng = self.spec, self.rng
         days_in = max(0, (at - self.start).days)
         full_size = spec.base_gb * GB * (1 + 0.004 * days_in) * rng.uniform(0.97, 1.03)
@@ -412,13 +428,15 @@ class ClusterHistory:
             task.progress = 100
             task.size_bytes = int(size)
             task.ended_at = at + timedelta(seconds=int(seconds))
-        if task.ended_at >= self.now:
+        if running or task.ended_at >= self.now:
             # Still running now: the newest task of the cluster (runs never overlap).
-            # The simulated worker takes over from here and completes it.
+            # The simulated worker takes over from here and completes it; like the
+            # engine's own rows, the task carries its planned size, from which the
+            # worker reckons its duration (backups.simulation.data_duration).
             task.status, task.sim_outcome, task.sim_fail_at = DataBackupStatus.IN_PROGRESS, COMPLETED, 100
             task.failure_reason = ""
             task.progress = min(99, int(100 * (self.now - at).total_seconds() / seconds))
-            task.size_bytes = int(size * task.progress / 100)
+            task.size_bytes = int(size)
             task.ended_at = None
         self.data.append(task)
         return task
@@ -468,12 +486,7 @@ class ClusterHistory:
                     mode, backup_set = BackupMode.FULL, self._new_set(at)
                 # A logical backup needs a data version of its own: a compaction just finished.
                 version = max(t.data_version for t in self.data) + 1 if self.data else None
-                task = self._run(at, mode, backup_set, Trigger.INSTANT, version=version)
-                if task.status != DataBackupStatus.IN_PROGRESS:
-                    task.status, task.failure_reason, task.ended_at = DataBackupStatus.IN_PROGRESS, "", None
-                    task.sim_outcome, task.sim_fail_at = COMPLETED, 100
-                    task.progress = rng.randrange(5, 60)
-                    task.size_bytes = 0
+                self._run(at, mode, backup_set, Trigger.INSTANT, version=version, running=True)
         if self.data:
             self.cluster.data_version = max(t.data_version for t in self.data)
 
@@ -593,11 +606,11 @@ class ClusterHistory:
 
     def _cleanups(self):
         spec, rng, now = self.spec, self.rng, self.now
-        if spec.force_cleanup_running:
-            running_at = (now - timedelta(minutes=rng.randrange(2, 6))).replace(second=0, microsecond=0)
-            hour, minute = running_at.hour, running_at.minute
+        if spec.force_cleanup_due:
+            due_at = (now - timedelta(minutes=rng.randrange(2, 6))).replace(second=0, microsecond=0)
+            hour, minute = due_at.hour, due_at.minute
         else:
-            running_at = None
+            due_at = None
             hour, minute = (spec.run_at[0] + 3) % 24, spec.run_at[1] + 15
         sets = sorted((s for s in self.sets), key=lambda s: s.created_at)
         last_end = {}
@@ -621,8 +634,10 @@ class ClusterHistory:
             else:
                 task.status = CleanupStatus.COMPLETED
             task.ended_at = at + timedelta(seconds=seconds)
-            if task.ended_at >= now or (spec.force_cleanup_running and at == running_at):
-                task.status, task.failure_reason, task.ended_at = CleanupStatus.RUNNING, "", None
+            if task.ended_at >= now or at == due_at:
+                # Not over by now: due, and left to the worker, which runs a cleanup
+                # in one go (backups.simulation.run_cleanup) from "not started".
+                task.status, task.failure_reason, task.ended_at = CleanupStatus.NOT_STARTED, "", None
             elif task.status == CleanupStatus.COMPLETED:
                 # Sets past the recovery window go, except the newest one.
                 horizon = at - timedelta(days=spec.retention_days)
@@ -633,9 +648,6 @@ class ClusterHistory:
                         task.ended_at += timedelta(seconds=rng.randrange(20, 90))
             runs += 1
             self.cleanups.append(task)
-        next_at = at if at is not None and at >= now else at + timedelta(days=1)
-        self.cleanups.append(CleanupTask(cluster=self.cluster, policy=self.policy, started_at=next_at,
-                                         status=CleanupStatus.NOT_STARTED, retention_days=spec.retention_days))
 
     # - saving -
 
@@ -664,12 +676,31 @@ class ClusterHistory:
             "events": len(events),
         }
 
+    def queue_live_tasks(self):
+        """Hand this cluster's live tasks to the simulated worker once the rows are
+        committed, by ID, as backups/services.py does; returns how many.  A broker
+        that is down is logged, not raised: the demo stands, the sweeper ends them."""
+        from . import simulation, tasks
+
+        moving = (S.STARTING, S.STOPPING)
+        live = [(tasks.run_data_backup, (t.pk,), None) for t in self.data if t.status == DataBackupStatus.IN_PROGRESS]
+        live += [(tasks.run_secondary_data_backup, (t.pk,), None)
+                 for t in self.copies if t.status == DataBackupStatus.IN_PROGRESS]
+        live += [(tasks.finish_log_move, ("log", t.pk), simulation.log_switch_delay())
+                 for t in self.logs if t.status in moving]
+        live += [(tasks.finish_log_move, ("secondary_log", t.pk), simulation.log_switch_delay())
+                 for t in self.log_copies if t.status in moving]
+        live += [(tasks.run_cleanup, (t.pk,), None) for t in self.cleanups if t.status == CleanupStatus.NOT_STARTED]
+        for task, args, countdown in live:
+            transaction.on_commit(partial(safe_publish, task, args, countdown=countdown))
+        return len(live)
+
     def _events(self, task):
         """The state changes that led each seeded task to its status."""
         start, end, status, now = task.started_at, task.ended_at, task.status, self.now
         if isinstance(task, CleanupTask):
-            created = self.now - timedelta(days=1) if status == CleanupStatus.NOT_STARTED else start - timedelta(days=1)
-            steps = [("", CleanupStatus.NOT_STARTED, max(created, self.start - timedelta(days=1)), "Scheduled by retention policy")]
+            created = max(start - timedelta(days=1), self.start - timedelta(days=1))
+            steps = [("", CleanupStatus.NOT_STARTED, created, "Scheduled by retention policy")]
             if status != CleanupStatus.NOT_STARTED:
                 steps.append((CleanupStatus.NOT_STARTED, CleanupStatus.RUNNING, start, "Cleanup started"))
             if end:

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db.models import Count, F, Q
 
 from backups import demo
-from backups.choices import BackupMethod, BackupMode, DataBackupStatus, TaskKind
+from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind
 from backups.models import (
     TASK_MODELS,
     BackupPolicy,
@@ -144,7 +144,11 @@ def test_the_demo_has_every_status_of_every_task_kind(now):
     seed(now=now)
     for kind, model in TASK_MODELS.items():
         statuses = set(model.objects.values_list("status", flat=True))
-        assert statuses == set(model.Status.values), kind
+        expected = set(model.Status.values)
+        if kind == TaskKind.CLEANUP:
+            # The worker runs a cleanup in one go: "running" is what it makes of the due one.
+            expected.discard(CleanupStatus.RUNNING)
+        assert statuses == expected, kind
 
 
 @pytest.mark.django_db
@@ -207,12 +211,113 @@ def test_the_demo_is_believable(now):
     assert all(timedelta(0) < lag < timedelta(hours=1) for lag in lags.values())
     assert SecondaryLogBackupTask.objects.filter(
         source__policy__secondary_enabled=False).count() == 0
-    # Cleanup: daily, one pending next run per cluster, it expired old sets.
-    assert CleanupTask.objects.filter(status="not_started", started_at__gte=now, ended_at=None).count() == 6
+    # Nothing starts after now: the worker runs whatever it finds not started.
+    for model in TASK_MODELS.values():
+        assert not model.objects.filter(started_at__gt=now).exists(), model
+    # Cleanup: daily, today's due on one cluster at least, it expired old sets.
+    due = CleanupTask.objects.filter(status="not_started")
+    assert due.exists() and not due.exclude(ended_at=None).exists()
     assert BackupSet.objects.exclude(expired_at=None).exists()
     # The live tasks say how they came to be.
     for task in live:
         assert task.events.filter(old_status="", actor_label="seed").exists()
+
+
+# --- The live tasks go to the simulated worker ---------------------------------------------
+
+LIVE = {
+    "backups.tasks.run_data_backup": (DataBackupTask, "data", [DataBackupStatus.IN_PROGRESS]),
+    "backups.tasks.run_secondary_data_backup": (SecondaryDataBackupTask, "secondary_data", [DataBackupStatus.IN_PROGRESS]),
+    "backups.tasks.run_cleanup": (CleanupTask, "cleanup", [CleanupStatus.NOT_STARTED]),
+}
+MOVING = [LogBackupStatus.STARTING, LogBackupStatus.STOPPING]
+
+
+def sent_messages():
+    """(task name, args, has a countdown) of each message on the in-memory broker
+    the suite routes Celery to (tests/conftest.py), taking them off it."""
+    from backup_console.celery import app
+
+    sent = []
+    with app.connection_for_write() as conn:
+        queue = conn.SimpleQueue(app.conf.task_default_queue)
+        while True:
+            try:
+                message = queue.get(block=False)
+            except queue.Empty:
+                break
+            sent.append((message.headers["task"], tuple(message.payload[0]), message.headers.get("eta") is not None))
+            message.ack()
+        queue.close()
+    return sent
+
+
+def live_tasks():
+    """What the worker must carry: (task name, args, has a countdown) per live row."""
+    expected = []
+    for name, (model, _kind, statuses) in LIVE.items():
+        expected += [(name, (pk,), False) for pk in model.objects.filter(status__in=statuses).values_list("pk", flat=True)]
+    for kind, model in (("log", LogBackupTask), ("secondary_log", SecondaryLogBackupTask)):
+        expected += [
+            ("backups.tasks.finish_log_move", (kind, pk), True)
+            for pk in model.objects.filter(status__in=MOVING).values_list("pk", flat=True)
+        ]
+    return sorted(expected)
+
+
+@pytest.mark.django_db
+def test_the_live_tasks_are_handed_to_the_worker_after_commit(django_capture_on_commit_callbacks):
+    sent_messages()  # whatever other tests left on the broker
+    with django_capture_on_commit_callbacks() as callbacks:
+        out = seed()
+        assert sent_messages() == []  # nothing before the rows are committed
+    for callback in callbacks:
+        callback()
+    expected = live_tasks()
+    kinds = {name for name, _args, _countdown in expected}
+    assert kinds == {*LIVE, "backups.tasks.finish_log_move"}  # every kind of live task is there
+    assert sorted(sent_messages()) == expected
+    assert f"{len(expected)} live tasks handed to the worker" in out
+
+
+@pytest.mark.django_db
+def test_a_second_run_queues_nothing_and_a_reset_queues_again(django_capture_on_commit_callbacks):
+    seed(now=NOW)
+    sent_messages()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed(now=NOW)
+    assert sent_messages() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        seed(now=NOW, reset=True)
+    assert sorted(sent_messages()) == live_tasks()
+
+
+@pytest.mark.django_db
+def test_the_worker_carries_the_live_tasks_to_their_end(settings, django_capture_on_commit_callbacks):
+    """Run each queued message as the worker would: every live task reaches an
+    end of the simulation's own, none is left for the sweeper ("Worker lost")."""
+    from backup_console.celery import app
+    from backups import simulation
+
+    settings.SIM_SPEED = 10**9  # whatever ran since the seeded start is enough to finish
+    settings.SIM_FAILURE_RATE = 0
+    sent_messages()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+    messages = sent_messages()
+    assert messages
+    for name, args, _countdown in messages:
+        app.tasks[name](*args)
+    for name, args, _countdown in messages:
+        if name == "backups.tasks.finish_log_move":
+            model = simulation.LOG_MODELS[args[0]]
+            status = model.objects.get(pk=args[1]).status
+            assert status in (LogBackupStatus.IN_PROGRESS, LogBackupStatus.STOPPED), (name, args, status)
+        else:
+            model = LIVE[name][0]
+            task = model.objects.get(pk=args[0])
+            assert task.status == "completed", (name, args, task.status, task.failure_reason)
+            assert task.ended_at >= task.started_at
 
 
 @pytest.mark.django_db
