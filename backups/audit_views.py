@@ -6,6 +6,7 @@ LazyPaginator, so no page counts the whole trail.
 """
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.paginator import EmptyPage
 from django.utils.translation import gettext
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
@@ -52,7 +53,11 @@ class AuditListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         page, odd = _page_number(self.request)
         if odd:
             self.notices.append(gettext("There is no page %(page)s; showing the first page.") % {"page": self.request.GET.get("page", "")[:32]})
-        table.paginate(paginator_class=LazyPaginator, per_page=PER_PAGE, page=page)
+        try:
+            table.paginate(paginator_class=LazyPaginator, per_page=PER_PAGE, page=page)
+        except EmptyPage:
+            self.notices.append(gettext("There is no page %(page)s; showing the first page.") % {"page": page})
+            table.paginate(paginator_class=LazyPaginator, per_page=PER_PAGE, page=1)
         table.filter_valid = self.filterset.is_valid()
         return table
 
