@@ -8,6 +8,7 @@ Referer), query string and all.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.dates import WEEKDAYS_ABBR
@@ -26,9 +27,16 @@ ACTION_PARAMS = {"csrfmiddlewaretoken", "next"}
 
 
 def _safe(request, url):
-    return bool(url) and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
+    """A page of this site to go back to: a path, or a URL on this host.
+
+    Anything else (another host, a bare word that ``redirect`` would try to
+    reverse as a view name, control characters) is not followed.
+    """
+    if not url or len(url) > 2000 or any(ord(char) < 32 or ord(char) == 127 for char in url):
+        return False
+    if not (url.startswith("/") or url.lower().startswith(("http://", "https://"))):
+        return False
+    return url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure())
 
 
 def _back(request, default):
@@ -58,7 +66,7 @@ def _act(request, action, default, *args):
             messages.success(request, action(*args, request.user))
         except (IllegalTransition, services.ActionRefused) as refused:
             messages.error(request, str(refused))
-    return redirect(_back(request, default))
+    return HttpResponseRedirect(_back(request, default))
 
 
 # --- Log backups and secondary log backups (OV-4a, OV-7) ----------------------------
