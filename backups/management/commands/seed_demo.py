@@ -4,6 +4,9 @@
     seed_demo --if-empty         # the same, but only on a database without clusters
     seed_demo --tasks 1000000    # ...and top every task kind up to a million rows
     seed_demo --seed 7 --reset   # rebuild the demo clusters' history from another seed
+
+The history's live tasks (running, starting, stopping, due) are queued for the
+Celery worker once committed, so a worker started later carries them on.
 """
 
 import time
