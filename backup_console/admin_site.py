@@ -10,10 +10,11 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
+from .auth import BoundedUsernameMixin
 from .roles import can_use_admin
 
 
-class ConsoleAdminAuthenticationForm(AdminAuthenticationForm):
+class ConsoleAdminAuthenticationForm(BoundedUsernameMixin, AdminAuthenticationForm):
     def confirm_login_allowed(self, user):
         if not can_use_admin(user):
             raise ValidationError(

@@ -1,6 +1,8 @@
-"""Authentication backends: django-axes' failed-login throttling."""
+"""Sign-in: django-axes' failed-login throttling, and the sign-in form."""
 
 from axes.backends import AxesStandaloneBackend
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 
 
 class ConsoleAxesBackend(AxesStandaloneBackend):
@@ -17,3 +19,21 @@ class ConsoleAxesBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class BoundedUsernameMixin:
+    """Refuse a user name longer than the user model allows, before authenticate().
+
+    Django's AuthenticationForm sets the field's max_length after building it,
+    so the length is never checked; an over-long name went on to axes, whose
+    failed-attempt row (255 characters) then failed to save: a 500.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 150))
+
+
+class ConsoleAuthenticationForm(BoundedUsernameMixin, AuthenticationForm):
+    pass

@@ -4,9 +4,15 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from django.contrib.auth.decorators import login_not_required
 
+from .auth import ConsoleAuthenticationForm
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="backups:overview", permanent=False)),
-    path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
+    path(
+        "accounts/login/",
+        login_not_required(auth_views.LoginView.as_view(authentication_form=ConsoleAuthenticationForm)),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -131,6 +131,13 @@ def test_the_admin_sign_in_is_throttled_too():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_an_over_long_user_name_is_refused_not_a_500(path):
+    response = Client().post(path, {"username": "0" * 300, "password": " "}, REMOTE_ADDR="127.0.0.9")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
 def test_sign_out_is_post_only():
     client = Client()
     client.force_login(user_in("viewer"))
