@@ -7,6 +7,8 @@ messages; sort keys, page numbers and page sizes that make no sense fall back
 to the defaults with a notice.
 """
 
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Exists, IntegerField, OuterRef
 from django.db.models.expressions import RawSQL
@@ -283,8 +285,18 @@ class BoundedListMixin:
         return context
 
 
-class TaskListView(BoundedListMixin, FilterView):
-    """One overview tab: a FilterSet narrows ``queryset``, a Table shows a page."""
+class TaskListView(PermissionRequiredMixin, BoundedListMixin, FilterView):
+    """One overview tab: a FilterSet narrows ``queryset``, a Table shows a page.
+
+    Reading a list needs the view permission of its model (every role has it;
+    a signed-in account in no group gets 403).
+    """
+
+    raise_exception = True
+
+    def get_permission_required(self):
+        meta = self.queryset.model._meta
+        return [f"{meta.app_label}.view_{meta.model_name}"]
 
     template_name = "backups/task_list.html"
     tab = None
@@ -456,6 +468,7 @@ class SecondaryLogBackupTaskListView(TaskListView):
         return context
 
 
+@permission_required("backups.view_databackuptask", raise_exception=True)
 def data_detail(request, pk):
     """One data backup task: what the expanded row shows, plus its history and copies."""
     task = get_object_or_404(

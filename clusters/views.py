@@ -1,5 +1,7 @@
 """Clusters: the list, and each cluster's overview page (总览)."""
 
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -26,7 +28,9 @@ KIND_LISTS = {
 }
 
 
-class ClusterListView(BoundedTableMixin, FilterView):
+class ClusterListView(PermissionRequiredMixin, BoundedTableMixin, FilterView):
+    permission_required = "clusters.view_cluster"
+    raise_exception = True
     template_name = "clusters/cluster_list.html"
     queryset = Cluster.objects.annotate(
         tenant_count=Count("tenants", distinct=True), host_count=Count("hosts", distinct=True)
@@ -35,6 +39,7 @@ class ClusterListView(BoundedTableMixin, FilterView):
     table_class = ClusterTable
 
 
+@permission_required("clusters.view_cluster", raise_exception=True)
 def cluster_detail(request, pk):
     cluster = get_object_or_404(Cluster, pk=pk)
     week_ago = timezone.now() - timezone.timedelta(days=7)

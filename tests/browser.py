@@ -62,7 +62,10 @@ def screenshot(page, name):
 
 def build_demo_data():
     """A small but varied picture: three clusters, every status of every kind."""
-    get_user_model().objects.create_user(USERNAME, password=PASSWORD, is_staff=True)
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(USERNAME, password=PASSWORD)
+    user.groups.add(Group.objects.get(name="operator"))
     now = timezone.now()
     east = f.make_cluster(name="prod-east", region="cn-hangzhou", zone="zone-h", db_version="4.2.1", data_version=10284)
     west = f.make_cluster(name="prod-west", region="cn-shanghai", zone="zone-b", db_version="4.2.1", data_version=8810)
