@@ -2,6 +2,7 @@
 fields, backups.timerange), actor, cluster and action."""
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
@@ -13,12 +14,17 @@ from .timerange import TimeRangeFilterSet
 
 class AuditEntryFilterSet(TimeRangeFilterSet):
     actor = django_filters.ModelChoiceFilter(
-        label=_("User"), queryset=get_user_model().objects.order_by("username"), empty_label=_("Any user")
+        label=_("User"), queryset=get_user_model().objects.order_by("username"), empty_label=_("Any user"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     cluster = django_filters.ModelChoiceFilter(
-        label=_("Cluster"), queryset=Cluster.objects.order_by("name"), empty_label=_("All clusters")
+        label=_("Cluster"), queryset=Cluster.objects.order_by("name"), empty_label=_("All clusters"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
-    action = django_filters.ChoiceFilter(label=_("Action"), choices=AuditEntry.Action.choices, empty_label=_("Any action"))
+    action = django_filters.ChoiceFilter(
+        label=_("Action"), choices=AuditEntry.Action.choices, empty_label=_("Any action"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
 
     class Meta:
         model = AuditEntry

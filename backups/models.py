@@ -318,7 +318,7 @@ class DataBackupTask(TaskBase):
         ]
 
     def __str__(self):
-        return f"#{self.pk} {self.cluster_id} {self.mode}"
+        return f"#{self.pk} ({self.get_mode_display()})"
 
     def get_absolute_url(self):
         return reverse("backups:data_detail", args=[self.pk])
