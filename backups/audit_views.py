@@ -15,6 +15,7 @@ from .audit_filtersets import AuditEntryFilterSet
 from .audit_tables import AuditEntryTable
 from .models import AuditEntry
 from .timerange import RANGE_CHOICES
+from .views import InvalidFilter400Mixin
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -31,7 +32,7 @@ def _page_number(request):
     return page, False
 
 
-class AuditListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
+class AuditListView(PermissionRequiredMixin, InvalidFilter400Mixin, SingleTableMixin, FilterView):
     permission_required = "backups.view_auditentry"
     raise_exception = True
     http_method_names = ["get", "head"]
@@ -39,13 +40,6 @@ class AuditListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     filterset_class = AuditEntryFilterSet
     table_class = AuditEntryTable
     queryset = AuditEntry.objects.select_related("cluster", "content_type").order_by("-created_at", "-id")
-
-    def get(self, request, *args, **kwargs):
-        self.notices = []
-        response = super().get(request, *args, **kwargs)
-        if self.filterset.is_bound and not self.filterset.is_valid():
-            response.status_code = 400
-        return response
 
     def get_table(self, **kwargs):
         table = self.get_table_class()(data=self.get_table_data(), **kwargs)

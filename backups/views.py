@@ -61,15 +61,9 @@ def query_with(query, drop=(), **params):
     return "?" + query.urlencode()
 
 
-class BoundedTableMixin(SingleTableMixin):
-    """A FilterView's django-tables2 table (the cluster list: a few hundred
-    rows at most), paginated without trusting the query string.
-
-    Invalid filters answer 400 (the page still renders, with the form's
-    messages); odd sort keys, page numbers and page sizes fall back to the
-    defaults with a notice.  Pages come from LazyPaginator (no COUNT over the
-    whole result) and the total is counted only up to COUNT_CAP.
-    """
+class InvalidFilter400Mixin:
+    """A FilterView whose invalid filters answer 400: the page still renders,
+    with the form's messages and any ``notices`` the view collected."""
 
     def get(self, request, *args, **kwargs):
         self.notices = []
@@ -78,27 +72,21 @@ class BoundedTableMixin(SingleTableMixin):
             response.status_code = 400
         return response
 
-    def get_table(self, **kwargs):
-        table = self.get_table_class()(data=self.get_table_data(), **self.get_table_kwargs(), **kwargs)
+
+class UntrustedQueryMixin(InvalidFilter400Mixin):
+    """What the bounded lists do with the rest of the query string: odd sort
+    keys, page numbers and page sizes fall back to the defaults with a notice."""
+
+    # Page numbers above this are refused (None: any, the list stops them itself).
+    max_page = None
+
+    def order_table(self, table):
         table.request = self.request
         order_by = [key[:64] for key in self.request.GET.getlist(table.prefixed_order_by_field)[:3]]
         if order_by:
-            table.order_by = order_by  # unknown keys are dropped by the table
+            table.order_by = order_by  # unknown or unsortable keys are dropped by the table
             if not table.order_by:
                 self.notices.append(gettext("Unknown sort order ignored."))
-        per_page = self.per_page()
-        page = self.page_number()
-        self.total = self.capped_count()
-        if self.total <= COUNT_CAP:
-            last = max(1, -(-self.total // per_page))
-            if page > last:
-                self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": page})
-                page = last
-        try:
-            table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=page)
-        except (EmptyPage, PageNotAnInteger):
-            self.notices.append(gettext("There is no page %(page)s; showing the first page.") % {"page": page})
-            table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=1)
         return table
 
     def per_page(self):
@@ -116,10 +104,38 @@ class BoundedTableMixin(SingleTableMixin):
         raw = self.request.GET.get("page", "")
         if not raw:
             return 1
-        if raw.isdecimal() and len(raw) < 10 and 1 <= int(raw) <= MAX_PAGE:
+        if raw.isdecimal() and len(raw) < 10 and int(raw) >= 1 and (self.max_page is None or int(raw) <= self.max_page):
             return int(raw)
         self.notices.append(gettext("That page does not exist; showing the first page."))
         return 1
+
+
+class BoundedTableMixin(UntrustedQueryMixin, SingleTableMixin):
+    """A FilterView's django-tables2 table (the cluster list: a few hundred
+    rows at most), paginated without trusting the query string.
+
+    Pages come from LazyPaginator (no COUNT over the whole result) and the
+    total is counted only up to COUNT_CAP.
+    """
+
+    max_page = MAX_PAGE
+
+    def get_table(self, **kwargs):
+        table = self.order_table(self.get_table_class()(data=self.get_table_data(), **self.get_table_kwargs(), **kwargs))
+        per_page = self.per_page()
+        page = self.page_number()
+        self.total = self.capped_count()
+        if self.total <= COUNT_CAP:
+            last = max(1, -(-self.total // per_page))
+            if page > last:
+                self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": page})
+                page = last
+        try:
+            table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=page)
+        except (EmptyPage, PageNotAnInteger):
+            self.notices.append(gettext("There is no page %(page)s; showing the first page.") % {"page": page})
+            table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=1)
+        return table
 
     def capped_count(self):
         # Only the IDs: no joins or annotations are needed to count.
@@ -169,36 +185,20 @@ def capped_count_sql(queryset):
     return RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params, output_field=IntegerField())
 
 
-class BoundedListMixin:
+class BoundedListMixin(UntrustedQueryMixin):
     """A FilterView's page, without trusting the query string and without
     counting more than COUNT_CAP rows.
 
     The page's rows and the capped total come back from one query (the count
     is a subquery the database runs once); page numbers stop at COUNT_CAP
-    rows, with a notice to narrow the window.  Invalid filters answer 400 (the
-    page still renders, with the form's messages); odd sort keys, page numbers
-    and page sizes fall back to the defaults with a notice.
+    rows, with a notice to narrow the window.
     """
 
     table_class = None
     rows_template = None
 
-    def get(self, request, *args, **kwargs):
-        self.notices = []
-        response = super().get(request, *args, **kwargs)
-        if self.filterset.is_bound and not self.filterset.is_valid():
-            response.status_code = 400
-        return response
-
     def get_table(self):
-        table = self.table_class(data=self.object_list)
-        table.request = self.request
-        order_by = [key[:64] for key in self.request.GET.getlist(table.prefixed_order_by_field)[:3]]
-        if order_by:
-            table.order_by = order_by  # unknown or unsortable keys are dropped by the table
-            if not table.order_by:
-                self.notices.append(gettext("Unknown sort order ignored."))
-        return table
+        return self.order_table(self.table_class(data=self.object_list))
 
     def get_page(self, ordered):
         per_page = self.per_page()
@@ -243,26 +243,6 @@ class BoundedListMixin:
         for row in rows:
             row.status_url = status_urls.get(row.status, "?")
             row.cluster_url = f"{cluster_url}{row.cluster_id}/"
-
-    def per_page(self):
-        raw = self.request.GET.get("per_page", "")
-        if not raw:
-            return DEFAULT_PER_PAGE
-        if raw.isdecimal() and len(raw) < 4 and int(raw) in PER_PAGE_CHOICES:
-            return int(raw)
-        self.notices.append(gettext("Page size must be one of %(sizes)s; showing %(default)s rows.") % {
-            "sizes": ", ".join(map(str, PER_PAGE_CHOICES)), "default": DEFAULT_PER_PAGE,
-        })
-        return DEFAULT_PER_PAGE
-
-    def page_number(self):
-        raw = self.request.GET.get("page", "")
-        if not raw:
-            return 1
-        if raw.isdecimal() and len(raw) < 10 and int(raw) >= 1:
-            return int(raw)
-        self.notices.append(gettext("That page does not exist; showing the first page."))
-        return 1
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
