@@ -48,6 +48,7 @@ def task_detail(request, kind, pk):
     return render(request, "backups/task_detail.html", {
         "task": task,
         "kind_label": TaskKind(kind).label,
+        "heading": f"{TaskKind(kind).label} #{task.pk}",
         "fields": [(model._meta.get_field(name).verbose_name, _value(task, name)) for name in names],
         "events": page,
         "list_url": reverse(list_name),
