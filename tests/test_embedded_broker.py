@@ -3,6 +3,7 @@ message arrives whole, none is lost or read half-written (the race that made
 kombu's stock filesystem transport crash `make run`'s worker)."""
 
 import multiprocessing
+import os
 import queue as stdlib_queue
 
 from kombu import Connection
@@ -12,7 +13,8 @@ PER_PRODUCER = 1000  # kombu's stock transport loses a few of these 3,000 every 
 
 
 def options(folder):
-    return {"data_folder_in": folder, "data_folder_out": folder, "processed_folder": folder, "store_processed": False}
+    return {"data_folder_in": folder, "data_folder_out": folder, "processed_folder": folder, "store_processed": False,
+            "control_folder": os.path.join(folder, "control")}
 
 
 def produce(folder, transport, producer):
