@@ -11,6 +11,7 @@ from django_celery_beat.models import PeriodicTask
 from backups.choices import BackupMethod, LogBackupStatus, PolicyState
 from backups.models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, TaskEvent
 from tests import factories as f
+from tests.roles import policy_data
 
 pytestmark = pytest.mark.django_db
 
@@ -145,29 +146,6 @@ def test_a_viewer_may_not_stop(client, cluster):
 
 
 # --- Policies (OV-1) -----------------------------------------------------------------------
-
-
-def policy_data(cluster, destination, **overrides):
-    data = {
-        "cluster": cluster.pk,
-        "tenant": "",
-        "backup_method": "physical",
-        "destination": destination.pk,
-        "directory": f"/{cluster.name}",
-        "schedule_kind": "weekly",
-        "week_1": "on",
-        "week_1_mode": "full",
-        "week_4": "on",
-        "week_4_mode": "incremental",
-        "run_at": "02:30",
-        "log_backup_enabled": "on",
-        "retention_days": "7",
-        "secondary_destination": "",
-        "data_backup_timeout_minutes": "360",
-        "log_delay_threshold_seconds": "300",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
 
 
 def test_policy_pages_render(admin_client, cluster):
