@@ -493,7 +493,7 @@ class ClusterHistory:
     def _secondary_copies(self):
         if not self.sec_dest:
             return
-        rng, dest = self.rng, self.sec_dest
+        rng = self.rng
         sources = [t for t in self.data if t.status == DataBackupStatus.COMPLETED]
         for i, source in enumerate(sources):
             at = source.ended_at + timedelta(minutes=rng.randrange(2, 15))

@@ -14,7 +14,6 @@ from django.utils import timezone
 from backups import services
 from backups.choices import BackupMode
 from backups.models import AuditEntry, BackupPolicy, LogBackupTask, TaskEvent
-from tests import factories as f
 from tests.roles import build_estate, policy_data, user_in
 
 pytestmark = pytest.mark.django_db

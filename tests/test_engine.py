@@ -11,8 +11,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backups import services, simulation
-from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState, Trigger
-from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, TaskEvent
+from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
+from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, SecondaryDataBackupTask, TaskEvent
 from backups.services import ActionRefused
 from tests import factories as f
 

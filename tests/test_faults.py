@@ -28,7 +28,7 @@ from backups.choices import BackupMode
 from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTask, TaskEvent
 from backups.transitions import FINAL
 from tests import factories as f
-from tests.roles import PASSWORD, build_estate, policy_data, user_in
+from tests.roles import build_estate, policy_data, user_in
 from tests.services import missing, require_postgres
 from tests.worker import SPEED, CeleryCluster, use_broker, wait_until
 

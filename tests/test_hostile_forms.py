@@ -9,7 +9,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backups.models import AuditEntry, BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, SecondaryLogBackupTask, TaskEvent
+from backups.models import AuditEntry, BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, TaskEvent
 from tests.roles import build_estate, policy_data, user_in
 
 pytestmark = pytest.mark.django_db

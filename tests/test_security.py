@@ -13,7 +13,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from backups.models import AuditEntry
 from tests.roles import PASSWORD, build_estate, user_in
 
 ROOT = Path(__file__).resolve().parent.parent
