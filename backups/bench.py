@@ -316,6 +316,7 @@ def engine_transitions(broker, tasks, out):
     celery = str(Path(sys.executable).with_name("celery"))
     logs, workers = [], []
     app.conf.broker_url = broker
+    app.conf.broker_transport = None  # the URL's scheme picks it, not the embedded default
     app._pool = None
     app.amqp._producer_pool = None
     try:

@@ -31,6 +31,9 @@ def use_broker(url, **transport_options):
     from backup_console.celery import app
 
     app.conf.broker_url = url
+    # The URL's scheme picks the transport (settings name one only for the
+    # embedded filesystem broker).
+    app.conf.broker_transport = None
     app.conf.broker_transport_options = transport_options
     # Forget connections made for the previous broker.
     app._pool = None
