@@ -386,7 +386,17 @@ class DataBackupTaskListView(TaskListView):
         return chips
 
 
-class LogBackupTaskListView(TaskListView):
+class LiveFirstMixin:
+    """Log backups are long-lived streams: the live ones first, then the most
+    recently ended.  The effective-end index answers that order within the
+    window as one bounded range; newest start first made PostgreSQL walk every
+    older row when the window held few log backups (~1 s at 10M rows)."""
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-effective_end", "-id")
+
+
+class LogBackupTaskListView(LiveFirstMixin, TaskListView):
     tab = "logs"
     queryset = LogBackupTask.objects.select_related("cluster", "host", "policy")
     filterset_class = filtersets.LogBackupTaskFilterSet
@@ -435,7 +445,7 @@ class SecondaryDataBackupTaskListView(TaskListView):
             row.set_url = f"{data_list}?backup_set={row.backup_set_id}&range=all"
 
 
-class SecondaryLogBackupTaskListView(TaskListView):
+class SecondaryLogBackupTaskListView(LiveFirstMixin, TaskListView):
     tab = "secondary_logs"
     queryset = SecondaryLogBackupTask.objects.select_related("cluster")
     filterset_class = filtersets.SecondaryLogBackupTaskFilterSet
