@@ -47,6 +47,21 @@ def readable_delay(seconds):
     return gettext("%(s)d s") % {"s": s}
 
 
+def log_delay(task, now):
+    """A log backup's delay (now minus its latest archived point), readable,
+    and whether it is over its policy's alert threshold; None before the
+    first point.  A stopped backup lags by design and is never flagged."""
+    if task.latest_point is None:
+        return None
+    seconds = (now - task.latest_point).total_seconds()
+    threshold = task.policy.log_delay_threshold_seconds if task.policy else DEFAULT_LOG_DELAY_THRESHOLD
+    return {
+        "text": readable_delay(seconds),
+        "over": seconds > threshold and task.status != "stopped",
+        "threshold": readable_delay(threshold),
+    }
+
+
 def status_column():
     return tables.Column(verbose_name=_("Status"))
 

@@ -23,7 +23,7 @@ from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
 from . import filtersets, tables
-from .choices import STATUS_COLORS, DataBackupStatus, LogBackupStatus
+from .choices import STATUS_COLORS, DataBackupStatus
 from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from .timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
 
@@ -408,13 +408,10 @@ class LogBackupTaskListView(LiveFirstMixin, TaskListView):
         super().prepare_rows(rows)
         now = timezone.now()
         for row in rows:
-            row.delay = None
-            if row.latest_point is not None:
-                seconds = (now - row.latest_point).total_seconds()
-                threshold = row.policy.log_delay_threshold_seconds if row.policy else tables.DEFAULT_LOG_DELAY_THRESHOLD
-                row.delay = tables.readable_delay(seconds)
-                row.delay_alert = seconds > threshold and row.status != LogBackupStatus.STOPPED
-                row.delay_threshold = tables.readable_delay(threshold)
+            delay = tables.log_delay(row, now)
+            row.delay = delay and delay["text"]
+            row.delay_alert = bool(delay and delay["over"])
+            row.delay_threshold = delay and delay["threshold"]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
