@@ -99,6 +99,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The task lists' rows only (backup_console/jinja2.py says why).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "backup_console.jinja2.environment", "autoescape": True},
+    },
 ]
 
 WSGI_APPLICATION = "backup_console.wsgi.application"

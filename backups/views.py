@@ -14,18 +14,22 @@ from django.db.models import Exists, IntegerField, OuterRef
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
 from . import filtersets, tables
-from .choices import STATUS_COLORS, DataBackupStatus
+from .choices import STATUS_COLORS, DataBackupStatus, LogBackupStatus
 from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .tables import choice_labels, stamp, url_pattern
 from .timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
+from .transitions import sources
 
 TABS = [
     (_("Normal backups"), [
@@ -195,7 +199,8 @@ class BoundedListMixin(UntrustedQueryMixin):
     """
 
     table_class = None
-    rows_template = None
+    rows_template = None  # a Jinja2 template (templates/jinja2/), fed by prepare_rows
+    label_fields = ("status",)  # choice fields whose labels the rows show
 
     def get_table(self):
         return self.order_table(self.table_class(data=self.object_list))
@@ -237,12 +242,24 @@ class BoundedListMixin(UntrustedQueryMixin):
         return rows
 
     def prepare_rows(self, rows):
-        """What each row's cells need, computed once here rather than per cell in the template."""
+        """What each row's cells show, computed here once per page rather than
+        per cell in the template: choice labels translated once, times
+        formatted without the date filter's machinery, links from a pattern."""
         status_urls = {value: query_with(self.request.GET, status=[value]) for value, _label in self.filterset.filters["status"].extra["choices"]}
-        cluster_url = reverse("clusters:detail", args=[0])[:-2]  # "/clusters/"
+        labels = {name: choice_labels(self.object_list.model, name) for name in self.label_fields}
+        cluster_url = url_pattern("clusters:detail")
         for row in rows:
             row.status_url = status_urls.get(row.status, "?")
-            row.cluster_url = f"{cluster_url}{row.cluster_id}/"
+            row.badge_color = STATUS_COLORS.get(row.status, "secondary")
+            row.cluster_url = cluster_url(row.cluster_id)
+            for name, texts in labels.items():
+                value = getattr(row, name)
+                setattr(row, f"{name}_label", texts.get(value, value))
+            row.started_text, row.ended_text = stamp(row.started_at), stamp(row.ended_at)
+
+    def render_rows(self, rows):
+        template = engines["jinja2"].get_template(self.rows_template)
+        return mark_safe(template.render({"rows": rows}, self.request))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -253,7 +270,7 @@ class BoundedListMixin(UntrustedQueryMixin):
             "table": table,
             "page": page,
             "rows": page.rows,
-            "rows_template": self.rows_template,
+            "rows_html": self.render_rows(page.rows) if page.rows else "",
             "notices": self.notices,
             "filter_valid": valid,
             "total": page.total,
@@ -364,14 +381,19 @@ class DataBackupTaskListView(TaskListView):
     queryset = DataBackupTask.objects.select_related("cluster", "tenant", "backup_set").annotate(secondary_done=secondary_done())
     filterset_class = filtersets.DataBackupTaskFilterSet
     table_class = tables.DataBackupTaskTable
-    rows_template = "backups/tables/data_rows.html"
+    rows_template = "backups/rows/data.html"
+    label_fields = ("status", "mode", "backup_method")
 
     def prepare_rows(self, rows):
         super().prepare_rows(rows)
         copies = reverse("backups:secondary_data_list")
+        detail_url = url_pattern("backups:data_detail")
+        now = timezone.now()
         for row in rows:
             # OV-3c: "yes" lists every secondary copy of this task, whatever its age.
             row.copies_url = f"{copies}?source={row.pk}&range=all"
+            row.detail_url = detail_url(row.pk)
+            row.duration_text = tables.readable_delay(((row.ended_at or now) - row.started_at).total_seconds())
 
     def drilldowns(self):
         chips = super().drilldowns()
@@ -392,8 +414,21 @@ class LiveFirstMixin:
     window as one bounded range; newest start first made PostgreSQL walk every
     older row when the window held few log backups (~1 s at 10M rows)."""
 
+    stop_url = start_url = None
+
     def get_queryset(self):
         return super().get_queryset().order_by("-effective_end", "-id")
+
+    def prepare_rows(self, rows):
+        super().prepare_rows(rows)
+        kind = self.object_list.model.KIND
+        stoppable, startable = sources(kind, LogBackupStatus.STOPPING), sources(kind, LogBackupStatus.STARTING)
+        stop_url, start_url = url_pattern(self.stop_url), url_pattern(self.start_url)
+        for row in rows:
+            row.latest_text = stamp(row.latest_point)
+            # The buttons appear exactly where the state machine allows the move.
+            row.stop_url = stop_url(row.pk) if row.status in stoppable else None
+            row.start_url = start_url(row.pk) if row.status in startable else None
 
 
 class LogBackupTaskListView(LiveFirstMixin, TaskListView):
@@ -401,7 +436,8 @@ class LogBackupTaskListView(LiveFirstMixin, TaskListView):
     queryset = LogBackupTask.objects.select_related("cluster", "host", "policy")
     filterset_class = filtersets.LogBackupTaskFilterSet
     table_class = tables.LogBackupTaskTable
-    rows_template = "backups/tables/log_rows.html"
+    rows_template = "backups/rows/logs.html"
+    label_fields = ("status", "backup_method")
     stop_url, start_url = "backups:log_stop", "backups:log_start"
 
     def prepare_rows(self, rows):
@@ -413,18 +449,13 @@ class LogBackupTaskListView(LiveFirstMixin, TaskListView):
             row.delay_alert = bool(delay and delay["over"])
             row.delay_threshold = delay and delay["threshold"]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update({"stop_url": self.stop_url, "start_url": self.start_url})
-        return context
-
 
 class CleanupTaskListView(TaskListView):
     tab = "cleanups"
     queryset = CleanupTask.objects.select_related("cluster")
     filterset_class = filtersets.CleanupTaskFilterSet
     table_class = tables.CleanupTaskTable
-    rows_template = "backups/tables/cleanup_rows.html"
+    rows_template = "backups/rows/cleanups.html"
 
 
 class SecondaryDataBackupTaskListView(TaskListView):
@@ -432,7 +463,8 @@ class SecondaryDataBackupTaskListView(TaskListView):
     queryset = SecondaryDataBackupTask.objects.select_related("cluster", "tenant", "backup_set")
     filterset_class = filtersets.SecondaryDataBackupTaskFilterSet
     table_class = tables.SecondaryDataBackupTaskTable
-    rows_template = "backups/tables/secondary_data_rows.html"
+    rows_template = "backups/rows/secondary_data.html"
+    label_fields = ("status", "mode")
 
     def prepare_rows(self, rows):
         super().prepare_rows(rows)
@@ -447,12 +479,8 @@ class SecondaryLogBackupTaskListView(LiveFirstMixin, TaskListView):
     queryset = SecondaryLogBackupTask.objects.select_related("cluster")
     filterset_class = filtersets.SecondaryLogBackupTaskFilterSet
     table_class = tables.SecondaryLogBackupTaskTable
-    rows_template = "backups/tables/secondary_log_rows.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update({"stop_url": "backups:secondary_log_stop", "start_url": "backups:secondary_log_start"})
-        return context
+    rows_template = "backups/rows/secondary_logs.html"
+    stop_url, start_url = "backups:secondary_log_stop", "backups:secondary_log_start"
 
 
 @permission_required("backups.view_databackuptask", raise_exception=True)
