@@ -18,6 +18,16 @@ bounded range scan, and which sorts by end time in the same order as
 ``ended_at DESC NULLS FIRST`` (running tasks first).  The OR form cannot be an
 index range, so a list filtered to a few rows would walk a cluster's whole
 history.
+
+A page of a list sorted by start time still cannot stop early with the
+overlap as one condition: the start index has no lower bound for it (a task
+that started a year ago may still run), so a window holding fewer rows than
+the page walks all older history.  ``Window.parts`` splits the window into
+what started inside it, one bounded range of the start index, and what
+started before it and was still alive at its start, an interval-stabbing
+query (``AliveAt``) that a GiST index on the task's span answers on
+PostgreSQL (backups migration 0006).  Sorted by end time, the split is
+mirrored: ended inside the window, and alive at its end.
 """
 
 from dataclasses import dataclass
@@ -27,7 +37,7 @@ from datetime import timezone as dt_timezone
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import DateTimeField, Q, Value
+from django.db.models import BooleanField, DateTimeField, Expression, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
@@ -58,6 +68,38 @@ def effective_end(ended="ended_at"):
     return Coalesce(ended, Value(FAR_FUTURE, output_field=DateTimeField()), output_field=DateTimeField())
 
 
+class AliveAt(Expression):
+    """True when a task was alive at ``moment``: started at or before it and
+    not ended before it.  On PostgreSQL it is written as the containment that
+    the GiST index on ``tstzrange(started_at, effective_end, '[]')`` answers
+    (backups migration 0006); elsewhere as two comparisons."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, moment, started="started_at", ended="ended_at"):
+        super().__init__()
+        self.started, self.ended = F(started), effective_end(ended)
+        self.moment = Value(moment, output_field=DateTimeField())
+
+    def get_source_expressions(self):
+        return [self.started, self.ended, self.moment]
+
+    def set_source_expressions(self, exprs):
+        self.started, self.ended, self.moment = exprs
+
+    def _compile(self, compiler):
+        return [compiler.compile(expr) for expr in (self.started, self.ended, self.moment)]
+
+    def as_sql(self, compiler, connection):
+        (started, sp), (ended, ep), (moment, mp) = self._compile(compiler)
+        return f"({started} <= {moment} AND {ended} >= {moment})", (*sp, *mp, *ep, *mp)
+
+    def as_postgresql(self, compiler, connection):
+        (started, sp), (ended, ep), (moment, mp) = self._compile(compiler)
+        return f"tstzrange({started}, {ended}, '[]') @> {moment}", (*sp, *ep, *mp)
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open span of time; either end may be open (None)."""
@@ -73,6 +115,24 @@ class Window:
         if self.start is not None:
             q &= Q(GreaterThanOrEqual(effective_end(ended), self.start))
         return q
+
+    def parts(self, by="started_at"):
+        """The window as disjoint Q objects whose union is ``q()``, each of
+        which one index walks in the order ``by`` (``started_at`` or
+        ``effective_end``) without reading rows outside the window (see the
+        module doc).  One part when the window cannot be split that way."""
+        end_alias = "effective_end"
+        if by == "started_at" and self.start is not None:
+            inside = Q(started_at__gte=self.start)
+            if self.end is not None:
+                inside &= Q(started_at__lt=self.end)
+            return [inside, Q(started_at__lt=self.start) & Q(AliveAt(self.start))]
+        if by == end_alias and self.end is not None:
+            inside = Q(**{f"{end_alias}__lt": self.end})
+            if self.start is not None:
+                inside &= Q(**{f"{end_alias}__gte": self.start})
+            return [inside, Q(started_at__lt=self.end) & Q(AliveAt(self.end))]
+        return [self.q()]
 
 
 def preset_window(key, now=None):
@@ -184,7 +244,23 @@ class TimeRangeFilterSet(django_filters.FilterSet):
 
     def filter_window(self, queryset, name, value):
         window = self.form.window
-        return queryset.filter(window.q()) if window else queryset
+        if window is None or getattr(self, "_outside_window", False):
+            return queryset
+        return queryset.filter(window.q())
+
+    def window_parts(self, order):
+        """The filtered rows, sorted by ``order``, as disjoint querysets whose
+        union is ``qs`` (``Window.parts``): every filter but the window, then
+        one part of the window each."""
+        by = order[0].lstrip("-") if order else None
+        if self.window is None or by not in ("started_at", "effective_end"):
+            return [self.qs.order_by(*order)]
+        self._outside_window = True
+        try:
+            unwindowed = self.filter_queryset(self.queryset.all())
+        finally:
+            self._outside_window = False
+        return [unwindowed.filter(part).order_by(*order) for part in self.window.parts(by)]
 
     def filter_nothing(self, queryset, name, value):
         # start and end are read by filter_window through the form's window.

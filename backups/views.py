@@ -10,7 +10,8 @@ to the defaults with a notice.
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import Exists, IntegerField, OuterRef
+from django.db import connections
+from django.db.models import Exists, F, IntegerField, OuterRef
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
@@ -183,10 +184,61 @@ class Page:
         return shown
 
 
-def capped_count_sql(queryset):
-    """``SELECT count(*) FROM (SELECT id ... LIMIT COUNT_CAP + 1)``: never more than that many rows read."""
-    sql, params = queryset.order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
-    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params, output_field=IntegerField())
+class PartsQuery:
+    """One page of rows whose window is split into disjoint parts
+    (``TimeRangeFilterSet.window_parts``).
+
+    The first part is one range of the index that sorts the list: it is read
+    in order and cut at the rows the page can need.  The others are the
+    tasks alive at an instant, a few per cluster, which the GiST span index
+    finds: they are read whole, unsorted, since an ordered walk of them would
+    scan all older history (PostgreSQL guesses 1% of tasks are alive at any
+    instant, and walks the sort index hoping to meet them early).  The page
+    is the first rows of the union, re-sorted.  The total is counted over
+    the same parts, each read up to COUNT_CAP + 1 rows."""
+
+    def __init__(self, parts):
+        self.parts = parts
+        self.keys = [(name.lstrip("-"), name.startswith("-")) for name in parts[0].query.order_by]
+
+    def _union(self, columns, limit, ordered=True):
+        """SQL of the parts, each selecting ``columns`` (alias -> expression);
+        the first cut at ``limit`` rows in order (``ordered``), the rest whole."""
+        pieces, params = [], []
+        for number, part in enumerate(self.parts):
+            part = part.annotate(**columns).values(*columns)
+            if number == 0:
+                part = (part if ordered else part.order_by())[:limit]
+            else:
+                part = part.order_by()
+            sql, part_params = part.query.sql_with_params()
+            pieces.append(f"SELECT * FROM ({sql}) part{number}")
+            params.extend(part_params)
+        return " UNION ALL ".join(pieces), params
+
+    def page_ids(self, offset, limit):
+        """``RawSQL`` of the page's IDs in order, for ``pk__in``."""
+        columns = {"k_id": F("pk")}
+        ordering = []
+        for number, (key, descending) in enumerate(self.keys):
+            alias = "k_id" if key in ("id", "pk") else f"k{number}"
+            columns.setdefault(alias, F(key))
+            ordering.append(f'"{alias}" {"DESC" if descending else "ASC"}')
+        sql, params = self._union(columns, offset + limit)
+        return RawSQL(f'SELECT "k_id" FROM ({sql}) parts ORDER BY {", ".join(ordering)} '
+                      f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
+
+    def capped_total(self):
+        """``RawSQL`` counting the parts' rows, reading at most COUNT_CAP + 1."""
+        sql, params = self._union({"k_id": F("pk")}, COUNT_CAP + 1, ordered=False)
+        return RawSQL(f"SELECT COUNT(*) FROM (SELECT 1 FROM ({sql}) parts LIMIT {COUNT_CAP + 1}) capped", params,
+                      output_field=IntegerField())
+
+    def count(self):
+        total = self.capped_total()
+        with connections[self.parts[0].db].cursor() as cursor:
+            cursor.execute(f"SELECT ({total.sql})", total.params)
+            return cursor.fetchone()[0]
 
 
 class BoundedListMixin(UntrustedQueryMixin):
@@ -220,7 +272,7 @@ class BoundedListMixin(UntrustedQueryMixin):
         if number == 1:
             return Page(rows, 1, per_page, 0)
         # Past the end: count, then show the last page (a rare, extra round trip).
-        total = self.object_list.order_by().values("pk")[: COUNT_CAP + 1].count()
+        total = self.parts_query(ordered).count()
         last = max(1, -(-min(total, COUNT_CAP) // per_page))
         self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": number})
         return Page(self.fetch(ordered, last, per_page) if total else [], last, per_page, total)
@@ -228,18 +280,19 @@ class BoundedListMixin(UntrustedQueryMixin):
     def fetch(self, ordered, number, per_page):
         """The page's rows, each carrying the capped total.
 
-        A deferred join: the IDs of the page are found first (an index walk
-        that reads only the task table), and only those rows are joined to
-        their cluster, tenant, backup set and secondary-copy flag, so a deep
-        page does not join the thousands of rows it skips."""
-        offset = (number - 1) * per_page
-        ids = ordered.values("pk")[offset:offset + per_page]
-        page = self.get_queryset().filter(pk__in=ids)
-        if ordered.query.order_by:
-            page = page.order_by(*ordered.query.order_by)
-        rows = list(page.annotate(capped_total=capped_count_sql(self.object_list)))
+        A deferred join: the IDs of the page are found first (one bounded
+        index walk per part of the window, reading only the task table), and
+        only those rows are joined to their cluster, tenant, backup set and
+        secondary-copy flag, so a deep page does not join the rows it skips."""
+        query = self.parts_query(ordered)
+        page = self.get_queryset().filter(pk__in=query.page_ids((number - 1) * per_page, per_page))
+        rows = list(page.order_by(*query.parts[0].query.order_by).annotate(capped_total=query.capped_total()))
         self.prepare_rows(rows)
         return rows
+
+    def parts_query(self, ordered):
+        order = ordered.query.order_by or ordered.model._meta.ordering
+        return PartsQuery(self.filterset.window_parts(order))
 
     def prepare_rows(self, rows):
         """What each row's cells show, computed here once per page rather than
