@@ -64,6 +64,7 @@ import json
 import math
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -761,23 +762,59 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
         (TaskKind.CLEANUP, None, _CleanupGroup),
     ]
     for main, secondary, group_class in groups:
-        while need[main] > 0 or (secondary and need[secondary] > 0):
-            group = group_class(fleet, seed, now)
-            wanted = max(1, group.window_rows(need[main], need[secondary] if secondary else 0))
-            done = {main: 0, secondary: 0}
-            for batch in group.batches(wanted, batch_size):
-                writer.write(batch)
-                done[main] += len(batch.get(group.model, ()))
-                if secondary:
-                    done[secondary] += len(batch.get(group.secondary_model, ()))
-                report(main, done[main], wanted)
-            for kind in (main, secondary):
-                if kind:
+        kinds = [kind for kind in (main, secondary) if kind]
+        with _indexes_set_aside([TASK_MODELS[kind] for kind in kinds], sum(need[kind] for kind in kinds)):
+            while need[main] > 0 or (secondary and need[secondary] > 0):
+                group = group_class(fleet, seed, now)
+                wanted = max(1, group.window_rows(need[main], need[secondary] if secondary else 0))
+                done = {main: 0, secondary: 0}
+                for batch in group.batches(wanted, batch_size):
+                    writer.write(batch)
+                    done[main] += len(batch.get(group.model, ()))
+                    if secondary:
+                        done[secondary] += len(batch.get(group.secondary_model, ()))
+                    report(main, done[main], wanted)
+                for kind in kinds:
                     need[kind] = max(0, need[kind] - done[kind])
                     result[kind.value] += done[kind]
     result["rows"] = writer.rows
     result["seconds"] = time.monotonic() - started
     return result
+
+
+# From this many new rows on, a top-up loads without the tables' plain indexes
+# and rebuilds them after: PostgreSQL builds an index from sorted rows many
+# times faster than it inserts millions of rows into eight random places each.
+BULK_LOAD_ROWS = 1_000_000
+
+
+@contextmanager
+def _indexes_set_aside(models, rows):
+    """Drop the non-unique indexes of ``models``' tables for a load of ``rows``
+    rows, and build them again, all in one transaction: an interrupted load
+    rolls back with its indexes intact.  Unique indexes stay (they are rules).
+    PostgreSQL only; the tables are locked for the load."""
+    if connection.vendor != "postgresql" or rows < BULK_LOAD_ROWS:
+        yield
+        return
+    tables = [model._meta.db_table for model in models]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
+            "JOIN pg_index x ON x.indexrelid = c.oid WHERE i.schemaname = current_schema() "
+            "AND i.tablename = ANY(%s) AND NOT x.indisunique",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        yield
+        # The rows' deferred foreign-key checks run now: an index cannot be
+        # built on a table with checks pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
 
 
 @dataclass

@@ -403,3 +403,59 @@ def test_a_bad_now_is_refused():
 
     with pytest.raises(CommandError):
         call_command("seed_demo", "--now", "yesterday", stdout=StringIO())
+
+
+def index_definitions(model):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [model._meta.db_table])
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db
+def test_a_big_top_up_rebuilds_every_index_it_set_aside(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    before = index_definitions(CleanupTask)
+    assert any(name == "cleanup_start" for name, _ in before)
+    seen_during = []
+    write = demo._Writer.write
+
+    def watching(self, batch):  # what the table has while the rows go in
+        seen_during.append({name for name, _ in index_definitions(CleanupTask)})
+        return write(self, batch)
+
+    monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
+    monkeypatch.setattr(demo._Writer, "write", watching)
+    result = demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
+    assert result[TaskKind.CLEANUP] == 3000
+    assert seen_during and "cleanup_start" not in seen_during[-1]  # set aside during the load
+    assert any(name.endswith("_pkey") for name in seen_during[-1])  # unique ones stay
+    assert index_definitions(CleanupTask) == before  # and all back, as they were
+
+
+@pytest.mark.django_db
+def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    before = index_definitions(CleanupTask)
+    calls = []
+
+    def failing(self, batch):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return write(self, batch)
+
+    write = demo._Writer.write
+    monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
+    monkeypatch.setattr(demo._Writer, "write", failing)
+    with pytest.raises(KeyboardInterrupt):
+        demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
+    assert index_definitions(CleanupTask) == before
+    assert CleanupTask.objects.count() == 0
