@@ -16,6 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template import engines
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -322,7 +323,11 @@ class BoundedListMixin(UntrustedQueryMixin):
 
     def render_rows(self, rows):
         template = engines["jinja2"].get_template(self.rows_template)
-        return mark_safe(template.render({"rows": rows}, self.request))
+        return mark_safe(template.render({"rows": rows, **self.rows_context()}, self.request))
+
+    def rows_context(self):
+        """What the rows template needs besides the rows (the same for every row)."""
+        return {}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -480,6 +485,10 @@ class LiveFirstMixin:
 
     def get_queryset(self):
         return super().get_queryset().order_by("-effective_end", "-id")
+
+    def rows_context(self):
+        # Each row's Stop/Start form: one CSRF field and return address per page, not per row.
+        return {"csrf_field": csrf_input(self.request), "next_path": self.request.get_full_path()}
 
     def prepare_rows(self, rows):
         super().prepare_rows(rows)
