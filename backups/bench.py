@@ -356,6 +356,12 @@ def engine_transitions(broker, tasks, out):
         rate = 2 * done / elapsed
         out(f"engine: {2 * done:,} transitions by 2 worker processes in {elapsed:.2f}s = {rate:,.0f} transitions/s "
             f"(enqueue {enqueued:.2f}s)")
+        db = connection.settings_dict
+        out(f"engine workers: the project's settings (task_acks_late={app.conf.task_acks_late}, "
+            f"worker_prefetch_multiplier={app.conf.worker_prefetch_multiplier}, "
+            f"task_reject_on_worker_lost={app.conf.task_reject_on_worker_lost}, CONN_MAX_AGE={db['CONN_MAX_AGE']}, "
+            f"CONN_HEALTH_CHECKS={db['CONN_HEALTH_CHECKS']}); unlike the Procfile's one worker with two "
+            f"prefork children, two workers with one each")
         return {"engine_transitions_per_s": round(rate), "engine_transitions": 2 * done, "engine_seconds": round(elapsed, 2)}
     finally:
         for proc in workers:
