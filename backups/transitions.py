@@ -1,15 +1,25 @@
 """The state machine of every task kind, written once (SPEC SIM-6, OV-4a).
 
 ``MOVES`` says which status may follow which.  ``transition`` is the only way
-a task's status changes after it is created: one conditional UPDATE
-(``WHERE id = :pk AND status = :seen``) so two callers racing for the same
-move get exactly one winner, and the TaskEvent row written in the same
-transaction.  The loser gets ``IllegalTransition`` with a message an operator
-can read ("Log backup #12 is already stopping.").
+a task's status changes after it is created: one conditional UPDATE (the row
+moves only while its status is one the move may leave) so two callers racing
+for the same move get exactly one winner, and the TaskEvent row written in the
+same transaction.  The loser gets ``IllegalTransition`` with a message an
+operator can read ("Log backup #12 is already stopping.").
+
+``transition`` decides what to write; how it is written depends on the
+database.  On PostgreSQL it is one statement (row lock, UPDATE and INSERT of
+the event in data-modifying CTEs), which is atomic by itself: one round trip,
+no BEGIN/COMMIT of its own, and it tells the status it found when nothing
+moved.  Elsewhere (SQLite, the embedded default) it is a transaction of a
+read, a conditional UPDATE and an INSERT.
 """
 
+from contextlib import nullcontext
+from functools import lru_cache
+
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -113,33 +123,111 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
         values.setdefault("ended_at", None)
     if to != "failed" and "failure_reason" in (f.name for f in model._meta.fields):
         values.setdefault("failure_reason", "")
+    event = {
+        "content_type_id": ContentType.objects.get_for_model(model).pk,
+        "object_id": pk,
+        "new_status": to,
+        "cause": str(cause)[:255],
+        "actor_id": actor.pk if actor is not None and actor.is_authenticated else None,
+        "actor_label": actor_label if actor is None else "operator",
+        "created_at": now,
+    }
+    using = router.db_for_write(model)
+    if connections[using].vendor == "postgresql" and _plain(model, values):
+        moved, current = _move_in_one_statement(using, model, pk, allowed, values, event)
+    else:
+        moved, current = _move_step_by_step(using, model, pk, allowed, values, event)
+    if not moved:
+        raise IllegalTransition(_refusal(model, pk, current, to))
+    return current
 
-    with transaction.atomic():
-        # Read what we are moving from, then move only if it is still that:
-        # a concurrent mover makes our UPDATE match nothing, and we look again.
+
+def _move_step_by_step(using, model, pk, allowed, values, event):
+    """Portable: read what we are moving from, then move only if it is still that.
+
+    A concurrent mover makes our UPDATE match nothing, and we look again.
+    Returns (moved, the status found).
+    """
+    from .models import TaskEvent
+
+    with transaction.atomic(using):
         for _attempt in range(len(MOVES[model.KIND]) + 1):
-            row = model.objects.filter(pk=pk).values("status", "cluster_id").first()
+            row = model.objects.using(using).filter(pk=pk).values("status", "cluster_id").first()
             current = row and row["status"]
             if current not in allowed:
-                raise IllegalTransition(_refusal(model, pk, current, to))
-            if model.objects.filter(pk=pk, status=current).update(**values):
+                return False, current
+            if model.objects.using(using).filter(pk=pk, status=current).update(**values):
                 break
         else:  # pragma: no cover - only under a pathological storm of moves
-            raise IllegalTransition(_refusal(model, pk, current, to))
-        from .models import TaskEvent
+            return False, current
+        TaskEvent.objects.using(using).create(cluster_id=row["cluster_id"], old_status=current, **event)
+    return True, current
 
-        TaskEvent.objects.create(
-            content_type=ContentType.objects.get_for_model(model),
-            object_id=pk,
-            cluster_id=row["cluster_id"],
-            old_status=current,
-            new_status=to,
-            cause=str(cause)[:255],
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            actor_label=actor_label if actor is None else "operator",
-            created_at=now,
+
+def _plain(model, values):
+    """Whether one-statement SQL can write ``values``: plain values of local
+    columns (an F() expression or a related object takes the ORM's path)."""
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        if not field.concrete or field.is_relation or hasattr(value, "resolve_expression"):
+            return False
+    return True
+
+
+def _move_in_one_statement(using, model, pk, allowed, values, event):
+    """PostgreSQL: lock the row, move it if its status is allowed, write the
+    event, and report the status found: one statement, so one round trip.
+
+    The row lock (FOR NO KEY UPDATE, what the UPDATE itself takes) makes racing
+    movers queue; each then sees the status its predecessor left, so exactly
+    one wins a given move, and the event says truly what it moved from.  A
+    statement is atomic on its own; inside a caller's transaction it gets a
+    savepoint, as before, so a database error leaves that transaction usable.
+    Returns (moved, the status found).
+    """
+    from .models import TaskEvent
+
+    connection = connections[using]
+    sql = _one_statement_sql(using, model, tuple(values), tuple(event))
+    params = [pk]
+    params += [model._meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    params.append(sorted(str(status) for status in allowed))
+    params += [TaskEvent._meta.get_field(name).get_db_prep_save(value, connection) for name, value in event.items()]
+    with transaction.atomic(using) if connection.in_atomic_block else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    if row is None:
+        return False, None
+    return row[1], row[0]
+
+
+@lru_cache(maxsize=None)
+def _one_statement_sql(using, model, value_names, event_names):
+    """The statement of ``_move_in_one_statement`` for one model and set of
+    fields.  Parameters: pk, the values, the allowed statuses, the event's."""
+    from .models import TaskEvent
+
+    qn = connections[using].ops.quote_name
+    task, events = model._meta, TaskEvent._meta
+    column = {name: qn(task.get_field(name).column) for name in ("status", "cluster", *value_names)}
+    event_columns = [qn(events.get_field(name).column) for name in (*event_names, "cluster", "old_status")]
+    sql = f"""
+        WITH found AS (
+            SELECT {qn(task.pk.column)} AS id, {column["status"]} AS status, {column["cluster"]} AS cluster_id
+            FROM {qn(task.db_table)} WHERE {qn(task.pk.column)} = %s
+            FOR NO KEY UPDATE
+        ), moved AS (
+            UPDATE {qn(task.db_table)} AS task SET {", ".join(f"{column[name]} = %s" for name in value_names)}
+            FROM found WHERE task.{qn(task.pk.column)} = found.id AND found.status = ANY(%s::text[])
+            RETURNING found.status, found.cluster_id
+        ), event AS (
+            INSERT INTO {qn(events.db_table)} ({", ".join(event_columns)})
+            SELECT {", ".join(["%s"] * len(event_names))}, moved.cluster_id, moved.status FROM moved
+            RETURNING 1
         )
-    return current
+        SELECT found.status, EXISTS (SELECT 1 FROM event) FROM found"""
+    return " ".join(sql.split())  # one line in logs and captured queries
 
 
 def record_created(task, *, cause, actor=None, actor_label="worker"):

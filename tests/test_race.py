@@ -2,14 +2,15 @@
 one transition happens and the others are told why not."""
 
 import threading
+from functools import partial
 
 import pytest
 from django.db import connection
 
-from backups import services
-from backups.choices import LogBackupStatus
-from backups.models import LogBackupTask, TaskEvent
-from backups.transitions import IllegalTransition
+from backups import services, transitions
+from backups.choices import CleanupStatus, LogBackupStatus
+from backups.models import CleanupTask, LogBackupTask, TaskEvent
+from backups.transitions import IllegalTransition, transition
 from tests import factories as f
 from tests.services import require_postgres
 
@@ -49,6 +50,15 @@ def operator(transactional_db, admin_user):
     return admin_user
 
 
+@pytest.fixture(params=["one_statement", "step_by_step"])
+def path(request, transactional_db, monkeypatch):
+    """Both ways transitions.transition writes a move (see test_transitions.py)."""
+    require_postgres()
+    if request.param == "step_by_step":
+        monkeypatch.setattr(transitions, "_plain", lambda model, values: False)
+    return request.param
+
+
 def test_sixteen_stops_one_transition(operator):
     log = f.make_log_task(f.make_cluster())
     results = press_at_once(services.stop_log_backup, "log", log.pk, operator)
@@ -80,3 +90,45 @@ def test_sixteen_instant_backups_one_starts(operator):
     assert [kind for kind, _ in results].count("ok") == 1, results
     assert all("already running" in text for kind, text in results if kind == "refused"), results
     assert cluster.backup_sets.count() == 1
+
+
+def test_sixteen_workers_one_takes_the_cleanup(path):
+    cleanup = f.make_cleanup_task(f.make_cluster(), status=CleanupStatus.NOT_STARTED)
+    results = press_at_once(partial(transition, cause="go"), CleanupTask, cleanup.pk, CleanupStatus.RUNNING)
+    assert sorted(results) == [("ok", "not_started")] + [("refused", f"Cleanup #{cleanup.pk} is already running.")] * (
+        THREADS - 1), results
+    assert list(TaskEvent.objects.filter(object_id=cleanup.pk).values_list("old_status", "new_status")) == [
+        ("not_started", "running")]
+
+
+def test_racing_moves_record_what_each_moved_from(path):
+    """Half the threads stop a log backup, half fail it: a stop that wins
+    leaves it stopping, from which it may still fail.  Each winner's event
+    must name the status it really left, so the events chain up."""
+    cluster = f.make_cluster()
+    for _round in range(4):
+        log = f.make_log_task(cluster)
+        barrier = threading.Barrier(THREADS)
+        left = []
+
+        def move(to):
+            try:
+                barrier.wait()
+                left.append(transition(LogBackupTask, log.pk, to, cause=to, failure_reason="lost"))
+            except IllegalTransition:
+                pass
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=move, args=(LogBackupStatus.STOPPING if n % 2 else LogBackupStatus.FAILED,))
+                   for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        events = list(TaskEvent.objects.filter(object_id=log.pk).order_by("id").values_list("old_status", "new_status"))
+        chain = ["in_progress"] + [new for _old, new in events]
+        assert [old for old, _new in events] == chain[:-1], events
+        assert chain[-1] == LogBackupTask.objects.get(pk=log.pk).status == "failed"
+        assert sorted(left) == sorted(old for old, _new in events)
+        log.delete()

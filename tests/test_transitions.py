@@ -1,13 +1,29 @@
 """The state machine of every task kind (SIM-6, OV-4a): backups/transitions.py."""
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
+from backups import transitions
 from backups.choices import CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind
 from backups.models import CleanupTask, DataBackupTask, LogBackupTask, TaskEvent
 from backups.transitions import MOVES, IllegalTransition, sources, transition
 from tests import factories as f
+from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["one_statement", "step_by_step"])
+def path(request, monkeypatch):
+    """Every test runs on both ways of writing a move: PostgreSQL's one
+    statement and the portable read-UPDATE-INSERT (SQLite's), which must agree."""
+    if request.param == "one_statement":
+        require_postgres()
+    else:
+        monkeypatch.setattr(transitions, "_plain", lambda model, values: False)
+    return request.param
 
 LOG_MOVES = {
     ("starting", "in_progress"),
@@ -102,3 +118,83 @@ def test_unknown_task_is_refused_clearly():
 def test_sources():
     assert sources(TaskKind.LOG, "stopping") == {"starting", "in_progress"}
     assert sources(TaskKind.LOG, "starting") == {"stopped"}
+
+
+def test_fields_are_written_with_the_move_and_the_event_says_who(admin_user):
+    task = f.make_data_task(f.make_cluster(), status=DataBackupStatus.IN_PROGRESS, progress=10)
+    left = transition(DataBackupTask, task.pk, DataBackupStatus.FAILED, cause="disk gone", actor=admin_user,
+                      failure_reason="disk gone", progress=42)
+    task.refresh_from_db()
+    assert left == "in_progress"
+    assert (task.status, task.failure_reason, task.progress) == ("failed", "disk gone", 42)
+    assert task.ended_at is not None and task.updated_at == task.ended_at
+    event = TaskEvent.objects.get(object_id=task.pk)
+    assert (event.old_status, event.new_status, event.actor_id, event.actor_label) == (
+        "in_progress", "failed", admin_user.pk, "operator")
+    assert event.created_at == task.ended_at and event.task == task
+
+
+def test_a_move_to_a_live_status_clears_the_end_and_the_failure_reason():
+    task = f.make_log_task(f.make_cluster(), status=LogBackupStatus.STOPPED, failure_reason="old")
+    transition(LogBackupTask, task.pk, LogBackupStatus.STARTING, cause="start")
+    task.refresh_from_db()
+    assert (task.status, task.ended_at, task.failure_reason) == ("starting", None, "")
+
+
+def test_an_expression_in_fields_is_written_too():
+    task = f.make_data_task(f.make_cluster(), status=DataBackupStatus.IN_PROGRESS, progress=50)
+    transition(DataBackupTask, task.pk, DataBackupStatus.COMPLETED, cause="done", progress=F("progress") + 50)
+    task.refresh_from_db()
+    assert (task.status, task.progress) == ("completed", 100)
+
+
+def test_a_database_error_leaves_the_callers_transaction_usable():
+    cluster = f.make_cluster()
+    f.make_log_task(cluster)  # the cluster's live log backup
+    stopped = f.make_log_task(cluster, status=LogBackupStatus.STOPPED)
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            transition(LogBackupTask, stopped.pk, LogBackupStatus.STARTING, cause="start")
+        assert LogBackupTask.objects.filter(cluster=cluster).count() == 2
+    assert LogBackupTask.objects.get(pk=stopped.pk).status == "stopped"
+    assert not TaskEvent.objects.filter(object_id=stopped.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_it_commits_the_move_and_its_event_together(path):
+    """No test transaction around it: what a worker does.  On PostgreSQL that
+    is one statement, one round trip; the portable way is a transaction."""
+    cleanup = f.make_cleanup_task(f.make_cluster(), status=CleanupStatus.NOT_STARTED)
+    with CaptureQueriesContext(connection) as queries:
+        transition(CleanupTask, cleanup.pk, CleanupStatus.RUNNING, cause="go")
+    statements = [q["sql"] for q in queries.captured_queries if "django_content_type" not in q["sql"]]
+    if path == "one_statement":
+        assert len(statements) == 1 and statements[0].startswith("WITH "), statements
+    else:
+        assert statements[0].startswith("BEGIN") and statements[-1] == "COMMIT", statements
+    transition(CleanupTask, cleanup.pk, CleanupStatus.COMPLETED, cause="done", deleted_sets=3)
+    cleanup.refresh_from_db()
+    assert (cleanup.status, cleanup.deleted_sets) == ("completed", 3) and cleanup.ended_at
+    assert list(cleanup.events.order_by("id").values_list("old_status", "new_status")) == [
+        ("not_started", "running"), ("running", "completed")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_refusals_say_why_and_write_nothing():
+    cluster = f.make_cluster()
+    stopping = f.make_log_task(cluster, status=LogBackupStatus.STOPPING)
+    done = f.make_data_task(cluster)
+    refusals = [
+        (LogBackupTask, stopping.pk, LogBackupStatus.STOPPING, f"Log backup #{stopping.pk} is already stopping."),
+        (LogBackupTask, stopping.pk, LogBackupStatus.STARTING,
+         f"Log backup #{stopping.pk} is stopping, so it cannot be started."),
+        (DataBackupTask, done.pk, DataBackupStatus.FAILED, f"Data backup #{done.pk} is completed and cannot become failed."),
+        (LogBackupTask, 999999, LogBackupStatus.STOPPING, "Log backup #999999 does not exist."),
+    ]
+    for model, pk, to, message in refusals:
+        with pytest.raises(IllegalTransition) as refused:
+            transition(model, pk, to, cause="x", failure_reason="x")
+        assert str(refused.value) == message
+    assert not TaskEvent.objects.exists()
+    assert LogBackupTask.objects.get(pk=stopping.pk).status == "stopping"
+    assert DataBackupTask.objects.get(pk=done.pk).failure_reason == ""
