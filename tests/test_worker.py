@@ -4,13 +4,14 @@ PostgreSQL: every state the console shows is reached by the worker."""
 import time
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backups import services, simulation, tasks
 from backups.choices import BackupMode, LogBackupStatus, PolicyState
-from backups.models import DataBackupTask, LogBackupTask
+from backups.models import CleanupTask, DataBackupTask, LogBackupTask
 from tests import factories as f
 from tests.worker import SPEED, celery_cluster, wait_until  # noqa: F401 - fixture
 
@@ -146,3 +147,24 @@ def test_a_killed_worker_leaves_nothing_stuck(celery_cluster, cluster, admin_use
     assert (event.old_status, event.new_status, event.actor_label) == ("in_progress", "failed", "sweeper")
     assert not DataBackupTask.objects.filter(status="in_progress").exists()
     assert not LogBackupTask.objects.filter(status__in=[LogBackupStatus.STARTING, LogBackupStatus.STOPPING]).exists()
+
+
+def test_a_worker_keeps_its_database_connection_from_task_to_task(celery_cluster, cluster):
+    """Celery's Django fixup alone opens a new connection for every task; the
+    worker keeps one for CONN_MAX_AGE instead (backup_console/celery.py)."""
+    celery_cluster.worker(pool="prefork", concurrency=1, CONN_MAX_AGE=60)
+
+    def worker_backends():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           [connection.settings_dict["NAME"]])
+            return {pid for (pid,) in cursor.fetchall()}
+
+    seen = set()
+    for _ in range(3):
+        cleanup = f.make_cleanup_task(cluster, status="not_started")  # no policy: it runs, then fails
+        tasks.run_cleanup.delay(cleanup.pk)
+        reaches(CleanupTask, cleanup.pk, "failed")
+        time.sleep(0.3)  # past the task's end, where the fixup used to close the connection
+        seen |= worker_backends()
+    assert len(seen) == 1, seen
