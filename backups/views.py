@@ -228,7 +228,9 @@ class PartsQuery:
         return " UNION ALL ".join(pieces), params
 
     def page_ids(self, offset, limit):
-        """``RawSQL`` of the page's IDs in order, for ``pk__in``."""
+        """``RawSQL`` of the page's IDs in order, for ``pk__in``.  Past the
+        last row the offset falls back to the last page's, in the same query
+        (a typed page number or a stale link costs no second round trip)."""
         columns = {"k_id": F("pk")}
         ordering = []
         for number, (key, descending) in enumerate(self.keys):
@@ -236,13 +238,21 @@ class PartsQuery:
             columns.setdefault(alias, F(key))
             ordering.append(f'"{alias}" {"DESC" if descending else "ASC"}')
         sql, params = self._union(columns, offset + limit)
+        offset, limit = int(offset), int(limit)
+        offset_sql = str(offset)
+        if offset:
+            total = self.capped_total()
+            offset_sql = (f"(SELECT CASE WHEN n > {offset} THEN {offset} ELSE ((n - 1) / {limit}) * {limit} END "
+                          f"FROM (SELECT CASE WHEN c > {COUNT_CAP} THEN {COUNT_CAP} ELSE c END AS n "
+                          f"FROM ({total.sql}) AS counted) AS capped)")
+            params = (*params, *total.params)
         return RawSQL(f'SELECT "k_id" FROM ({sql}) parts ORDER BY {", ".join(ordering)} '
-                      f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
+                      f"LIMIT {limit} OFFSET {offset_sql}", params)
 
     def capped_total(self):
         """``RawSQL`` counting the parts' rows, reading at most COUNT_CAP + 1."""
         sql, params = self._union({"k_id": F("pk")}, COUNT_CAP + 1, ordered=False)
-        return RawSQL(f"SELECT COUNT(*) FROM (SELECT 1 FROM ({sql}) parts LIMIT {COUNT_CAP + 1}) capped", params,
+        return RawSQL(f"SELECT COUNT(*) AS c FROM (SELECT 1 FROM ({sql}) parts LIMIT {COUNT_CAP + 1}) capped", params,
                       output_field=IntegerField())
 
     def count(self):
@@ -278,15 +288,13 @@ class BoundedListMixin(UntrustedQueryMixin):
             ) % {"count": f"{COUNT_CAP:,}", "page": last_reachable})
             number = last_reachable
         rows = self.fetch(ordered, number, per_page)
-        if rows:
-            return Page(rows, number, per_page, rows[0].capped_total)
-        if number == 1:
-            return Page(rows, 1, per_page, 0)
-        # Past the end: count, then show the last page (a rare, extra round trip).
-        total = self.parts_query(ordered).count()
+        total = rows[0].capped_total if rows else 0
         last = max(1, -(-min(total, COUNT_CAP) // per_page))
-        self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": number})
-        return Page(self.fetch(ordered, last, per_page) if total else [], last, per_page, total)
+        if number > last:
+            # The query itself fell back to the last page (PartsQuery.page_ids).
+            self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": number})
+            number = last
+        return Page(rows, number, per_page, total)
 
     def fetch(self, ordered, number, per_page):
         """The page's rows, each carrying the capped total.
