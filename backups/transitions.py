@@ -188,6 +188,10 @@ def _move_in_one_statement(using, model, pk, allowed, values, event):
     from .models import TaskEvent
 
     connection = connections[using]
+    pk = model._meta.pk.get_prep_value(pk)
+    low, high = connection.ops.integer_field_ranges.get(model._meta.pk.get_internal_type(), (pk, pk))
+    if not low <= pk <= high:
+        return False, None  # no row has it: the ORM's filter(pk=...) finds none, PostgreSQL would raise
     sql = _one_statement_sql(using, model, tuple(values), tuple(event))
     params = [pk]
     params += [model._meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]

@@ -115,6 +115,11 @@ def test_unknown_task_is_refused_clearly():
         transition(LogBackupTask, 999999, LogBackupStatus.STOPPING, cause="stop")
 
 
+def test_an_id_no_column_can_hold_does_not_exist_either():
+    with pytest.raises(IllegalTransition, match=rf"^Log backup #{10**25} does not exist\.$"):
+        transition(LogBackupTask, 10**25, LogBackupStatus.STOPPING, cause="stop")
+
+
 def test_sources():
     assert sources(TaskKind.LOG, "stopping") == {"starting", "in_progress"}
     assert sources(TaskKind.LOG, "starting") == {"stopped"}
