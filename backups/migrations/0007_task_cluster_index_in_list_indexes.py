@@ -48,31 +48,15 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
-                    model_name='cleanuptask',
-                    name='cluster',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster', verbose_name='cluster'),
-                ),
-                migrations.AlterField(
-                    model_name='databackuptask',
-                    name='cluster',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster', verbose_name='cluster'),
-                ),
-                migrations.AlterField(
-                    model_name='logbackuptask',
-                    name='cluster',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster', verbose_name='cluster'),
-                ),
-                migrations.AlterField(
-                    model_name='secondarydatabackuptask',
-                    name='cluster',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster', verbose_name='cluster'),
-                ),
-                migrations.AlterField(
-                    model_name='secondarylogbackuptask',
-                    name='cluster',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster', verbose_name='cluster'),
-                ),
-                        ],
-                    database_operations=[migrations.RunPython(drop, create)],
+                    model_name=name,
+                    name="cluster",
+                    field=models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+",
+                        to="clusters.cluster", verbose_name="cluster",
+                    ),
+                )
+                for name in TASK_MODELS
+            ],
+            database_operations=[migrations.RunPython(drop, create)],
                 ),
             ]
