@@ -782,10 +782,12 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
     return result
 
 
-# From this many new rows on, a top-up loads without the tables' plain indexes
-# and rebuilds them after: PostgreSQL builds an index from sorted rows many
-# times faster than it inserts millions of rows into eight random places each.
-BULK_LOAD_ROWS = 1_000_000
+# A top-up that at least doubles the task tables (and adds this many rows or
+# more) loads without their plain indexes and rebuilds them after: PostgreSQL
+# builds an index from sorted rows many times faster than it inserts each row
+# into eight indexes, a GiST one among them.  A smaller top-up of a big table
+# keeps them: rebuilding costs in proportion to the whole table.
+BULK_LOAD_ROWS = 100_000
 
 
 @contextmanager
@@ -794,7 +796,7 @@ def _indexes_set_aside(models, rows):
     rows, and build them again, all in one transaction: an interrupted load
     rolls back with its indexes intact.  Unique indexes stay (they are rules).
     PostgreSQL only; the tables are locked for the load."""
-    if connection.vendor != "postgresql" or rows < BULK_LOAD_ROWS:
+    if connection.vendor != "postgresql" or rows < max(BULK_LOAD_ROWS, _estimated_rows(models)):
         yield
         return
     tables = [model._meta.db_table for model in models]
@@ -815,6 +817,14 @@ def _indexes_set_aside(models, rows):
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         for _name, definition in indexes:
             cursor.execute(definition)
+
+
+def _estimated_rows(models):
+    """The planner's row estimate of the tables (no count over millions of rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(SUM(GREATEST(reltuples, 0)), 0) FROM pg_class WHERE relname = ANY(%s)",
+                       [[model._meta.db_table for model in models]])
+        return int(cursor.fetchone()[0])
 
 
 @dataclass

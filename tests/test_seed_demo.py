@@ -459,3 +459,26 @@ def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatc
         demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
     assert index_definitions(CleanupTask) == before
     assert CleanupTask.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_small_top_up_of_a_big_table_keeps_its_indexes(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
+    demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {CleanupTask._meta.db_table}")
+    seen_during = []
+    write = demo._Writer.write
+
+    def watching(self, batch):
+        seen_during.append({name for name, _ in index_definitions(CleanupTask)})
+        return write(self, batch)
+
+    monkeypatch.setattr(demo._Writer, "write", watching)
+    demo.fill({TaskKind.CLEANUP: 4500}, now=NOW + timedelta(days=1), batch_size=1000)  # 1,500 more: less than the table
+    assert CleanupTask.objects.count() == 4500
+    assert seen_during and all("cleanup_start" in names for names in seen_during)
