@@ -280,21 +280,19 @@ class BoundedListMixin(UntrustedQueryMixin):
 
     def get_page(self, ordered):
         per_page = self.per_page()
-        number = self.page_number()
+        requested = self.page_number()
         last_reachable = COUNT_CAP // per_page
-        if number > last_reachable:
+        rows = self.fetch(ordered, min(requested, last_reachable), per_page)
+        total = rows[0].capped_total if rows else 0
+        last = max(1, -(-min(total, COUNT_CAP) // per_page))
+        if requested > last_reachable and total > COUNT_CAP:
             self.notices.append(gettext(
                 "Pages stop after %(count)s tasks; showing page %(page)s. Narrow the time range or the filters to see older tasks."
             ) % {"count": f"{COUNT_CAP:,}", "page": last_reachable})
-            number = last_reachable
-        rows = self.fetch(ordered, number, per_page)
-        total = rows[0].capped_total if rows else 0
-        last = max(1, -(-min(total, COUNT_CAP) // per_page))
-        if number > last:
+        elif requested > last:
             # The query itself fell back to the last page (PartsQuery.page_ids).
-            self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": number})
-            number = last
-        return Page(rows, number, per_page, total)
+            self.notices.append(gettext("There is no page %(page)s; showing the last page.") % {"page": requested})
+        return Page(rows, min(requested, last), per_page, total)
 
     def fetch(self, ordered, number, per_page):
         """The page's rows, each carrying the capped total.

@@ -141,11 +141,25 @@ def test_a_page_past_the_end_shows_the_last_page_in_the_same_queries(admin_clien
 
 
 @pytest.mark.django_db
-def test_pages_stop_at_the_count_cap_with_a_notice(admin_client, estate):
+def test_pages_stop_at_the_count_cap_with_a_notice(admin_client, estate, monkeypatch):
+    from backups import views
+
+    monkeypatch.setattr(views, "COUNT_CAP", 20)  # the estate's window holds more than 20 cleanups
+    response = admin_client.get("/backups/cleanups/?range=30d&per_page=10&page=7")
+    assert response.context["total_capped"]
+    assert "Narrow the time range" in response.content.decode()
+    assert response.context["page"].number == 2
+
+
+@pytest.mark.django_db
+def test_a_page_beyond_the_cap_of_a_small_window_is_just_past_its_end(admin_client, estate):
     from backups.views import COUNT_CAP
 
-    body = admin_client.get(f"/backups/cleanups/?range=30d&per_page=10&page={COUNT_CAP // 10 + 5}").content.decode()
-    assert "Narrow the time range" in body
+    response = admin_client.get(f"/backups/cleanups/?range=30d&per_page=10&page={COUNT_CAP // 10 + 5}")
+    body = response.content.decode()
+    assert "There is no page" in body and "showing the last page" in body
+    assert "Narrow the time range" not in body  # one notice, and the true one
+    assert response.context["page"].number == -(-response.context["total"] // 10)
 
 
 @pytest.mark.django_db
