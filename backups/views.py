@@ -10,7 +10,6 @@ to the defaults with a notice.
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db import connections
 from django.db.models import Exists, F, IntegerField, OuterRef
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
@@ -31,6 +30,7 @@ from . import filtersets, tables
 from .choices import STATUS_COLORS, DataBackupStatus, LogBackupStatus
 from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from .tables import choice_labels, stamp, url_pattern
+from .templatetags.console import duration_text
 from .timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
 from .transitions import sources
 
@@ -255,12 +255,6 @@ class PartsQuery:
         return RawSQL(f"SELECT COUNT(*) AS c FROM (SELECT 1 FROM ({sql}) parts LIMIT {COUNT_CAP + 1}) capped", params,
                       output_field=IntegerField())
 
-    def count(self):
-        total = self.capped_total()
-        with connections[self.parts[0].db].cursor() as cursor:
-            cursor.execute(f"SELECT ({total.sql})", total.params)
-            return cursor.fetchone()[0]
-
 
 class BoundedListMixin(UntrustedQueryMixin):
     """A FilterView's page, without trusting the query string and without
@@ -320,7 +314,6 @@ class BoundedListMixin(UntrustedQueryMixin):
         cluster_url = url_pattern("clusters:detail")
         for row in rows:
             row.status_url = status_urls.get(row.status, "?")
-            row.badge_color = STATUS_COLORS.get(row.status, "secondary")
             row.cluster_url = cluster_url(row.cluster_id)
             for name, texts in labels.items():
                 value = getattr(row, name)
@@ -461,12 +454,11 @@ class DataBackupTaskListView(TaskListView):
         super().prepare_rows(rows)
         copies = reverse("backups:secondary_data_list")
         detail_url = url_pattern("backups:data_detail")
-        now = timezone.now()
         for row in rows:
             # OV-3c: "yes" lists every secondary copy of this task, whatever its age.
             row.copies_url = f"{copies}?source={row.pk}&range=all"
             row.detail_url = detail_url(row.pk)
-            row.duration_text = tables.readable_delay(((row.ended_at or now) - row.started_at).total_seconds())
+            row.duration_text = duration_text(row.duration)
 
     def drilldowns(self):
         chips = super().drilldowns()

@@ -71,7 +71,8 @@ def test_the_parts_are_the_window_in_the_same_order(tasks, order):
         assert sorted(sum(seen, [])) == sorted(expected), window  # together: the window
         assert len(set(sum(seen, []))) == sum(map(len, seen)), window  # disjoint
         query = PartsQuery(parts)
-        assert query.count() == len(expected), window
+        counted = CleanupTask.objects.annotate(n=query.capped_total()).values_list("n", flat=True).first()
+        assert counted == len(expected), window
         for offset, limit in ((0, 10), (10, 10), (5, 7), (len(expected) - 3, 10), (len(expected) + 30, 10)):
             offset = max(0, offset)
             page = ids(CleanupTask.objects.alias(effective_end=effective_end())
