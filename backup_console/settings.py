@@ -272,7 +272,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # A page that queues work must not hang while the broker is down: connect
 # within 2 s and retry a publish twice, briefly; then the action is refused
-# (backups/broker.py) or, if the broker died in the instant after the check,
+# (backups/engine/dispatch.py) or, if the broker died in the instant after the check,
 # the sweeper ends what was never dispatched.
 CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -293,9 +293,9 @@ LOGGING = {
 }
 
 # --- Backup engine: system beat entries and simulation knobs -----------------
-# (backups/simulation.py; added by the engine work, issue 4).  DatabaseScheduler
+# (backups/engine/simulation.py; added by the engine work, issue 4).  DatabaseScheduler
 # copies these entries into django-celery-beat's tables when beat starts; the
-# per-policy entries are created there by backups/services.py.
+# per-policy entries are created there by backups/engine/services.py.
 SIM_FAILURE_RATE = float(os.environ.get("SIM_FAILURE_RATE", "0.1"))  # share of data backups that fail
 SIM_LOG_FAULT_RATE = float(os.environ.get("SIM_LOG_FAULT_RATE", "0.0001"))  # per running log backup per tick
 SIM_LOG_TICK_SECONDS = float(os.environ.get("SIM_LOG_TICK_SECONDS", "5"))

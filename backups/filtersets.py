@@ -13,13 +13,21 @@ chosen value: a list page costs session + user + choices + the page itself.
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Tenant
 
 from .choices import CleanupStatus, DataBackupStatus, LogBackupStatus
-from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .models import (
+    AuditEntry,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+)
 from .timerange import TimeRangeFilterSet
 
 MAX_ID = 2**63 - 1  # PostgreSQL bigint: larger IDs cannot exist, and must not reach the query
@@ -158,3 +166,34 @@ class SecondaryLogBackupTaskFilterSet(TaskFilterSet):
     class Meta:
         model = SecondaryLogBackupTask
         fields = ["range", "start", "end", "status", "cluster"]
+
+
+class AuditEntryFilterSet(TimeRangeFilterSet):
+    actor = django_filters.ModelChoiceFilter(
+        label=_("User"), queryset=get_user_model().objects.order_by("username"), empty_label=_("Any user"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    cluster = django_filters.ModelChoiceFilter(
+        label=_("Cluster"), queryset=Cluster.objects.order_by("name"), empty_label=_("All clusters"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    action = django_filters.ChoiceFilter(
+        label=_("Action"), choices=AuditEntry.Action.choices, empty_label=_("Any action"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields = ["range", "start", "end", "actor", "cluster", "action"]
+
+    def filter_window(self, queryset, name, value):
+        # An audit entry is a moment, not a span: it belongs to the window it
+        # happened in (the time index answers it as one range).
+        window = self.form.window
+        if window is None:
+            return queryset
+        if window.start is not None:
+            queryset = queryset.filter(created_at__gte=window.start)
+        if window.end is not None:
+            queryset = queryset.filter(created_at__lt=window.end)
+        return queryset

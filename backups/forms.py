@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from clusters.models import Cluster, Tenant
 
-from . import services
 from .choices import BackupMethod, BackupMode, PolicyState, ScheduleKind
+from .engine import services
 from .models import BackupPolicy
 
 MAX_MONTHLY_DAYS = 10

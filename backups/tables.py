@@ -12,26 +12,24 @@ one bounded index range.  Sorting a window of months by cluster name, status
 or delay would sort every row in it on each request.
 """
 
-from django.urls import reverse
+import django_tables2 as tables
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-import django_tables2 as tables
-
-from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .kinds import KINDS
+from .models import (
+    AuditEntry,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+)
 
 DEFAULT_LOG_DELAY_THRESHOLD = 300  # seconds, when a log backup has no policy
-
-
-def list_url(viewname, **params):
-    """A task-list address with these query parameters."""
-    from django.http import QueryDict
-
-    query = QueryDict(mutable=True)
-    for key, value in params.items():
-        query[key] = value
-    return f"{reverse(viewname)}?{query.urlencode()}"
 
 
 def choice_labels(model, field):
@@ -44,13 +42,6 @@ def stamp(moment):
     if moment is None:
         return "—"
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def url_pattern(viewname):
-    """A function pk -> the address of ``viewname`` for that object, reversed once."""
-    marker = 2_147_483_647
-    prefix, _marker, suffix = reverse(viewname, args=[marker]).partition(str(marker))
-    return lambda pk: f"{prefix}{pk}{suffix}"
 
 
 def readable_delay(seconds):
@@ -185,3 +176,48 @@ class SecondaryLogBackupTaskTable(TaskTable):
         model = SecondaryLogBackupTask
         fields = ("cluster", "latest_point", "storage_directory", "status", "actions")
         empty_text = _("No secondary log backups match these filters.")
+
+
+# --- The audit trail ---------------------------------------------------------
+
+# What an audit row links to, by model name: each task kind's page, a policy's edit page.
+DETAIL_URLS = {kind.model._meta.model_name: kind.detail_view for kind in KINDS.values()}
+DETAIL_URLS["backuppolicy"] = "backups:policy_edit"
+
+
+def object_url(entry):
+    if entry.content_type_id is None or entry.object_id is None or entry.action == AuditEntry.Action.ADMIN_DELETE:
+        return None
+    name = DETAIL_URLS.get(entry.content_type.model)
+    if name is None:
+        return None
+    try:
+        return reverse(name, args=[entry.object_id])
+    except NoReverseMatch:
+        return None
+
+
+class AuditEntryTable(tables.Table):
+    created_at = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i:s")
+    actor_name = tables.Column(verbose_name=_("User"))
+    action = tables.Column(verbose_name=_("Action"))
+    cluster = tables.Column(verbose_name=_("Cluster"), default="—")
+    object_repr = tables.Column(verbose_name=_("Object"), default="—")
+    message = tables.Column(verbose_name=_("Details"), default="")
+
+    class Meta:
+        model = AuditEntry
+        fields = ("created_at", "actor_name", "action", "cluster", "object_repr", "message")
+        template_name = "django_tables2/console.html"
+        attrs = {"class": "table table-hover align-middle mb-0 console-table audit-table"}
+        order_by = None
+        orderable = False
+        empty_text = _("No audit entries match these filters.")
+        row_attrs = {"data-audit": lambda record: record.pk}
+
+    def render_cluster(self, value, record):
+        return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value)
+
+    def render_object_repr(self, value, record):
+        url = object_url(record)
+        return format_html('<a href="{}">{}</a>', url, value) if url else value

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers around backups/simulation.py and services.py.
+"""Celery entry points only: thin wrappers around the engine (backups/engine/).
 
 Every task takes IDs, never objects, and is idempotent: a message delivered
 twice (acks_late + a dead worker) finds the status already moved and does
@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 
-from . import simulation
+from .engine import schedules, services, simulation
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def run_cleanup(task_id):
 @shared_task(ignore_result=True)
 def run_scheduled_backup(policy_id):
     """Beat's entry for one policy (SIM-1): today's schedule says full or incremental."""
-    from . import services
+
 
     result = services.run_scheduled_backup(policy_id)
     log.info("scheduled backup of policy %s: %s", policy_id, result)
@@ -74,8 +74,8 @@ def sweep_lost_tasks():
 
 @shared_task(ignore_result=True)
 def reconcile_policy_schedules():
-    from . import services
 
-    synced = services.reconcile_periodic_tasks()
+
+    synced = schedules.reconcile_periodic_tasks()
     if synced:
         log.info("beat entries synced for policies %s", synced)

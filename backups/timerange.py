@@ -31,8 +31,7 @@ mirrored: ended inside the window, and alive at its end.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import django_filters
 from django import forms
@@ -60,7 +59,7 @@ RANGE_CHOICES = [
 # Years outside this span are typos, and would overflow date arithmetic.
 MIN_YEAR, MAX_YEAR = 1970, 9000
 # A running task's end, for ordering and overlap: after any window can end.
-FAR_FUTURE = datetime(9999, 12, 31, tzinfo=dt_timezone.utc)
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def effective_end(ended="ended_at"):

@@ -1,16 +1,34 @@
 from django.urls import path
 
-from . import action_urls, views
+from .views import actions, audit, details, lists, policies
 
 app_name = "backups"
 
 urlpatterns = [
     # The overview opens on its first tab, data backup tasks.
-    path("", views.DataBackupTaskListView.as_view(), name="overview"),
-    path("data/", views.DataBackupTaskListView.as_view(), name="data_list"),
-    path("data/<int:pk>/", views.data_detail, name="data_detail"),
-    path("logs/", views.LogBackupTaskListView.as_view(), name="log_list"),
-    path("cleanups/", views.CleanupTaskListView.as_view(), name="cleanup_list"),
-    path("secondary/data/", views.SecondaryDataBackupTaskListView.as_view(), name="secondary_data_list"),
-    path("secondary/logs/", views.SecondaryLogBackupTaskListView.as_view(), name="secondary_log_list"),
-] + action_urls.urlpatterns
+    path("", lists.DataBackupTaskListView.as_view(), name="overview"),
+    path("data/", lists.DataBackupTaskListView.as_view(), name="data_list"),
+    path("logs/", lists.LogBackupTaskListView.as_view(), name="log_list"),
+    path("cleanups/", lists.CleanupTaskListView.as_view(), name="cleanup_list"),
+    path("secondary/data/", lists.SecondaryDataBackupTaskListView.as_view(), name="secondary_data_list"),
+    path("secondary/logs/", lists.SecondaryLogBackupTaskListView.as_view(), name="secondary_log_list"),
+    # Each task's page with its full history.
+    path("data/<int:pk>/", details.data_detail, name="data_detail"),
+    path("logs/<int:pk>/", details.log_detail, name="log_detail"),
+    path("cleanups/<int:pk>/", details.cleanup_detail, name="cleanup_detail"),
+    path("secondary/data/<int:pk>/", details.secondary_data_detail, name="secondary_data_detail"),
+    path("secondary/logs/<int:pk>/", details.secondary_log_detail, name="secondary_log_detail"),
+    # Operator actions.
+    path("logs/<int:pk>/stop/", actions.log_stop, name="log_stop"),
+    path("logs/<int:pk>/start/", actions.log_start, name="log_start"),
+    path("secondary/logs/<int:pk>/stop/", actions.secondary_log_stop, name="secondary_log_stop"),
+    path("secondary/logs/<int:pk>/start/", actions.secondary_log_start, name="secondary_log_start"),
+    path("instant/", actions.instant_backup, name="instant_backup"),
+    path("policies/", policies.policy_list, name="policy_list"),
+    path("policies/new/", policies.policy_create, name="policy_create"),
+    path("policies/<int:pk>/edit/", policies.policy_edit, name="policy_edit"),
+    path("policies/<int:pk>/pause/", policies.policy_pause, name="policy_pause"),
+    path("policies/<int:pk>/resume/", policies.policy_resume, name="policy_resume"),
+    # Who did what.
+    path("audit/", audit.AuditListView.as_view(), name="audit_list"),
+]

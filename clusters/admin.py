@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from backups.audit import AuditedAdminMixin
+from backups.engine.audit import AuditedAdminMixin
 
 from .models import Cluster, Host, Tenant
 

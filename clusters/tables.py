@@ -1,7 +1,6 @@
+import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-
-import django_tables2 as tables
 
 from .models import Cluster
 

@@ -5,30 +5,20 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 
+from backup_console.lists import BoundedTableMixin, list_url
 from backups.choices import DataBackupStatus, PolicyState
-from backups.models import TASK_MODELS, BackupPolicy, DataBackupTask, LogBackupTask
-from backups.tables import list_url
+from backups.kinds import KINDS
+from backups.models import BackupPolicy, DataBackupTask, LogBackupTask
 from backups.tables import log_delay as log_delay_of
 from backups.timerange import Window
-from backups.views import BoundedTableMixin
 
 from .filtersets import ClusterFilterSet
 from .models import Cluster
 from .tables import ClusterTable
 
 RECENT_FAILURES = 8
-# The list each task kind lives in, for "recent failures" and the quick links.
-KIND_LISTS = {
-    "data": ("backups:data_list", _("Data backup tasks")),
-    "log": ("backups:log_list", _("Log backup tasks")),
-    "cleanup": ("backups:cleanup_list", _("Cleanup tasks")),
-    "secondary_data": ("backups:secondary_data_list", _("Secondary data backups")),
-    "secondary_log": ("backups:secondary_log_list", _("Secondary log backups")),
-}
-
 
 class ClusterListView(PermissionRequiredMixin, BoundedTableMixin, FilterView):
     permission_required = "clusters.view_cluster"
@@ -57,10 +47,10 @@ def cluster_detail(request, pk):
     )
     log_delay = log_delay_of(log_task, timezone.now()) if log_task else None
     failures = []
-    for kind, model in TASK_MODELS.items():
-        for task in model.objects.filter(cluster=cluster, status="failed").order_by("-started_at", "-id")[:RECENT_FAILURES]:
-            failures.append({"kind": KIND_LISTS[kind][1], "task": task,
-                             "url": list_url(KIND_LISTS[kind][0], cluster=cluster.pk, status="failed", range="all")})
+    for kind in KINDS.values():
+        for task in kind.model.objects.filter(cluster=cluster, status="failed").order_by("-started_at", "-id")[:RECENT_FAILURES]:
+            failures.append({"kind": kind.list_label, "task": task,
+                             "url": list_url(kind.list_view, cluster=cluster.pk, status="failed", range="all")})
     failures.sort(key=lambda f: f["task"].started_at, reverse=True)
     return render(request, "clusters/cluster_detail.html", {
         "cluster": cluster,
@@ -72,6 +62,6 @@ def cluster_detail(request, pk):
         "log_task": log_task,
         "log_delay": log_delay,
         "failures": failures[:RECENT_FAILURES],
-        "list_links": [(label, list_url(viewname, cluster=cluster.pk)) for viewname, label in KIND_LISTS.values()],
+        "list_links": [(kind.list_label, list_url(kind.list_view, cluster=cluster.pk)) for kind in KINDS.values()],
         "tz_name": timezone.get_current_timezone_name(),
     })

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from backups import services
 from backups.choices import BackupMode
+from backups.engine import services
 from backups.models import AuditEntry, BackupPolicy, LogBackupTask, TaskEvent
 from tests.roles import build_estate, policy_data, user_in
 
@@ -91,7 +91,7 @@ def test_refusals_are_not_audited(op_client, estate):
 
 def test_an_audit_failure_rolls_the_action_back(op_client, estate, monkeypatch):
     """Same transaction: no change without its audit row."""
-    from backups import audit
+    from backups.engine import audit
 
     def broken(*args, **kwargs):
         raise RuntimeError("audit table unavailable")
@@ -247,7 +247,7 @@ def test_every_task_kind_has_a_page(viewer_client, estate, kind, key):
 def test_a_task_page_shows_every_event(viewer_client, estate):
     operator = user_in("operator")
     log = estate["log"]
-    from backups import simulation
+    from backups.engine import simulation
 
     for _ in range(60):  # 240 events: more than one page of them
         services.stop_log_backup("log", log.pk, operator)

@@ -34,12 +34,12 @@ def test_cluster_list_search_and_status(admin_client, cluster):
 
 
 def test_cluster_list_query_count_is_constant(admin_client, django_assert_num_queries):
-    for i in range(3):
+    for _i in range(3):
         f.make_cluster()
     admin_client.get("/clusters/")
     with django_assert_num_queries(4):  # session, user, count, page
         admin_client.get("/clusters/")
-    for i in range(30):
+    for _i in range(30):
         c = f.make_cluster()
         f.make_tenant(c), f.make_host(c)
     with django_assert_num_queries(4):

@@ -36,7 +36,7 @@ def consume(folder, transport, expected, results):
             except stdlib_queue.Empty:
                 misses += 1
                 continue
-            except Exception as exc:  # noqa: BLE001 - a half-written message
+            except Exception as exc:
                 errors.append(repr(exc))
                 continue
             misses = 0

@@ -1,19 +1,18 @@
 """The simulated machinery and the services, driven in-process with explicit
-``now`` (backups/simulation.py, backups/services.py).  The same paths under a
+``now`` (backups/engine/simulation.py, backups/engine/services.py).  The same paths under a
 real worker process are in tests/test_worker.py."""
 
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from backups import services, simulation
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
+from backups.engine import services, simulation
+from backups.engine.services import ActionRefused
 from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, SecondaryDataBackupTask, TaskEvent
-from backups.services import ActionRefused
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -350,7 +349,7 @@ def test_sweeper_finishes_a_stuck_stop(cluster, admin_user):
 
 
 def _at(day, hour=2):
-    return datetime(2026, 6, day, hour, 0, tzinfo=dt_timezone.utc)  # 2026-06-01 is a Monday
+    return datetime(2026, 6, day, hour, 0, tzinfo=UTC)  # 2026-06-01 is a Monday
 
 
 def test_todays_mode():

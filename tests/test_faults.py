@@ -23,10 +23,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from backups import services, simulation
 from backups.choices import BackupMode
+from backups.engine import services, simulation
+from backups.engine.transitions import FINAL
 from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTask, TaskEvent
-from backups.transitions import FINAL
 from tests import factories as f
 from tests.roles import build_estate, policy_data, user_in
 from tests.services import missing, require_postgres
@@ -158,7 +158,7 @@ def test_actions_are_refused_while_the_broker_is_down_and_reads_go_on(private_re
 def test_a_broker_that_dies_after_the_check_leaves_nothing_stuck(private_redis, monkeypatch, django_capture_on_commit_callbacks):
     """The instant between the check and the publish: the change stands, the
     page does not 500, and the sweeper finishes the move no worker was sent."""
-    from backups import services as svc
+    from backups.engine import services as svc
 
     estate = build_estate()
     operator = Client()

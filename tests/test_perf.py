@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backups import demo
 from backups.choices import TaskKind
+from backups.devtools import demo
 from backups.models import TASK_MODELS
 from tests import factories as f
 
@@ -142,9 +142,12 @@ def test_a_page_past_the_end_shows_the_last_page_in_the_same_queries(admin_clien
 
 @pytest.mark.django_db
 def test_pages_stop_at_the_count_cap_with_a_notice(admin_client, estate, monkeypatch):
-    from backups import views
+    from backups import paging
+    from backups.views import lists
 
-    monkeypatch.setattr(views, "COUNT_CAP", 20)  # the estate's window holds more than 20 cleanups
+    # The estate's window holds more than 20 cleanups.
+    monkeypatch.setattr(lists, "COUNT_CAP", 20)
+    monkeypatch.setattr(paging, "COUNT_CAP", 20)
     response = admin_client.get("/backups/cleanups/?range=30d&per_page=10&page=7")
     assert response.context["total_capped"]
     assert "Narrow the time range" in response.content.decode()
@@ -153,7 +156,7 @@ def test_pages_stop_at_the_count_cap_with_a_notice(admin_client, estate, monkeyp
 
 @pytest.mark.django_db
 def test_a_page_beyond_the_cap_of_a_small_window_is_just_past_its_end(admin_client, estate):
-    from backups.views import COUNT_CAP
+    from backup_console.lists import COUNT_CAP
 
     response = admin_client.get(f"/backups/cleanups/?range=30d&per_page=10&page={COUNT_CAP // 10 + 5}")
     body = response.content.decode()
@@ -184,12 +187,13 @@ def big_estate(django_db_setup, django_db_blocker):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            demo.fill({kind: ROWS_PER_KIND for kind in TaskKind})
+            demo.fill(dict.fromkeys(TaskKind, ROWS_PER_KIND))
             with connection.cursor() as cursor:
                 for model in TASK_MODELS.values():
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
-            from clusters.models import Cluster
             from django.contrib.auth import get_user_model
+
+            from clusters.models import Cluster
 
             user = get_user_model().objects.create_superuser("perf", "perf@example.com", "pw-perf-123456")
             yield {"cluster": Cluster.objects.get(name="fleet-007"), "user": user}

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from tests.services import require_postgres, require_redis
 
 ROOT = Path(__file__).resolve().parent.parent

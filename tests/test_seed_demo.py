@@ -1,11 +1,10 @@
-"""seed_demo and backups.demo (issue 2): a deterministic, idempotent demo, and
+"""seed_demo and backups.devtools.demo (issue 2): a deterministic, idempotent demo, and
 bulk top-ups per task kind.  On PostgreSQL (`make test`) the bulk rows go in
 through COPY and every constraint of backups/models.py is checked by the
 database itself as they land."""
 
 import hashlib
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -13,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count, F, Q
 
-from backups import demo
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind
+from backups.devtools import demo
+from backups.kinds import LOG_KINDS
 from backups.models import (
     TASK_MODELS,
     BackupPolicy,
@@ -30,7 +30,7 @@ from backups.models import (
 from clusters.models import Cluster, Host, Tenant
 from tests.factories import make_cluster
 
-NOW = datetime(2025, 6, 1, 10, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 SEEDED = [Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, TaskEvent, *TASK_MODELS.values()]
 
 # How a foreign key is written in a fingerprint: by natural key, never by id
@@ -86,15 +86,15 @@ def seed(**options):
 @pytest.mark.django_db
 def test_same_seed_gives_the_same_rows_and_another_seed_other_rows():
     seed(seed=7, now=NOW)
-    demo.fill({kind: 600 for kind in TaskKind}, seed=7, now=NOW)
+    demo.fill(dict.fromkeys(TaskKind, 600), seed=7, now=NOW)
     first = fingerprint()
     wipe()
     seed(seed=7, now=NOW)
-    demo.fill({kind: 600 for kind in TaskKind}, seed=7, now=NOW)
+    demo.fill(dict.fromkeys(TaskKind, 600), seed=7, now=NOW)
     assert fingerprint() == first
     wipe()
     seed(seed=8, now=NOW)
-    demo.fill({kind: 600 for kind in TaskKind}, seed=8, now=NOW)
+    demo.fill(dict.fromkeys(TaskKind, 600), seed=8, now=NOW)
     assert fingerprint() != first
 
 
@@ -297,7 +297,6 @@ def test_the_worker_carries_the_live_tasks_to_their_end(settings, django_capture
     """Run each queued message as the worker would: every live task reaches an
     end of the simulation's own, none is left for the sweeper ("Worker lost")."""
     from backup_console.celery import app
-    from backups import simulation
 
     settings.SIM_SPEED = 10**9  # whatever ran since the seeded start is enough to finish
     settings.SIM_FAILURE_RATE = 0
@@ -310,7 +309,7 @@ def test_the_worker_carries_the_live_tasks_to_their_end(settings, django_capture
         app.tasks[name](*args)
     for name, args, _countdown in messages:
         if name == "backups.tasks.finish_log_move":
-            model = simulation.LOG_MODELS[args[0]]
+            model = LOG_KINDS[args[0]].model
             status = model.objects.get(pk=args[1]).status
             assert status in (LogBackupStatus.IN_PROGRESS, LogBackupStatus.STOPPED), (name, args, status)
         else:
@@ -328,7 +327,7 @@ def test_tasks_tops_every_kind_up_and_a_second_call_adds_nothing():
     assert all(n >= 2000 for n in after_first.values()), after_first
     # "at least N": the kinds with copies may overshoot a little, not double.
     assert all(n < 2600 for n in after_first.values()), after_first
-    assert demo.fill({kind: 2000 for kind in TaskKind}, now=NOW)["rows"] == 0
+    assert demo.fill(dict.fromkeys(TaskKind, 2000), now=NOW)["rows"] == 0
     out = seed(now=NOW, tasks=2000)
     assert "nothing added" in out
     assert {kind: model.objects.count() for kind, model in TASK_MODELS.items()} == after_first
@@ -340,8 +339,8 @@ def test_tasks_tops_every_kind_up_and_a_second_call_adds_nothing():
 
 @pytest.mark.django_db
 def test_bulk_rows_respect_the_constraints_and_stay_spread_out_in_time():
-    demo.fill({kind: 3000 for kind in TaskKind}, now=NOW, batch_size=1000)
-    demo.fill({kind: 5000 for kind in TaskKind}, now=NOW, batch_size=1000)  # a second, older window
+    demo.fill(dict.fromkeys(TaskKind, 3000), now=NOW, batch_size=1000)
+    demo.fill(dict.fromkeys(TaskKind, 5000), now=NOW, batch_size=1000)  # a second, older window
     fleet = Q(cluster__name__startswith=demo.FLEET_PREFIX)
     for kind, model in TASK_MODELS.items():
         rows = model.objects.filter(fleet)

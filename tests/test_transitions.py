@@ -1,14 +1,14 @@
-"""The state machine of every task kind (SIM-6, OV-4a): backups/transitions.py."""
+"""The state machine of every task kind (SIM-6, OV-4a): backups/engine/transitions.py."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from backups import transitions
 from backups.choices import CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind
+from backups.engine import transitions
+from backups.engine.transitions import MOVES, IllegalTransition, sources, transition
 from backups.models import CleanupTask, DataBackupTask, LogBackupTask, TaskEvent
-from backups.transitions import MOVES, IllegalTransition, sources, transition
 from tests import factories as f
 from tests.services import require_postgres
 

@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 
 from backups.models import CleanupTask
+from backups.paging import PartsQuery
 from backups.timerange import Window, effective_end
-from backups.views import PartsQuery
 from tests import factories as f
 
 ORDERS = {

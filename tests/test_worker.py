@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from backups import services, simulation, tasks
+from backups import tasks
 from backups.choices import BackupMode, LogBackupStatus, PolicyState
+from backups.engine import services, simulation
 from backups.models import CleanupTask, DataBackupTask, LogBackupTask
 from tests import factories as f
 from tests.worker import SPEED, celery_cluster, wait_until  # noqa: F401 - fixture

@@ -6,8 +6,8 @@ live log backup per cluster") and not create them again, so the database side
 drops exactly the plain, non-unique, cluster-only index of each task table.
 """
 
-from django.db import migrations, models
 import django.db.models.deletion
+from django.db import migrations, models
 
 TASK_MODELS = ["cleanuptask", "databackuptask", "logbackuptask", "secondarydatabackuptask", "secondarylogbackuptask"]
 

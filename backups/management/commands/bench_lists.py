@@ -1,4 +1,4 @@
-"""`manage.py bench_lists`: the list benchmark of issue 5 (see backups/bench.py).
+"""`manage.py bench_lists`: the list benchmark of issue 5 (see backups/devtools/bench.py).
 
     bench_lists                      # 1,000,000 tasks per kind, every list, engine
     bench_lists --rows 10000000      # ten million per kind (fills ~58M rows first)
@@ -13,7 +13,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from backups import bench
+from backups.devtools import bench
 
 
 class Command(BaseCommand):
@@ -79,10 +79,10 @@ class Command(BaseCommand):
             summary.update(bench.engine_transitions(broker, engine_tasks, out))
             if isinstance(summary.get("engine_transitions"), str):
                 out(f"engine: {summary['engine_transitions']}")
-        except Exception as exc:  # noqa: BLE001 - report, do not lose the list figures
+        except Exception as exc:
             out(f"engine: not measured ({type(exc).__name__}: {exc})")
         try:
             summary.update(bench.engine_tick(tick_rows, ticks, out))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out(f"engine tick: not measured ({type(exc).__name__}: {exc})")
         return summary

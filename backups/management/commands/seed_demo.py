@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo estate and its history (see backups/demo.py).
+"""`manage.py seed_demo`: the demo estate and its history (see backups/devtools/demo.py).
 
     seed_demo                    # demo clusters + 30 days of history + demo/demo login
     seed_demo --if-empty         # the same, but only on a database without clusters
@@ -15,8 +15,8 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from backups import demo
 from backups.choices import TaskKind
+from backups.devtools import demo
 from clusters.models import Cluster
 
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {kind.label}: {done:,}/{wanted:,} rows, {rate:,.0f} rows/s overall")
 
         self.stdout.write(f"topping every task kind up to {tasks:,} rows...")
-        result = demo.fill({kind: tasks for kind in TaskKind}, seed=seed, now=now, progress=progress,
+        result = demo.fill(dict.fromkeys(TaskKind, tasks), seed=seed, now=now, progress=progress,
                            batch_size=batch_size)
         if not result["rows"]:
             self.stdout.write("every task kind already has enough rows; nothing added")

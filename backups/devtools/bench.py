@@ -12,7 +12,7 @@ repeated, three things that show the same rows:
   executed alone on a cursor: what the page costs the database, nothing else.
 
 The engine section measures state transitions per second through two Celery
-worker processes on Redis (``backups.transitions.transition``), and the
+worker processes on Redis (``backups.engine.transitions.transition``), and the
 one-UPDATE tick of 10,000 running log backups (in a transaction that is
 rolled back, so the database is left as it was).
 """
@@ -34,24 +34,20 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import Cluster
 
+from ..choices import TaskKind
+from ..kinds import KINDS
+from ..models import TASK_MODELS
 from . import demo
-from .choices import TaskKind
-from .models import TASK_MODELS
 
 BENCH_USER = "bench"
-LISTS = [
-    # key, our URL, model, our "sorted by end time" parameter (the log lists
-    # have no end-time column, and sort by nothing else: see backups/tables.py)
-    ("data", "/backups/data/", TaskKind.DATA, "-ended_at"),
-    ("logs", "/backups/logs/", TaskKind.LOG, None),
-    ("cleanups", "/backups/cleanups/", TaskKind.CLEANUP, "-ended_at"),
-    ("secondary_data", "/backups/secondary/data/", TaskKind.SECONDARY_DATA, "-ended_at"),
-    ("secondary_logs", "/backups/secondary/logs/", TaskKind.SECONDARY_LOG, None),
-]
+# key, our URL, kind, our "sorted by end time" parameter (the log lists have
+# no end-time column, and sort by nothing else: see backups/tables.py).
+LISTS = [(kind.tab, reverse(kind.list_view), kind.value, kind.end_sort) for kind in KINDS.values()]
 RANGES = ["24h", "7d", "30d", "custom90"]
 VARIANTS = ["first", "page200", "sorted", "filtered"]
 PER_PAGE = 50  # the admin's list_per_page, so both show the same rows
@@ -153,7 +149,7 @@ def fill(rows, out):
             last[0] = time.monotonic()
             out(f"  fill {kind.label}: {done:,}/{wanted:,}, {rate:,.0f} rows/s")
 
-    result = demo.fill({kind: rows for kind in TaskKind}, progress=progress)
+    result = demo.fill(dict.fromkeys(TaskKind, rows), progress=progress)
     if result["rows"]:
         out(f"filled {result['rows']:,} rows in {result['seconds']:.0f}s "
             f"({result['rows'] / result['seconds']:,.0f} rows/s)")
@@ -272,17 +268,17 @@ def as_json(cases, summary):
 
 
 def _bench_transition(pk):
-    from .models import CleanupTask
-    from .transitions import transition
+    from ..engine.transitions import transition
+    from ..models import CleanupTask
 
     transition(CleanupTask, pk, "running", cause="benchmark", actor_label="bench")
     transition(CleanupTask, pk, "completed", cause="benchmark", actor_label="bench")
 
 
-try:  # the worker imports this module with -I backups.bench
+try:  # the worker imports this module with -I backups.devtools.bench
     from celery import shared_task
 
-    bench_transition = shared_task(name="backups.bench.bench_transition", ignore_result=True)(_bench_transition)
+    bench_transition = shared_task(name="backups.devtools.bench.bench_transition", ignore_result=True)(_bench_transition)
 except ImportError:  # pragma: no cover
     bench_transition = None
 
@@ -302,7 +298,7 @@ def engine_transitions(broker, tasks, out):
     task not started → running → completed (two transitions, two events)."""
     from backup_console.celery import app
 
-    from .models import CleanupTask, TaskEvent
+    from ..models import CleanupTask, TaskEvent
 
     if connection.vendor != "postgresql":
         return {"engine_transitions": "not measured (needs PostgreSQL)"}
@@ -323,14 +319,14 @@ def engine_transitions(broker, tasks, out):
         with app.connection_for_write() as conn:  # leftovers of an interrupted run
             try:
                 conn.default_channel.queue_purge(ENGINE_QUEUE)
-            except Exception:  # noqa: BLE001 - no such queue yet
+            except Exception:
                 pass
         for n in range(2):
             log = open(f"/tmp/bench-engine-worker-{n}.log", "w")
             logs.append(log)
             workers.append(subprocess.Popen(
                 [celery, "-A", "backup_console", "worker", "-c", "1", "-P", "prefork", "-Q", ENGINE_QUEUE,
-                 "-I", "backups.bench", "-n", f"bench{n}@%h", "--without-gossip", "--without-mingle",
+                 "-I", "backups.devtools.bench", "-n", f"bench{n}@%h", "--without-gossip", "--without-mingle",
                  "--without-heartbeat", "--loglevel", "WARNING"],
                 cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             ))
@@ -393,10 +389,10 @@ def engine_tick(count, ticks, out):
     every delay stays under twice the tick interval across real ticks."""
     from clusters.models import Host
 
-    from . import simulation
-    from .models import LogBackupTask
+    from ..engine import simulation
+    from ..models import LogBackupTask
 
-    interval = float(getattr(settings, "SIM_LOG_TICK_SECONDS", 5))
+    interval = float(settings.SIM_LOG_TICK_SECONDS)
     result = {}
     try:
         with transaction.atomic():

@@ -15,18 +15,34 @@ is safe to run twice for the same task (a re-delivered message).
 import logging
 import random
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .choices import BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
-from .models import (
+from ..choices import (
+    BackupMode,
+    CleanupStatus,
+    DataBackupStatus,
+    LogBackupStatus,
+    PolicyState,
+)
+from ..kinds import LOG_KINDS
+from ..models import (
     BackupPolicy,
     BackupSet,
     CleanupTask,
@@ -35,6 +51,7 @@ from .models import (
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
 )
+from . import dispatch
 from .transitions import IllegalTransition, record_created, transition
 
 log = logging.getLogger(__name__)
@@ -67,16 +84,16 @@ def speed():
 
 
 def failure_rate():
-    return float(getattr(settings, "SIM_FAILURE_RATE", 0.1))
+    return float(settings.SIM_FAILURE_RATE)
 
 
 def log_fault_rate():
-    return float(getattr(settings, "SIM_LOG_FAULT_RATE", 0.0))
+    return float(settings.SIM_LOG_FAULT_RATE)
 
 
 def stale_after():
     """Real time without a heartbeat after which the sweeper calls a task lost."""
-    return timedelta(seconds=float(getattr(settings, "SIM_STALE_SECONDS", 60)))
+    return timedelta(seconds=float(settings.SIM_STALE_SECONDS))
 
 
 def rng(*identity):
@@ -86,9 +103,6 @@ def rng(*identity):
     return random.Random(":".join(str(part) for part in (settings.SIM_SEED, *identity)))
 
 
-def _queue(task, *args, countdown=None):
-    """Send a Celery task once the current transaction commits (IDs only)."""
-    transaction.on_commit(partial(task.apply_async, args, countdown=countdown))
 
 
 # --- Data backups (SIM-2) ------------------------------------------------------
@@ -185,9 +199,7 @@ def start_secondary_copy(task, now):
         status=DataBackupStatus.IN_PROGRESS,
     )
     record_created(copy, cause=_("Copy of data backup #%(pk)s.") % {"pk": task.pk})
-    from . import tasks
-
-    _queue(tasks.run_secondary_data_backup, copy.pk)
+    dispatch.enqueue(dispatch.RUN_SECONDARY_DATA_BACKUP, copy.pk)
     return copy
 
 
@@ -222,7 +234,6 @@ def compact(cluster):
 
 # --- Log backups (SIM-3) -------------------------------------------------------
 
-LOG_MODELS = {"log": LogBackupTask, "secondary_log": SecondaryLogBackupTask}
 
 
 def log_switch_delay():
@@ -232,7 +243,7 @@ def log_switch_delay():
 
 def finish_log_move(kind, pk, now=None, actor_label="worker", cause=None):
     """Complete what an operator began: starting → in progress, stopping → stopped."""
-    model = LOG_MODELS[kind]
+    model = LOG_KINDS[kind].model
     now = now or timezone.now()
     status = model.objects.filter(pk=pk).values_list("status", flat=True).first()
     try:
@@ -272,9 +283,7 @@ def start_secondary_log(pk, now):
         status=LogBackupStatus.STARTING,
     )
     record_created(copy, cause=_("Copy of log backup #%(pk)s.") % {"pk": source.pk})
-    from . import tasks
-
-    _queue(tasks.finish_log_move, "secondary_log", copy.pk, countdown=log_switch_delay())
+    dispatch.enqueue(dispatch.FINISH_LOG_MOVE, "secondary_log", copy.pk, countdown=log_switch_delay())
     return copy
 
 
@@ -286,7 +295,7 @@ def tick_log_backups(now=None, interval=None):
     Returns how many rows moved.
     """
     now = now or timezone.now()
-    interval = interval or float(getattr(settings, "SIM_LOG_TICK_SECONDS", 5))
+    interval = interval or float(settings.SIM_LOG_TICK_SECONDS)
     step = timedelta(seconds=interval * max(speed(), 1.0))
     head = Value(now - timedelta(seconds=LOG_LAG_SECONDS), output_field=DateTimeField())
     moved = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS).update(
@@ -342,8 +351,6 @@ def cleanup_every():
 def schedule_cleanups(now=None):
     """Create a cleanup task for each active policy that is due one."""
     now = now or timezone.now()
-    from . import tasks
-
     created = []
     recent = CleanupTask.objects.filter(policy=OuterRef("pk"), started_at__gt=now - cleanup_every())
     for policy in BackupPolicy.objects.filter(state=PolicyState.ACTIVE).exclude(Exists(recent)):
@@ -352,7 +359,7 @@ def schedule_cleanups(now=None):
                 cluster_id=policy.cluster_id, policy=policy, started_at=now, retention_days=policy.retention_days
             )
             record_created(cleanup, cause=_("Retention of %(days)s days.") % {"days": policy.retention_days})
-            _queue(tasks.run_cleanup, cleanup.pk)
+            dispatch.enqueue(dispatch.RUN_CLEANUP, cleanup.pk)
         created.append(cleanup.pk)
     return created
 
@@ -438,8 +445,6 @@ def sweep_lost_tasks(now=None, stale=None):
     stale = stale or stale_after()
     cutoff = now - stale
     done = {"failed": [], "finished": [], "requeued": []}
-    from . import tasks
-
     def lost(updated_at):
         return _("Worker lost: no progress since %(time)s.") % {
             "time": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -459,7 +464,7 @@ def sweep_lost_tasks(now=None, stale=None):
             except IllegalTransition:
                 pass  # it moved on by itself meanwhile
 
-    for kind, model in LOG_MODELS.items():
+    for kind, model in ((value, log_kind.model) for value, log_kind in LOG_KINDS.items()):
         stuck = model.objects.filter(
             status__in=[LogBackupStatus.STARTING, LogBackupStatus.STOPPING], updated_at__lt=cutoff
         ).values_list("pk", "updated_at")
@@ -474,6 +479,6 @@ def sweep_lost_tasks(now=None, stale=None):
         "pk", flat=True
     ):
         CleanupTask.objects.filter(pk=pk, status=CleanupStatus.NOT_STARTED).update(updated_at=now)
-        _queue(tasks.run_cleanup, pk)
+        dispatch.enqueue(dispatch.RUN_CLEANUP, pk)
         done["requeued"].append(("cleanup", pk))
     return done

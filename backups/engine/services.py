@@ -5,27 +5,30 @@ transaction and queues the worker after commit (IDs only), or refuses with
 ``ActionRefused`` (or ``IllegalTransition``) and writes nothing.
 """
 
-import json
 from datetime import timedelta
-from functools import partial
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from clusters.choices import HostRole
 from clusters.models import Cluster, Host
 
-from . import audit, simulation
-from .broker import BrokerUnavailable, check_broker, safe_publish
-from .choices import BackupMethod, BackupMode, DataBackupStatus, LogBackupStatus, PolicyState, ScheduleKind, Trigger
-from .models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask
+from ..choices import (
+    BackupMethod,
+    BackupMode,
+    DataBackupStatus,
+    LogBackupStatus,
+    PolicyState,
+    ScheduleKind,
+    Trigger,
+)
+from ..kinds import LOG_KINDS
+from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask
+from . import audit, dispatch, simulation
+from .dispatch import BrokerUnavailable, check_broker
+from .schedules import sync_periodic_task
 from .transitions import IllegalTransition, record_created, transition
-
-SCHEDULED_TASK = "backups.tasks.run_scheduled_backup"
 
 
 class ActionRefused(Exception):
@@ -83,10 +86,6 @@ def refusal_from(error, default):
     return ActionRefused(default)
 
 
-def _queue(task, *args, countdown=None):
-    # After commit the change stands: a publish that fails now is logged, not
-    # raised into the page (the sweeper ends what was never dispatched).
-    transaction.on_commit(partial(safe_publish, task, args, countdown=countdown))
 
 
 def _require_broker():
@@ -207,9 +206,7 @@ def start_data_backup(
                 requested_by=actor if actor is not None and actor.is_authenticated else None,
             )
             record_created(task, cause=cause or Trigger(trigger).label, actor=actor, actor_label=actor_label)
-            from . import tasks
-
-            _queue(tasks.run_data_backup, task.pk)
+            dispatch.enqueue(dispatch.RUN_DATA_BACKUP, task.pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The data backup could not start; try again.")) from error
     return task
@@ -280,7 +277,7 @@ def run_scheduled_backup(policy_id, now=None):
 
 
 def _log_model(kind):
-    return simulation.LOG_MODELS[kind]
+    return LOG_KINDS[kind].model
 
 
 def stop_log_backup(kind, pk, user):
@@ -289,9 +286,7 @@ def stop_log_backup(kind, pk, user):
     with transaction.atomic():
         transition(_log_model(kind), pk, LogBackupStatus.STOPPING, cause=_("Stop requested."), actor=user)
         _audit_log_move(user, audit.Action.LOG_STOP, kind, pk)
-    from . import tasks
-
-    _queue(tasks.finish_log_move, kind, pk, countdown=simulation.log_switch_delay())
+    dispatch.enqueue(dispatch.FINISH_LOG_MOVE, kind, pk, countdown=simulation.log_switch_delay())
     return _("%(task)s #%(pk)s is stopping.") % {"task": _log_label(kind), "pk": pk}
 
 
@@ -304,9 +299,7 @@ def start_log_backup(kind, pk, user):
             _audit_log_move(user, audit.Action.LOG_START, kind, pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The log backup could not start; try again.")) from error
-    from . import tasks
-
-    _queue(tasks.finish_log_move, kind, pk, countdown=simulation.log_switch_delay())
+    dispatch.enqueue(dispatch.FINISH_LOG_MOVE, kind, pk, countdown=simulation.log_switch_delay())
     return _("%(task)s #%(pk)s is starting.") % {"task": _log_label(kind), "pk": pk}
 
 
@@ -317,9 +310,7 @@ def _audit_log_move(user, action, kind, pk):
 
 
 def _log_label(kind):
-    from .choices import TaskKind
-
-    return str(TaskKind(kind).label)
+    return str(LOG_KINDS[kind].label)
 
 
 def ensure_log_backup(policy, actor=None):
@@ -354,65 +345,11 @@ def ensure_log_backup(policy, actor=None):
             record_created(task, cause=_("Log backup of policy #%(pk)s.") % {"pk": policy.pk}, actor=actor)
     except IntegrityError:
         return None  # another one started meanwhile: that one serves
-    from . import tasks
-
-    _queue(tasks.finish_log_move, "log", task.pk, countdown=simulation.log_switch_delay())
+    dispatch.enqueue(dispatch.FINISH_LOG_MOVE, "log", task.pk, countdown=simulation.log_switch_delay())
     return task
 
 
 # --- Policies (OV-1, SIM-1) -------------------------------------------------------
-
-
-def crontab_fields(policy):
-    """The crontab that fires on the policy's schedule days at its time of day."""
-    days = sorted(int(day) for day in policy.schedule_days)
-    fields = {
-        "minute": str(policy.run_at.minute),
-        "hour": str(policy.run_at.hour),
-        "day_of_week": "*",
-        "day_of_month": "*",
-        "month_of_year": "*",
-        "timezone": settings.TIME_ZONE,
-    }
-    if policy.schedule_kind == ScheduleKind.WEEKLY:
-        # Ours: Monday=1..Sunday=7; cron's: Sunday=0..Saturday=6.
-        fields["day_of_week"] = ",".join(str(day) for day in sorted(day % 7 for day in days)) or "*"
-    else:
-        fields["day_of_month"] = ",".join(str(day) for day in days) or "*"
-    return fields
-
-
-def sync_periodic_task(policy):
-    """Make beat's entry for ``policy`` match it; DatabaseScheduler notices at once."""
-    crontab, _created = CrontabSchedule.objects.get_or_create(**crontab_fields(policy))
-    entry = policy.periodic_task or PeriodicTask(name=f"backup-policy-{policy.pk}", task=SCHEDULED_TASK)
-    entry.crontab = crontab
-    entry.interval = None
-    entry.args = json.dumps([policy.pk])
-    entry.enabled = policy.state == PolicyState.ACTIVE
-    entry.description = str(policy)
-    entry.save()  # save(), not update(): it tells beat that the schedule changed
-    if policy.periodic_task_id != entry.pk:
-        BackupPolicy.objects.filter(pk=policy.pk).update(periodic_task=entry)
-        policy.periodic_task = entry
-    return entry
-
-
-def reconcile_periodic_tasks():
-    """Give every policy changed outside these services (admin, seed data) its
-    beat entry: missing, enabled when it should not be, or older than the policy."""
-    stale = BackupPolicy.objects.select_related("periodic_task").filter(
-        Q(periodic_task__isnull=True)
-        | Q(state=PolicyState.ACTIVE, periodic_task__enabled=False)
-        | Q(state=PolicyState.PAUSED, periodic_task__enabled=True)
-        | Q(updated_at__gt=F("periodic_task__date_changed"))
-    )
-    synced = []
-    for policy in stale:
-        with transaction.atomic():
-            sync_periodic_task(policy)
-        synced.append(policy.pk)
-    return synced
 
 
 def save_policy(form, user):

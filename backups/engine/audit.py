@@ -2,13 +2,13 @@
 
 ``record`` is called inside the transaction of the change it records, so a
 refused or rolled-back action leaves no row.  Operator actions record
-themselves in backups/services.py; admin changes through ``AuditedAdmin``
+themselves in backups/engine/services.py; admin changes through ``AuditedAdmin``
 (backups/admin.py, clusters/admin.py).
 """
 
 from django.contrib.contenttypes.models import ContentType
 
-from .models import AuditEntry
+from ..models import AuditEntry
 
 Action = AuditEntry.Action
 

@@ -44,13 +44,13 @@ exist for completed data backups only and secondary log copies one per log
 session, so the data and log kinds may end somewhat above their target.
 
 Data backups carry the simulated worker's plan (``sim_outcome``/``sim_fail_at``,
-backups/simulation.py): finished rows the outcome they had, running ones
+backups/engine/simulation.py): finished rows the outcome they had, running ones
 "completed" and their planned size, as the engine's own rows do.
 
 The live tasks.  Each demo cluster has a few tasks that are alive at ``now``: a
 running data backup or secondary copy, a log backup starting or stopping, a
 cleanup that is due.  ``build`` hands each to the simulated worker once the rows
-are committed, through the same Celery tasks backups/services.py queues
+are committed, through the same Celery tasks backups/engine/services.py queues
 (``run_data_backup``, ``run_secondary_data_backup``, ``finish_log_move``,
 ``run_cleanup``), so the worker carries them on instead of the sweeper failing
 them as "Worker lost" a minute after ``make run`` starts.  Queuing is a side
@@ -66,9 +66,7 @@ import random
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
-from functools import partial
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -79,8 +77,7 @@ from django.utils import timezone
 from clusters.choices import ClusterStatus, HostRole
 from clusters.models import Cluster, Host, Tenant
 
-from .broker import safe_publish
-from .choices import (
+from ..choices import (
     BackupMethod,
     BackupMode,
     CleanupStatus,
@@ -92,7 +89,7 @@ from .choices import (
     TaskKind,
     Trigger,
 )
-from .models import (
+from ..models import (
     TASK_MODELS,
     BackupPolicy,
     BackupSet,
@@ -110,7 +107,7 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
 ACTOR = "seed"
 HISTORY_DAYS = 30
-COMPLETED = "completed"  # backups.simulation's outcome for a data backup that succeeds
+COMPLETED = "completed"  # backups.engine.simulation's outcome for a data backup that succeeds
 
 GB = 1024**3
 MB = 1024**2
@@ -181,14 +178,14 @@ FLEET_END_GAP = timedelta(hours=4)  # newest bulk row starts this long before no
 FLEET_SET_SIZE = 7  # physical: one full and six incrementals per backup set
 # Set numbers and logical data versions are minutes since this moment; the
 # Unix epoch keeps them positive however far back a 10M-row top-up reaches.
-EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_BATCH = 20000
 
 # --- Failure reasons ---------------------------------------------------------
 
 
 def data_failure(rng, dest, mode, timeout_minutes):
-    """(simulation failure key, reason): the keys of backups.simulation.FAILURES."""
+    """(simulation failure key, reason): the keys of backups.engine.simulation.FAILURES."""
     reasons = [
         ("storage_unreachable", f"Storage unreachable: connect to {dest.uri} timed out"),
         ("timeout", f"Backup timed out after {timeout_minutes} minutes"),
@@ -433,7 +430,7 @@ class ClusterHistory:
             # Still running now: the newest task of the cluster (runs never overlap).
             # The simulated worker takes over from here and completes it; like the
             # engine's own rows, the task carries its planned size, from which the
-            # worker reckons its duration (backups.simulation.data_duration).
+            # worker reckons its duration (backups.engine.simulation.data_duration).
             task.status, task.sim_outcome, task.sim_fail_at = DataBackupStatus.IN_PROGRESS, COMPLETED, 100
             task.failure_reason = ""
             task.progress = min(99, int(100 * (self.now - at).total_seconds() / seconds))
@@ -581,8 +578,8 @@ class ClusterHistory:
         at = source.started_at + timedelta(seconds=rng.randrange(5, 15))
         if live and at > self.now:
             at = source.started_at
-        kw = dict(source=source, cluster=self.cluster, destination=dest, started_at=at,
-                  storage_directory=log_directory(dest, self.spec.name, source.started_at))
+        kw = {"source": source, "cluster": self.cluster, "destination": dest, "started_at": at,
+                  "storage_directory": log_directory(dest, self.spec.name, source.started_at)}
         if not live:
             status = S.FAILED if source.status == S.FAILED and rng.random() < 0.5 else S.STOPPED
             copy = SecondaryLogBackupTask(status=status, ended_at=source.ended_at + timedelta(seconds=rng.randrange(5, 60)),
@@ -637,7 +634,7 @@ class ClusterHistory:
             task.ended_at = at + timedelta(seconds=seconds)
             if task.ended_at >= now or at == due_at:
                 # Not over by now: due, and left to the worker, which runs a cleanup
-                # in one go (backups.simulation.run_cleanup) from "not started".
+                # in one go (backups.engine.simulation.run_cleanup) from "not started".
                 task.status, task.failure_reason, task.ended_at = CleanupStatus.NOT_STARTED, "", None
             elif task.status == CleanupStatus.COMPLETED:
                 # Sets past the recovery window go, except the newest one.
@@ -679,21 +676,20 @@ class ClusterHistory:
 
     def queue_live_tasks(self):
         """Hand this cluster's live tasks to the simulated worker once the rows are
-        committed, by ID, as backups/services.py does; returns how many.  A broker
+        committed, by ID, as backups/engine/services.py does; returns how many.  A broker
         that is down is logged, not raised: the demo stands, the sweeper ends them."""
-        from . import simulation, tasks
+        from ..engine import dispatch, simulation
 
         moving = (S.STARTING, S.STOPPING)
-        live = [(tasks.run_data_backup, (t.pk,), None) for t in self.data if t.status == DataBackupStatus.IN_PROGRESS]
-        live += [(tasks.run_secondary_data_backup, (t.pk,), None)
+        switch = simulation.log_switch_delay()
+        live = [(dispatch.RUN_DATA_BACKUP, (t.pk,), None) for t in self.data if t.status == DataBackupStatus.IN_PROGRESS]
+        live += [(dispatch.RUN_SECONDARY_DATA_BACKUP, (t.pk,), None)
                  for t in self.copies if t.status == DataBackupStatus.IN_PROGRESS]
-        live += [(tasks.finish_log_move, ("log", t.pk), simulation.log_switch_delay())
-                 for t in self.logs if t.status in moving]
-        live += [(tasks.finish_log_move, ("secondary_log", t.pk), simulation.log_switch_delay())
-                 for t in self.log_copies if t.status in moving]
-        live += [(tasks.run_cleanup, (t.pk,), None) for t in self.cleanups if t.status == CleanupStatus.NOT_STARTED]
-        for task, args, countdown in live:
-            transaction.on_commit(partial(safe_publish, task, args, countdown=countdown))
+        live += [(dispatch.FINISH_LOG_MOVE, ("log", t.pk), switch) for t in self.logs if t.status in moving]
+        live += [(dispatch.FINISH_LOG_MOVE, ("secondary_log", t.pk), switch) for t in self.log_copies if t.status in moving]
+        live += [(dispatch.RUN_CLEANUP, (t.pk,), None) for t in self.cleanups if t.status == CleanupStatus.NOT_STARTED]
+        for name, args, countdown in live:
+            dispatch.enqueue(name, *args, countdown=countdown)
         return len(live)
 
     def _events(self, task):

@@ -1,6 +1,7 @@
 """The state machine of every task kind, written once (SPEC SIM-6, OV-4a).
 
-``MOVES`` says which status may follow which.  ``transition`` is the only way
+``MOVES`` (from the kinds' registry, backups/kinds.py) says which status may
+follow which.  ``transition`` is the only way
 a task's status changes after it is created: one conditional UPDATE (the row
 moves only while its status is one the move may leave) so two callers racing
 for the same move get exactly one winner, and the TaskEvent row written in the
@@ -16,7 +17,7 @@ read, a conditional UPDATE and an INSERT.
 """
 
 from contextlib import nullcontext
-from functools import lru_cache
+from functools import cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router, transaction
@@ -24,28 +25,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .choices import CleanupStatus as C
-from .choices import DataBackupStatus as D
-from .choices import LogBackupStatus as L
-from .choices import TaskKind
-from .models import TASK_MODELS
+from ..choices import CleanupStatus as C
+from ..choices import DataBackupStatus as D
+from ..choices import LogBackupStatus as L
+from ..choices import TaskKind
+from ..kinds import KINDS
 
-_DATA_MOVES = {D.IN_PROGRESS: {D.COMPLETED, D.FAILED}}
-_LOG_MOVES = {
-    L.STARTING: {L.IN_PROGRESS, L.STOPPING, L.FAILED},
-    L.IN_PROGRESS: {L.STOPPING, L.FAILED},
-    L.STOPPING: {L.STOPPED, L.FAILED},
-    L.STOPPED: {L.STARTING},
-}
-_CLEANUP_MOVES = {C.NOT_STARTED: {C.RUNNING}, C.RUNNING: {C.COMPLETED, C.FAILED}}
-
-MOVES = {
-    TaskKind.DATA: _DATA_MOVES,
-    TaskKind.SECONDARY_DATA: _DATA_MOVES,
-    TaskKind.LOG: _LOG_MOVES,
-    TaskKind.SECONDARY_LOG: _LOG_MOVES,
-    TaskKind.CLEANUP: _CLEANUP_MOVES,
-}
+# Which status may follow which, per kind (declared with the kinds, backups/kinds.py).
+MOVES = {value: kind.moves for value, kind in KINDS.items()}
 
 # Statuses in which a task has ended (OV-8: ended_at is set exactly then).
 FINAL = {D.COMPLETED, D.FAILED, L.STOPPED, L.FAILED, C.COMPLETED, C.FAILED}
@@ -72,7 +59,7 @@ def is_final(status):
 
 def model_for(task_or_kind):
     if isinstance(task_or_kind, str):
-        return TASK_MODELS[task_or_kind]
+        return KINDS[task_or_kind].model
     return task_or_kind
 
 
@@ -148,7 +135,7 @@ def _move_step_by_step(using, model, pk, allowed, values, event):
     A concurrent mover makes our UPDATE match nothing, and we look again.
     Returns (moved, the status found).
     """
-    from .models import TaskEvent
+    from ..models import TaskEvent
 
     with transaction.atomic(using):
         for _attempt in range(len(MOVES[model.KIND]) + 1):
@@ -185,7 +172,7 @@ def _move_in_one_statement(using, model, pk, allowed, values, event):
     savepoint, as before, so a database error leaves that transaction usable.
     Returns (moved, the status found).
     """
-    from .models import TaskEvent
+    from ..models import TaskEvent
 
     connection = connections[using]
     pk = model._meta.pk.get_prep_value(pk)
@@ -206,11 +193,11 @@ def _move_in_one_statement(using, model, pk, allowed, values, event):
     return row[1], row[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _one_statement_sql(using, model, value_names, event_names):
     """The statement of ``_move_in_one_statement`` for one model and set of
     fields.  Parameters: pk, the values, the allowed statuses, the event's."""
-    from .models import TaskEvent
+    from ..models import TaskEvent
 
     qn = connections[using].ops.quote_name
     task, events = model._meta, TaskEvent._meta
@@ -236,7 +223,7 @@ def _one_statement_sql(using, model, value_names, event_names):
 
 def record_created(task, *, cause, actor=None, actor_label="worker"):
     """The event of a task's birth (old status empty), in the caller's transaction."""
-    from .models import TaskEvent
+    from ..models import TaskEvent
 
     return TaskEvent.objects.create(
         content_type=ContentType.objects.get_for_model(type(task)),

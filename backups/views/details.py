@@ -1,5 +1,4 @@
-"""A task's own page, for the task kinds other than data backups (whose page
-is ``views.data_detail``): its fields and its full event history (SIM-6)."""
+"""Each task's own page: its fields and its full event history (SIM-6)."""
 
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -8,22 +7,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from .choices import TaskKind
-from .models import TASK_MODELS
+from ..choices import TaskKind
+from ..kinds import KINDS
+from ..models import DataBackupTask
 
 EVENTS_PER_PAGE = 100
-# What each kind's page shows besides status and times, and the list it belongs to.
-KINDS = {
-    TaskKind.LOG: (["tenant", "backup_method", "host", "policy", "storage_directory", "latest_point"], "backups:log_list"),
-    TaskKind.CLEANUP: (["policy", "retention_days", "deleted_sets"], "backups:cleanup_list"),
-    TaskKind.SECONDARY_DATA: (
-        ["source", "tenant", "backup_set", "mode", "destination", "storage_directory"],
-        "backups:secondary_data_list",
-    ),
-    TaskKind.SECONDARY_LOG: (["source", "destination", "storage_directory", "latest_point"], "backups:secondary_log_list"),
-}
-
-
 def _value(task, name):
     field = task._meta.get_field(name)
     if field.choices:
@@ -39,8 +27,7 @@ def _value(task, name):
 
 
 def task_detail(request, kind, pk):
-    model = TASK_MODELS[kind]
-    names, list_name = KINDS[kind]
+    model, names, list_name = KINDS[kind].model, KINDS[kind].detail_fields, KINDS[kind].list_view
     related = [name for name in names if model._meta.get_field(name).is_relation]
     task = get_object_or_404(model.objects.select_related("cluster", *related), pk=pk)
     events = Paginator(task.events.select_related("actor").order_by("-created_at", "-id"), EVENTS_PER_PAGE)
@@ -57,7 +44,7 @@ def task_detail(request, kind, pk):
 
 
 def _view(kind):
-    model = TASK_MODELS[kind]
+    model = KINDS[kind].model
 
     @require_http_methods(["GET", "HEAD"])
     @permission_required(f"backups.view_{model._meta.model_name}", raise_exception=True)
@@ -72,3 +59,18 @@ log_detail = _view(TaskKind.LOG)
 cleanup_detail = _view(TaskKind.CLEANUP)
 secondary_data_detail = _view(TaskKind.SECONDARY_DATA)
 secondary_log_detail = _view(TaskKind.SECONDARY_LOG)
+
+
+@permission_required("backups.view_databackuptask", raise_exception=True)
+def data_detail(request, pk):
+    """One data backup task: what the expanded row shows, plus its history and copies."""
+    task = get_object_or_404(
+        DataBackupTask.objects.select_related("cluster", "tenant", "backup_set", "policy", "requested_by"), pk=pk
+    )
+    return render(request, "backups/data_detail.html", {
+        "task": task,
+        "events": task.events.select_related("actor")[:50],
+        "copies": task.secondary_copies.select_related("destination").order_by("-started_at", "-id")[:50],
+        "tz_name": timezone.get_current_timezone_name(),
+        "tabs_url": reverse("backups:data_list"),
+    })

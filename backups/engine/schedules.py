@@ -1,0 +1,67 @@
+"""Beat's entries for the policies (SIM-1): each active policy has one
+django-celery-beat PeriodicTask that fires on its schedule days at its time
+of day; DatabaseScheduler reads them, so editing a policy changes what runs
+with no restart."""
+
+import json
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from ..choices import PolicyState, ScheduleKind
+from ..models import BackupPolicy
+from . import dispatch
+
+
+def crontab_fields(policy):
+    """The crontab that fires on the policy's schedule days at its time of day."""
+    days = sorted(int(day) for day in policy.schedule_days)
+    fields = {
+        "minute": str(policy.run_at.minute),
+        "hour": str(policy.run_at.hour),
+        "day_of_week": "*",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "timezone": settings.TIME_ZONE,
+    }
+    if policy.schedule_kind == ScheduleKind.WEEKLY:
+        # Ours: Monday=1..Sunday=7; cron's: Sunday=0..Saturday=6.
+        fields["day_of_week"] = ",".join(str(day) for day in sorted(day % 7 for day in days)) or "*"
+    else:
+        fields["day_of_month"] = ",".join(str(day) for day in days) or "*"
+    return fields
+
+
+def sync_periodic_task(policy):
+    """Make beat's entry for ``policy`` match it; DatabaseScheduler notices at once."""
+    crontab, _created = CrontabSchedule.objects.get_or_create(**crontab_fields(policy))
+    entry = policy.periodic_task or PeriodicTask(name=f"backup-policy-{policy.pk}", task=dispatch.RUN_SCHEDULED_BACKUP)
+    entry.crontab = crontab
+    entry.interval = None
+    entry.args = json.dumps([policy.pk])
+    entry.enabled = policy.state == PolicyState.ACTIVE
+    entry.description = str(policy)
+    entry.save()  # save(), not update(): it tells beat that the schedule changed
+    if policy.periodic_task_id != entry.pk:
+        BackupPolicy.objects.filter(pk=policy.pk).update(periodic_task=entry)
+        policy.periodic_task = entry
+    return entry
+
+
+def reconcile_periodic_tasks():
+    """Give every policy changed outside these services (admin, seed data) its
+    beat entry: missing, enabled when it should not be, or older than the policy."""
+    stale = BackupPolicy.objects.select_related("periodic_task").filter(
+        Q(periodic_task__isnull=True)
+        | Q(state=PolicyState.ACTIVE, periodic_task__enabled=False)
+        | Q(state=PolicyState.PAUSED, periodic_task__enabled=True)
+        | Q(updated_at__gt=F("periodic_task__date_changed"))
+    )
+    synced = []
+    for policy in stale:
+        with transaction.atomic():
+            sync_periodic_task(policy)
+        synced.append(policy.pk)
+    return synced

@@ -1,0 +1,134 @@
+"""Where backups go and what governs them: storage destinations, backup
+policies (SPEC section 2, OV-1) and backup sets (a full backup and the
+incrementals built on it)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clusters.models import Cluster, Tenant
+
+from ..choices import BackupMethod, PolicyState, ScheduleKind, StorageKind
+
+
+class StorageDestination(models.Model):
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    kind = models.CharField(_("type"), max_length=16, choices=StorageKind.choices)
+    # file:///mnt/nfs/backup or oss://bucket/prefix
+    uri = models.CharField(_("root directory"), max_length=255)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("storage destination")
+        verbose_name_plural = _("storage destinations")
+
+    def __str__(self):
+        return self.name
+
+
+class BackupPolicy(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="policies", verbose_name=_("cluster"))
+    # Null: the cluster-wide policy; set: an override for one tenant.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="policies", verbose_name=_("tenant")
+    )
+    backup_method = models.CharField(_("backup method"), max_length=16, choices=BackupMethod.choices)
+    destination = models.ForeignKey(
+        StorageDestination, on_delete=models.PROTECT, related_name="policies", verbose_name=_("storage destination")
+    )
+    directory = models.CharField(_("storage directory"), max_length=255)
+    schedule_kind = models.CharField(_("schedule"), max_length=16, choices=ScheduleKind.choices)
+    # {"<day>": "full"|"incremental"}: weekday 1-7 (Monday=1) or day of month 1-31.
+    schedule_days = models.JSONField(_("backup days"), default=dict)
+    run_at = models.TimeField(_("time of day"))
+    log_backup_enabled = models.BooleanField(_("log backup"), default=True)
+    retention_days = models.PositiveIntegerField(_("retention (days)"), default=7)
+    secondary_enabled = models.BooleanField(_("secondary backup"), default=False)
+    secondary_destination = models.ForeignKey(
+        StorageDestination,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="secondary_policies",
+        verbose_name=_("secondary destination"),
+    )
+    data_backup_timeout_minutes = models.PositiveIntegerField(_("data backup timeout (minutes)"), default=360)
+    log_delay_threshold_seconds = models.PositiveIntegerField(_("log backup delay alert (seconds)"), default=300)
+    state = models.CharField(_("state"), max_length=16, choices=PolicyState.choices, default=PolicyState.ACTIVE)
+    # The beat entry that runs this policy's schedule (django-celery-beat).
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["cluster__name", "tenant__name"]
+        verbose_name = _("backup policy")
+        verbose_name_plural = _("backup policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster"],
+                condition=Q(state="active", tenant__isnull=True),
+                name="one_active_policy_per_cluster",
+                violation_error_message=_("This cluster already has an active backup policy."),
+            ),
+            models.UniqueConstraint(
+                fields=["cluster", "tenant"],
+                condition=Q(state="active", tenant__isnull=False),
+                name="one_active_policy_per_tenant",
+                violation_error_message=_("This tenant already has an active backup policy."),
+            ),
+            models.CheckConstraint(
+                condition=Q(retention_days__gte=1),
+                name="policy_retention_at_least_one_day",
+                violation_error_message=_("Retention must be at least one day."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(secondary_destination=F("destination")),
+                name="policy_secondary_differs_from_primary",
+                violation_error_message=_("The secondary destination must differ from the primary one."),
+            ),
+            models.CheckConstraint(
+                condition=Q(secondary_enabled=False) | Q(secondary_destination__isnull=False),
+                name="policy_secondary_needs_destination",
+                violation_error_message=_("Secondary backup needs a secondary destination."),
+            ),
+            models.CheckConstraint(
+                condition=Q(backup_method="logical") | Q(log_backup_enabled=True),
+                name="policy_physical_needs_log_backup",
+                violation_error_message=_("Physical backup needs log backup."),
+            ),
+        ]
+
+    def __str__(self):
+        scope = f"{self.cluster}/{self.tenant}" if self.tenant_id else str(self.cluster)
+        return f"{scope} ({self.get_backup_method_display()})"
+
+
+class BackupSet(models.Model):
+    """A full data backup and the incrementals on top of it share one set ID."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="backup_sets", verbose_name=_("cluster"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    number = models.PositiveBigIntegerField(_("backup-set ID"))
+    backup_method = models.CharField(_("backup method"), max_length=16, choices=BackupMethod.choices)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Set by cleanup when the set is past retention and its files are deleted.
+    expired_at = models.DateTimeField(_("deleted by cleanup"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster__name", "-number"]
+        verbose_name = _("backup set")
+        verbose_name_plural = _("backup sets")
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "number"], name="backup_set_id_unique_in_cluster"),
+        ]
+
+    def __str__(self):
+        return f"{self.cluster_id}#{self.number}"

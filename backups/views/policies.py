@@ -1,0 +1,91 @@
+"""Backup policies (OV-1): the list, the create and edit form, pause and resume.
+
+Saving goes through ``engine.services.save_policy`` (one transaction: the
+policy, its beat entry, its log backup and the audit row); pause and resume
+are buttons like the log backups' (``actions.act``).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..choices import BackupMode, PolicyState, ScheduleKind
+from ..engine import services
+from ..forms import BackupPolicyForm
+from ..models import BackupPolicy
+from .actions import act, is_safe
+
+
+@require_http_methods(["GET", "HEAD"])
+@permission_required("backups.view_backuppolicy", raise_exception=True)
+def policy_list(request):
+    policies = BackupPolicy.objects.select_related(
+        "cluster", "tenant", "destination", "secondary_destination", "periodic_task__crontab"
+    ).order_by("cluster__name", "tenant__name", "state", "pk")
+    for policy in policies:
+        policy.schedule_rows = schedule_rows(policy)
+        policy.state_color = PolicyState(policy.state).color
+    return render(request, "backups/policy_list.html", {"policies": policies})
+
+
+def schedule_rows(policy):
+    """[(day label, mode label)] in day order, for reading a schedule at a glance."""
+    modes = dict(BackupMode.choices)
+    rows = []
+    for day in sorted(policy.schedule_days, key=int):
+        label = WEEKDAYS_ABBR[int(day) - 1] if policy.schedule_kind == ScheduleKind.WEEKLY else day
+        rows.append((label, modes.get(policy.schedule_days[day], policy.schedule_days[day])))
+    return rows
+
+
+def _policy_form_page(request, form, policy=None):
+    context = {"form": form, "policy": policy, "cancel_url": _back_to_list(request)}
+    return render(request, "backups/policy_form.html", context)
+
+
+def _back_to_list(request):
+    url = request.GET.get("next") or request.POST.get("next")
+    return url if is_safe(request, url) else reverse("backups:policy_list")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("backups.add_backuppolicy", raise_exception=True)
+def policy_create(request):
+    if request.method == "POST":
+        form = BackupPolicyForm(request.POST)
+        if form.is_valid() and (policy := services.save_policy(form, request.user)):
+            messages.success(request, _("Backup policy #%(pk)s created: %(policy)s.") % {"pk": policy.pk, "policy": policy})
+            return redirect("backups:policy_list")
+    else:
+        form = BackupPolicyForm(initial={key: request.GET[key] for key in ("cluster", "tenant") if key in request.GET})
+    return _policy_form_page(request, form)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("backups.change_backuppolicy", raise_exception=True)
+def policy_edit(request, pk):
+    policy = get_object_or_404(BackupPolicy.objects.select_related("cluster", "tenant"), pk=pk)
+    if request.method == "POST":
+        form = BackupPolicyForm(request.POST, instance=policy)
+        if form.is_valid() and services.save_policy(form, request.user):
+            messages.success(request, _("Backup policy #%(pk)s saved.") % {"pk": policy.pk})
+            return redirect("backups:policy_list")
+    else:
+        form = BackupPolicyForm(instance=policy)
+    return _policy_form_page(request, form, policy)
+
+
+@require_POST
+@permission_required("backups.change_backuppolicy", raise_exception=True)
+def policy_pause(request, pk):
+    return act(request, services.pause_policy, "backups:policy_list", pk)
+
+
+@require_POST
+@permission_required("backups.change_backuppolicy", raise_exception=True)
+def policy_resume(request, pk):
+    return act(request, services.resume_policy, "backups:policy_list", pk)
