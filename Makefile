@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install messages clean
+.PHONY: run test lint install messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: messages
 
 test: messages
 	$(BIN)/python tests/run.py $(ARGS)
+
+# The code's shape: ruff's rules and the import contracts (.importlinter).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var

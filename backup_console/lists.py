@@ -11,11 +11,11 @@ window); they use the same checks, caps and links from here.
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
-from markupsafe import escape
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
 DEFAULT_PER_PAGE = 20

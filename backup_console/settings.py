@@ -55,7 +55,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     "django_filters",
     "django_tables2",
     "django_celery_beat",
@@ -100,9 +99,10 @@ TEMPLATES = [
         },
     },
     {
-        # The task lists' rows only (backup_console/jinja2.py says why).
+        # The task lists' rows only, generated from their Tables' columns
+        # (backups/tables.py; backup_console/jinja2.py says why Jinja2).
         "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "DIRS": [],
         "APP_DIRS": False,
         "OPTIONS": {"environment": "backup_console.jinja2.environment", "autoescape": True},
     },
@@ -175,8 +175,6 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
 # --- Security (check --deploy is clean when HTTPS=1 and SECRET_KEY is set) ---
 SECURE_SSL_REDIRECT = HTTPS
@@ -279,12 +277,6 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 if not CELERY_BROKER_IS_EMBEDDED:
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", CELERY_BROKER_CONNECTION_TIMEOUT)
 
-# --- Simulation -------------------------------------------------------------
-# How many simulated seconds pass per real second (demos and tests run fast).
-SIM_SPEED = float(os.environ.get("SIM_SPEED", "60"))
-# Seed for failure injection; unset means truly random outcomes.
-SIM_SEED = os.environ.get("SIM_SEED") or None
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -292,15 +284,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-# --- Backup engine: system beat entries and simulation knobs -----------------
-# (backups/engine/simulation.py; added by the engine work, issue 4).  DatabaseScheduler
-# copies these entries into django-celery-beat's tables when beat starts; the
-# per-policy entries are created there by backups/engine/services.py.
+# --- Simulated backup machinery (backups/engine/simulation.py) ---------------
+# How many simulated seconds pass per real second (demos and tests run fast).
+SIM_SPEED = float(os.environ.get("SIM_SPEED", "60"))
+# Seed for failure injection; unset means truly random outcomes.
+SIM_SEED = os.environ.get("SIM_SEED") or None
 SIM_FAILURE_RATE = float(os.environ.get("SIM_FAILURE_RATE", "0.1"))  # share of data backups that fail
 SIM_LOG_FAULT_RATE = float(os.environ.get("SIM_LOG_FAULT_RATE", "0.0001"))  # per running log backup per tick
 SIM_LOG_TICK_SECONDS = float(os.environ.get("SIM_LOG_TICK_SECONDS", "5"))
 SIM_SWEEP_SECONDS = float(os.environ.get("SIM_SWEEP_SECONDS", "30"))
 SIM_STALE_SECONDS = float(os.environ.get("SIM_STALE_SECONDS", "60"))  # no heartbeat this long: worker lost
+
+# --- System beat entries ------------------------------------------------------
+# DatabaseScheduler copies these into django-celery-beat's tables when beat
+# starts; each policy's own entry is made there by backups/engine/schedules.py.
 CELERY_BEAT_SCHEDULE = {
     # A tick or sweep that waited longer than its period is dropped, not piled up.
     "backups: advance log backups": {

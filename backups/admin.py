@@ -101,6 +101,68 @@ def _trim(delta):
     return str(timedelta(seconds=int(delta.total_seconds())))
 
 
+class ReadOnlyMixin:
+    """History is written by the code that makes it (the state machine, the
+    audited actions): the admin views it, never adds, edits or deletes it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BigTableMixin:
+    """A changelist over a table of millions of rows: never COUNT(*) it whole."""
+
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+
+MAX_BIGINT = 2**63 - 1
+
+
+class NumericSearchMixin:
+    """A search term of ASCII digits (``#`` allowed) matches these integer
+    columns exactly, e.g. a task ID or backup-set ID; other terms go to
+    ``search_fields``.  ``"²".isdigit()`` is true, so ASCII is checked too,
+    and a number no bigint column can hold matches nothing."""
+
+    id_search_fields = ["pk"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().lstrip("#")
+        if term.isascii() and term.isdigit():
+            number = int(term)
+            if number > MAX_BIGINT:
+                return queryset.none(), False
+            match = Q()
+            for field in self.id_search_fields:
+                match |= Q(**{field: number})
+            return queryset.filter(match), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+@admin.display(description=_("backup-set ID"))
+def backup_set_number(task):
+    return task.backup_set.number
+
+
+def source_link(source_model, description):
+    """A changelist column linking a copy to the admin page of its source task."""
+
+    @admin.display(description=description)
+    def link(task):
+        url = reverse(f"admin:backups_{source_model._meta.model_name}_change", args=[task.source_id])
+        return format_html('<a href="{}">#{}</a>', url, task.source_id)
+
+    return link
+
+
 # --- Task events -------------------------------------------------------------------
 
 
@@ -118,7 +180,7 @@ class NewestEventsFormSet(BaseGenericInlineFormSet):
         return self._queryset
 
 
-class TaskEventInline(GenericTabularInline):
+class TaskEventInline(ReadOnlyMixin, GenericTabularInline):
     model = TaskEvent
     formset = NewestEventsFormSet
     fields = ["created_at", "old_status_badge", "new_status_badge", "cause", "actor_display"]
@@ -127,16 +189,6 @@ class TaskEventInline(GenericTabularInline):
     max_num = 0
     can_delete = False
     verbose_name_plural = _("task events (newest %(limit)s)") % {"limit": NewestEventsFormSet.limit}
-
-    # History is written by the state machine only: view, never edit.
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -195,27 +247,15 @@ class TaskKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TaskEventAdmin(ReadOnlyMixin, BigTableMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "task_link", "cluster", "old_status_badge", "new_status_badge", "cause", "actor_display"]
     list_select_related = ["cluster", "actor"]
     list_filter = [NewStatusFilter, TaskKindFilter, "cluster", "created_at"]
     search_fields = ["cause"]
     sortable_by = ["created_at"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    list_per_page = 50
     fields = [
         "created_at", "task_link", "cluster", "old_status", "new_status", "cause", "actor", "actor_label",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         # The change page shows these too; one query instead of three.
@@ -246,28 +286,12 @@ class TaskEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
 # --- Tasks -------------------------------------------------------------------------
 
 
-class TaskAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TaskAdmin(NumericSearchMixin, BigTableMixin, AuditedAdminMixin, admin.ModelAdmin):
     """What the five task admins share; see the module doc for why."""
 
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    list_per_page = 50
     sortable_by = ["id", "started_at", "ended_at"]
     list_display_links = ["id"]
     inlines = [TaskEventInline]
-    # Integer columns a numeric search term is matched against exactly
-    # (e.g. a task ID or backup-set ID); other terms go to search_fields.
-    id_search_fields = ["pk"]
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().lstrip("#")
-        if term.isdigit():
-            number = int(term)
-            match = Q()
-            for field in self.id_search_fields:
-                match |= Q(**{field: number})
-            return queryset.filter(match), False
-        return super().get_search_results(request, queryset, search_term)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["updated_at", "event_history"]
@@ -319,9 +343,7 @@ class DataBackupTaskAdmin(TaskAdmin):
         done = SecondaryDataBackupTask.objects.filter(source=OuterRef("pk"), status=DataBackupStatus.COMPLETED)
         return super().get_queryset(request).annotate(has_secondary=Exists(done))
 
-    @admin.display(description=_("backup-set ID"))
-    def backup_set_number(self, task):
-        return task.backup_set.number
+    backup_set_number = staticmethod(backup_set_number)
 
     @admin.display(description=_("secondary backup done"), boolean=True)
     def secondary_done(self, task):
@@ -368,14 +390,8 @@ class SecondaryDataBackupTaskAdmin(TaskAdmin):
     autocomplete_fields = ["cluster", "tenant", "destination"]
     raw_id_fields = ["source", "backup_set"]
 
-    @admin.display(description=_("data backup task"))
-    def source_link(self, task):
-        url = reverse("admin:backups_databackuptask_change", args=[task.source_id])
-        return format_html('<a href="{}">#{}</a>', url, task.source_id)
-
-    @admin.display(description=_("backup-set ID"))
-    def backup_set_number(self, task):
-        return task.backup_set.number
+    source_link = staticmethod(source_link(DataBackupTask, _("data backup task")))
+    backup_set_number = staticmethod(backup_set_number)
 
 
 @admin.register(SecondaryLogBackupTask)
@@ -391,10 +407,7 @@ class SecondaryLogBackupTaskAdmin(TaskAdmin):
     autocomplete_fields = ["cluster", "destination"]
     raw_id_fields = ["source"]
 
-    @admin.display(description=_("log backup task"))
-    def source_link(self, task):
-        url = reverse("admin:backups_logbackuptask_change", args=[task.source_id])
-        return format_html('<a href="{}">#{}</a>', url, task.source_id)
+    source_link = staticmethod(source_link(LogBackupTask, _("log backup task")))
 
 
 # --- Configuration -----------------------------------------------------------------
@@ -439,7 +452,7 @@ class BackupPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(BackupSet)
-class BackupSetAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class BackupSetAdmin(NumericSearchMixin, BigTableMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["number", "cluster", "tenant", "backup_method", "created_at", "expired_at"]
     list_select_related = ["cluster", "tenant"]
     list_filter = ["backup_method", ("expired_at", admin.EmptyFieldListFilter), "cluster"]
@@ -448,40 +461,20 @@ class BackupSetAdmin(AuditedAdminMixin, admin.ModelAdmin):
     # Newest first by primary key: the model's (cluster name, number) ordering
     # needs a join and a sort over every set.
     ordering = ["-id"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    list_per_page = 50
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().lstrip("#")
-        if term.isdigit():
-            return queryset.filter(number=int(term)), False
-        return super().get_search_results(request, queryset, search_term)
+    id_search_fields = ["number"]
 
 
 # --- The audit trail, and who may do what ------------------------------------------
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyMixin, BigTableMixin, admin.ModelAdmin):
     """Read-only: the trail is written by the actions it records, never edited."""
 
     list_display = ["created_at", "actor_name", "action", "cluster", "object_repr", "message"]
     list_select_related = ["cluster"]
     list_filter = ["action", "cluster"]
     search_fields = ["actor_name", "object_repr"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    list_per_page = 50
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Granting or taking away a role is an admin change like any other: audited.

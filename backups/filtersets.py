@@ -109,15 +109,6 @@ class TaskFilterSet(TimeRangeFilterSet):
             field = form.fields["tenant"]
             field.choices = self.choices.tenant_choices()
             field.widget.choices = [("", field.empty_label)] + self.choices.tenant_options()
-        for name in ("cluster", "tenant"):
-            if name in form.fields:
-                form.fields[name].widget.attrs.update({"class": "form-select form-select-sm", "data-autosubmit": ""})
-
-    @property
-    def cluster_choice(self):
-        """The chosen cluster's ID, if the form accepted one."""
-        value = self.form.cleaned_data.get("cluster") if self.is_valid() else None
-        return int(value) if value else None
 
 
 class TenantFilterMixin(django_filters.FilterSet):

@@ -1,10 +1,13 @@
-"""One django-tables2 Table per task list (OV-3..OV-7), columns in SPEC order.
+"""One django-tables2 Table per task list (OV-3..OV-7), columns in SPEC order,
+and the audit trail's table.
 
-The Tables define only the columns' headers and sorting; the rows are
-rendered by a plain Jinja2 loop per list (templates/jinja2/backups/rows/),
-from values the views' prepare_rows computes once per page with the helpers
-below.  Measured on a 50-row data page: django-tables2's cells ~5x the plain
-Django template loop, which is itself ~4x this.
+A task-list column is declared once, as a ``Cell``: its header and sort key
+(django-tables2), its cell (a Jinja2 fragment in which ``task`` is the row
+and ``texts`` the page's translated words), and the step that computes, once
+per page, the values the fragment reads (``prepare(rows, page)``).  The rows
+of a list are one Jinja2 loop generated from its Table's columns
+(``row_template``): django-tables2's own cell rendering cost about 5x a plain
+Django template loop, which cost about 4x this loop.
 
 Only start and end time sort: each has an index in the window's order
 (backups.models.list_indexes), so a sorted page stops after one page or reads
@@ -12,14 +15,19 @@ one bounded index range.  Sorting a window of months by cluster name, status
 or delay would sort every row in it on each request.
 """
 
+from dataclasses import dataclass, field
+
 import django_tables2 as tables
+from django.template import engines
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .kinds import KINDS
+from backup_console.lists import query_with, url_pattern
+
+from .formats import duration_text, log_delay, stamp
+from .kinds import KINDS, kind_of
 from .models import (
     AuditEntry,
     CleanupTask,
@@ -29,99 +37,300 @@ from .models import (
     SecondaryLogBackupTask,
 )
 
-DEFAULT_LOG_DELAY_THRESHOLD = 300  # seconds, when a log backup has no policy
 
-
-def choice_labels(model, field):
+def choice_labels(model, field_name):
     """{value: translated label} of a choice field, for a page of rows."""
-    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
 
 
-def stamp(moment):
-    """A time as the lists show it (local, to the second), or a dash."""
-    if moment is None:
-        return "—"
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+@dataclass
+class PageRows:
+    """What a column's ``prepare`` may read besides the rows: the request and
+    the list's FilterSet, and one ``now`` for the whole page."""
+
+    request: object
+    filterset: object
+    model: type
+    now: object = field(default_factory=timezone.now)
 
 
-def readable_delay(seconds):
-    """12 s, 3 min 5 s, 2 h 4 min, 3 d 2 h."""
-    seconds = max(0, int(seconds))
-    minutes, s = divmod(seconds, 60)
-    hours, m = divmod(minutes, 60)
-    days, h = divmod(hours, 24)
-    if days:
-        return gettext("%(d)d d %(h)d h") % {"d": days, "h": h} if h else gettext("%(d)d d") % {"d": days}
-    if hours:
-        return gettext("%(h)d h %(m)d min") % {"h": hours, "m": m} if m else gettext("%(h)d h") % {"h": hours}
-    if minutes:
-        return gettext("%(m)d min %(s)d s") % {"m": minutes, "s": s} if s else gettext("%(m)d min") % {"m": minutes}
-    return gettext("%(s)d s") % {"s": s}
+class Cell(tables.Column):
+    """A task-list column: header and sort key, cell fragment, prepare step.
+
+    ``cell`` is Jinja2 source for the inside of the ``<td>`` (``td`` its
+    attributes); ``texts`` the words it needs, translated once per page and
+    read as ``texts.<name>``; ``prepare(rows, page)`` sets on each row what
+    the fragment reads.  Columns sort only where they say so (``order_by``).
+    """
+
+    def __init__(self, verbose_name, cell, *, td="", prepare=None, texts=None, order_by=None, accessor=None):
+        super().__init__(verbose_name=verbose_name, accessor=accessor, order_by=order_by, orderable=order_by is not None)
+        self.cell, self.td, self.prepare, self.texts = cell, td, prepare, texts or {}
 
 
-def log_delay(task, now):
-    """A log backup's delay (now minus its latest archived point), readable,
-    and whether it is over its policy's alert threshold; None before the
-    first point.  A stopped backup lags by design and is never flagged."""
-    if task.latest_point is None:
-        return None
-    seconds = (now - task.latest_point).total_seconds()
-    threshold = task.policy.log_delay_threshold_seconds if task.policy else DEFAULT_LOG_DELAY_THRESHOLD
-    return {
-        "text": readable_delay(seconds),
-        "over": seconds > threshold and task.status != "stopped",
-        "threshold": readable_delay(threshold),
-    }
+# --- Prepare steps: values computed once per page ------------------------------------
 
 
-def status_column():
-    return tables.Column(verbose_name=_("Status"))
+def prepare_times(*names):
+    def prepare(rows, page):
+        for row in rows:
+            for name in names:
+                setattr(row, f"{name}_text", stamp(getattr(row, name)))
+
+    return prepare
 
 
-def cluster_column():
-    return tables.Column(verbose_name=_("Cluster"), accessor="cluster__name")
+def prepare_label(name):
+    def prepare(rows, page):
+        labels = choice_labels(page.model, name)
+        for row in rows:
+            value = getattr(row, name)
+            setattr(row, f"{name}_label", labels.get(value, value))
+
+    return prepare
 
 
-def time_column(field, verbose_name, order_by=None):
-    """A date-time column; sortable when ``order_by`` names an indexed order."""
-    return tables.Column(accessor=field, verbose_name=verbose_name, order_by=order_by, orderable=order_by is not None)
+def prepare_cluster(rows, page):
+    cluster_url = url_pattern("clusters:detail")
+    for row in rows:
+        row.cluster_url = cluster_url(row.cluster_id)
 
 
-def start_column():
-    return time_column("started_at", _("Start time"), order_by=("started_at", "id"))
+def prepare_status(rows, page):
+    """The badge's label, and its link: this list with only this status."""
+    query = page.request.GET
+    urls = {value: query_with(query, status=[value]) for value, _label in page.filterset.filters["status"].extra["choices"]}
+    prepare_label("status")(rows, page)
+    for row in rows:
+        row.status_url = urls.get(row.status, "?")
 
 
-def end_column():
+def prepare_detail_url(rows, page):
+    detail_url = url_pattern(kind_of(page.model).detail_view)
+    for row in rows:
+        row.detail_url = detail_url(row.pk)
+
+
+def prepare_copies_url(rows, page):
+    # OV-3c: "yes" lists every secondary copy of this task, whatever its age.
+    copies = reverse("backups:secondary_data_list")
+    for row in rows:
+        row.copies_url = f"{copies}?source={row.pk}&range=all"
+
+
+def prepare_set_url(rows, page):
+    # Every data backup task of this set, whatever its age.
+    data_list = reverse("backups:data_list")
+    for row in rows:
+        row.set_url = f"{data_list}?backup_set={row.backup_set_id}&range=all"
+
+
+def prepare_delay(rows, page):
+    for row in rows:
+        delay = log_delay(row, page.now)
+        row.delay = delay and delay["text"]
+        row.delay_alert = bool(delay and delay["over"])
+        row.delay_threshold = delay and delay["threshold"]
+
+
+def prepare_log_actions(rows, page):
+    """Stop and Start appear exactly where the state machine allows the move."""
+    from .engine.transitions import sources
+
+    kind = kind_of(page.model)
+    stop_view, start_view = {True: ("backups:log_stop", "backups:log_start"),
+                             False: ("backups:secondary_log_stop", "backups:secondary_log_start")}[kind.value == "log"]
+    stoppable, startable = sources(kind.value, "stopping"), sources(kind.value, "starting")
+    stop_url, start_url = url_pattern(stop_view), url_pattern(start_view)
+    for row in rows:
+        row.stop_url = stop_url(row.pk) if row.status in stoppable else None
+        row.start_url = start_url(row.pk) if row.status in startable else None
+
+
+def prepare_data_details(rows, page):
+    prepare_detail_url(rows, page)
+    prepare_label("backup_method")(rows, page)
+    for row in rows:
+        row.duration_text = duration_text(row.duration)
+
+
+# --- Columns more than one list shows ----------------------------------------------
+
+
+def id_cell():
+    return Cell(_("ID"), "{{ task.pk }}", td=' class="font-monospace"')
+
+
+def cluster_cell():
+    return Cell(_("Cluster"), '<a href="{{ task.cluster_url }}">{{ task.cluster.name }}</a>', td=' class="text-nowrap"',
+                prepare=prepare_cluster, accessor="cluster__name")
+
+
+def tenant_cell():
+    return Cell(_("Tenant"), "{% if task.tenant_id %}{{ task.tenant.name }}{% else %}—{% endif %}",
+                accessor="tenant__name")
+
+
+def status_cell():
+    return Cell(
+        _("Status"),
+        '<a class="badge rounded-pill status-badge text-bg-{{ task.status_color }}" href="{{ task.status_url }}" '
+        'title="{{ texts.only_status }}">{{ task.status_label }}</a>',
+        prepare=prepare_status, texts={"only_status": _("Show only this status")},
+    )
+
+
+def start_cell():
+    return Cell(_("Start time"), "{{ task.started_at_text }}", td=' class="text-nowrap"',
+                prepare=prepare_times("started_at"), order_by=("started_at", "id"))
+
+
+def end_cell():
     # effective_end: the view's alias for coalesce(ended_at, far future), the
     # indexed expression; it orders running tasks first, as ended_at DESC does.
-    return time_column("ended_at", _("End time"), order_by=("effective_end", "id"))
+    return Cell(_("End time"), "{{ task.ended_at_text }}", td=' class="text-nowrap"',
+                prepare=prepare_times("ended_at"), order_by=("effective_end", "id"), accessor="ended_at")
+
+
+def latest_point_cell():
+    return Cell(_("Latest backup time point"), "{{ task.latest_point_text }}", td=' class="text-nowrap"',
+                prepare=prepare_times("latest_point"))
+
+
+def storage_cell():
+    return Cell(_("Storage directory"), "{{ task.storage_directory }}", td=' class="font-monospace small text-break"')
+
+
+LOG_ACTIONS_CELL = """
+{%- if task.stop_url %}<form method="post" action="{{ task.stop_url }}" class="d-inline">{{ csrf_field }}
+  <input type="hidden" name="next" value="{{ next_path }}">
+  <button type="submit" class="btn btn-sm btn-outline-danger" data-confirm="{{ texts.confirm_stop }}"><i class="bi bi-stop-circle me-1"></i>{{ texts.stop }}</button>
+</form>{% elif task.start_url %}<form method="post" action="{{ task.start_url }}" class="d-inline">{{ csrf_field }}
+  <input type="hidden" name="next" value="{{ next_path }}">
+  <button type="submit" class="btn btn-sm btn-outline-success"><i class="bi bi-play-circle me-1"></i>{{ texts.start }}</button>
+</form>{% else %}<span class="text-body-secondary">—</span>{% endif %}"""
+
+# A failed row's "View reason" (the modal, or the task page's reason without
+# script), and the link to the task's page: the last cell of every list.
+REASON_AND_DETAILS = """
+{%- if task.status == "failed" %}<a href="{{ task.detail_url }}#failure-reason" class="btn btn-sm btn-outline-danger view-reason"
+   data-bs-toggle="modal" data-bs-target="#reason-modal" data-reason="{{ task.failure_reason }}" data-reason-for="{{ task.pk }}">{{ texts.view_reason }}</a>{% endif %}
+<a href="{{ task.detail_url }}" class="btn btn-sm btn-icon" title="{{ texts.details }}" aria-label="{{ texts.details }}"><i class="bi bi-box-arrow-up-right"></i></a>"""
+REASON_TEXTS = {"view_reason": _("View reason"), "details": _("Details")}
+
+
+def log_actions_cell():
+    return Cell(
+        _("Actions"), LOG_ACTIONS_CELL, prepare=prepare_log_actions,
+        texts={"stop": _("Stop"), "start": _("Start"), "confirm_stop": _("Stop this log backup?")},
+    )
+
+
+# --- The Tables ----------------------------------------------------------------------
 
 
 class TaskTable(tables.Table):
+    """What every task list shares.  ``row_attrs_source`` and ``after_row``
+    are Jinja2 source for the ``<tr>``'s attributes and for what follows each
+    row (the data list's expandable details); ``texts`` their words."""
+
+    row_attrs_source = ""
+    after_row = ""
+    texts = {}
+    prepare_extra = None
+
     class Meta:
         # The views' querysets are already newest first (the index order).
         order_by = None
-        # Columns sort only where they say so (start and end time).
         orderable = False
         empty_text = _("No tasks match these filters.")
 
+    def cells(self):
+        return [bound.column for bound in self.columns]
 
-class DataTaskTable(TaskTable):
-    """The columns data backups and their secondary copies share."""
+    def prepare(self, rows, page):
+        """Compute, once for the page, every value the row template reads."""
+        for cell in self.cells():
+            if cell.prepare is not None:
+                cell.prepare(rows, page)
+        if self.prepare_extra is not None:
+            type(self).prepare_extra(rows, page)
 
-    id = tables.Column(verbose_name=_("ID"))
-    cluster = cluster_column()
-    tenant = tables.Column(verbose_name=_("Tenant"), accessor="tenant__name")
-    mode = tables.Column(verbose_name=_("Data backup mode"))
-    backup_set = tables.Column(verbose_name=_("Backup-set ID"), accessor="backup_set__number")
-    started_at = start_column()
-    ended_at = end_column()
-    status = status_column()
+    def page_texts(self):
+        texts = dict(self.texts)
+        for cell in self.cells():
+            texts.update(cell.texts)
+        return {name: str(text) for name, text in texts.items()}
+
+    def render_rows(self, rows, context, request):
+        template = row_template(self)
+        return template.render({"rows": rows, "texts": self.page_texts(), **context}, request)
 
 
-class DataBackupTaskTable(DataTaskTable):
-    secondary_done = tables.Column(verbose_name=_("Secondary backup done"))
-    actions = tables.Column(verbose_name=_("Actions"))
+_ROW_TEMPLATES = {}
+
+
+def row_template(table):
+    """The Jinja2 loop that renders ``table``'s rows, generated from its
+    columns once per Table class and process."""
+    template = _ROW_TEMPLATES.get(type(table))
+    if template is None:
+        cells = "".join(f"<td{cell.td}>{cell.cell}</td>" for cell in table.cells())
+        source = (f"{{%- for task in rows %}}\n<tr{table.row_attrs_source}>{cells}</tr>"
+                  f"{table.after_row}{{% endfor %}}")
+        template = _ROW_TEMPLATES[type(table)] = engines["jinja2"].from_string(source)
+    return template
+
+
+DATA_DETAILS = """
+<tr class="collapse row-details" id="task-{{ task.pk }}-details">
+  <td colspan="10">
+    <dl class="detail-grid mb-0">
+      <div><dt>{{ texts.method }}</dt><dd>{{ task.backup_method_label }}</dd></div>
+      <div><dt>{{ texts.version }}</dt><dd class="font-monospace">{{ task.data_version }}</dd></div>
+      <div class="wide"><dt>{{ texts.directory }}</dt><dd class="font-monospace text-break">{{ task.storage_directory }}</dd></div>
+      <div><dt>{{ texts.duration }}</dt><dd>{{ task.duration_text }}{% if task.status == "in_progress" %} <span class="text-body-secondary">({{ texts.so_far }})</span>{% endif %}</dd></div>
+      {%- if task.status == "in_progress" %}
+      <div><dt>{{ texts.progress }}</dt><dd>
+        <progress class="task-progress" max="100" value="{{ task.progress }}">{{ task.progress }}%</progress>
+        <span class="small text-body-secondary">{{ task.progress }}%</span></dd></div>
+      {%- endif %}
+      <div><dt></dt><dd><a href="{{ task.detail_url }}" class="small">{{ texts.task_details }} <i class="bi bi-arrow-right"></i></a></dd></div>
+    </dl>
+  </td>
+</tr>"""
+
+
+class DataBackupTaskTable(TaskTable):
+    id = Cell(
+        _("ID"),
+        '<button type="button" class="btn btn-expander" data-bs-toggle="collapse" data-bs-target="#task-{{ task.pk }}-details" '
+        'aria-expanded="false" aria-controls="task-{{ task.pk }}-details" title="{{ texts.show_details }}">'
+        '<i class="bi bi-plus-square"></i><span class="visually-hidden">{{ texts.show_details }}</span></button> '
+        '<span class="font-monospace">{{ task.pk }}</span>',
+        td=' class="text-nowrap"', texts={"show_details": _("Show details")},
+    )
+    cluster = cluster_cell()
+    tenant = tenant_cell()
+    mode = Cell(_("Data backup mode"), "{{ task.mode_label }}", prepare=prepare_label("mode"))
+    backup_set = Cell(_("Backup-set ID"), "{{ task.backup_set.number }}", accessor="backup_set__number")
+    started_at = start_cell()
+    ended_at = end_cell()
+    status = status_cell()
+    secondary_done = Cell(
+        _("Secondary backup done"),
+        '{% if task.secondary_done %}<a href="{{ task.copies_url }}" class="link-success fw-semibold">{{ texts.yes }}</a>'
+        '{% else %}<span class="text-body-secondary">{{ texts.no }}</span>{% endif %}',
+        prepare=prepare_copies_url, texts={"yes": _("Yes"), "no": _("No")},
+    )
+    actions = Cell(_("Actions"), f'<div class="d-flex align-items-center gap-1">{REASON_AND_DETAILS}</div>',
+                   td=' class="text-nowrap"', texts=REASON_TEXTS)
+
+    row_attrs_source = ' data-task="{{ task.pk }}"'
+    after_row = DATA_DETAILS
+    texts = {"method": _("Backup method"), "version": _("Data version"), "directory": _("Storage directory"),
+             "duration": _("Duration"), "so_far": _("so far"), "progress": _("Progress"), "task_details": _("Task details")}
+    prepare_extra = prepare_data_details
 
     class Meta(TaskTable.Meta):
         model = DataBackupTask
@@ -130,14 +339,21 @@ class DataBackupTaskTable(DataTaskTable):
 
 
 class LogBackupTaskTable(TaskTable):
-    cluster = cluster_column()
-    backup_method = tables.Column(verbose_name=_("Backup method"))
-    host = tables.Column(verbose_name=_("Service host IP"))
-    latest_point = time_column("latest_point", _("Latest backup time point"))
-    delay = tables.Column(verbose_name=_("Delay"), accessor="latest_point")
-    storage_directory = tables.Column(verbose_name=_("Storage directory"))
-    status = status_column()
-    actions = tables.Column(verbose_name=_("Actions"))
+    cluster = cluster_cell()
+    backup_method = Cell(_("Backup method"), "{{ task.backup_method_label }}", prepare=prepare_label("backup_method"))
+    host = Cell(_("Service host IP"), "{{ task.host.ip }}:{{ task.host.port }}", td=' class="font-monospace"')
+    latest_point = latest_point_cell()
+    delay = Cell(
+        _("Delay"),
+        "{% if task.delay is none %}—{% elif task.delay_alert %}<span class=\"text-danger fw-semibold\" "
+        "title=\"{{ _('Over the alert threshold of %(threshold)s', threshold=task.delay_threshold) }}\">"
+        "<i class=\"bi bi-exclamation-triangle-fill\"></i> {{ task.delay }}</span>{% else %}{{ task.delay }}{% endif %}",
+        td=' class="text-nowrap"', prepare=prepare_delay,
+        accessor="latest_point",
+    )
+    storage_directory = storage_cell()
+    status = status_cell()
+    actions = log_actions_cell()
 
     class Meta(TaskTable.Meta):
         model = LogBackupTask
@@ -146,11 +362,11 @@ class LogBackupTaskTable(TaskTable):
 
 
 class CleanupTaskTable(TaskTable):
-    id = tables.Column(verbose_name=_("ID"))
-    cluster = cluster_column()
-    started_at = start_column()
-    ended_at = end_column()
-    status = status_column()
+    id = id_cell()
+    cluster = cluster_cell()
+    started_at = start_cell()
+    ended_at = end_cell()
+    status = status_cell()
 
     class Meta(TaskTable.Meta):
         model = CleanupTask
@@ -158,7 +374,17 @@ class CleanupTaskTable(TaskTable):
         empty_text = _("No cleanup tasks match these filters.")
 
 
-class SecondaryDataBackupTaskTable(DataTaskTable):
+class SecondaryDataBackupTaskTable(TaskTable):
+    id = id_cell()
+    cluster = cluster_cell()
+    tenant = tenant_cell()
+    mode = Cell(_("Data backup mode"), "{{ task.mode_label }}", prepare=prepare_label("mode"))
+    backup_set = Cell(_("Backup-set ID"), '<a href="{{ task.set_url }}" class="font-monospace">{{ task.backup_set.number }}</a>',
+                      prepare=prepare_set_url, accessor="backup_set__number")
+    started_at = start_cell()
+    ended_at = end_cell()
+    status = status_cell()
+
     class Meta(TaskTable.Meta):
         model = SecondaryDataBackupTask
         fields = ("id", "cluster", "tenant", "mode", "backup_set", "started_at", "ended_at", "status")
@@ -166,11 +392,11 @@ class SecondaryDataBackupTaskTable(DataTaskTable):
 
 
 class SecondaryLogBackupTaskTable(TaskTable):
-    cluster = cluster_column()
-    latest_point = time_column("latest_point", _("Latest backup time point"))
-    storage_directory = tables.Column(verbose_name=_("Storage directory"))
-    status = status_column()
-    actions = tables.Column(verbose_name=_("Actions"))
+    cluster = cluster_cell()
+    latest_point = latest_point_cell()
+    storage_directory = storage_cell()
+    status = status_cell()
+    actions = log_actions_cell()
 
     class Meta(TaskTable.Meta):
         model = SecondaryLogBackupTask

@@ -9,9 +9,9 @@ from django_filters.views import FilterView
 
 from backup_console.lists import BoundedTableMixin, list_url
 from backups.choices import DataBackupStatus, PolicyState
+from backups.formats import log_delay as log_delay_of
 from backups.kinds import KINDS
 from backups.models import BackupPolicy, DataBackupTask, LogBackupTask
-from backups.tables import log_delay as log_delay_of
 from backups.timerange import Window
 
 from .filtersets import ClusterFilterSet

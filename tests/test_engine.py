@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
-from backups.engine import services, simulation
+from backups.engine import schedules, services, simulation
 from backups.engine.services import ActionRefused
 from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, SecondaryDataBackupTask, TaskEvent
 from tests import factories as f
@@ -403,7 +403,7 @@ def test_scheduled_logical_backup_follows_compaction(cluster):
 
 def test_weekly_policy_gets_a_crontab_on_its_days(cluster):
     policy = f.make_policy(cluster, schedule_days={"1": "full", "4": "incremental", "7": "incremental"}, run_at=time(2, 30))
-    entry = services.sync_periodic_task(policy)
+    entry = schedules.sync_periodic_task(policy)
     assert entry.enabled and entry.task == "backups.tasks.run_scheduled_backup" and entry.args == f"[{policy.pk}]"
     cron = entry.crontab
     assert (cron.minute, cron.hour, cron.day_of_week, cron.day_of_month) == ("30", "2", "0,1,4", "*")
@@ -413,12 +413,12 @@ def test_weekly_policy_gets_a_crontab_on_its_days(cluster):
 
 def test_monthly_policy_gets_days_of_month(cluster):
     policy = f.make_policy(cluster, schedule_kind="monthly", schedule_days={"1": "full", "15": "incremental"}, run_at=time(3))
-    cron = services.sync_periodic_task(policy).crontab
+    cron = schedules.sync_periodic_task(policy).crontab
     assert (cron.day_of_week, cron.day_of_month) == ("*", "1,15")
 
 
 def test_pause_and_resume_disable_and_enable_the_beat_entry(cluster, policy):
-    services.sync_periodic_task(policy)
+    schedules.sync_periodic_task(policy)
     assert "paused" in services.pause_policy(policy.pk, AnonymousUser())
     assert PeriodicTask.objects.get(pk=policy.periodic_task_id).enabled is False
     with pytest.raises(ActionRefused, match="already paused"):
@@ -441,8 +441,8 @@ def test_resume_refused_when_another_policy_took_over(cluster, policy):
 def test_policies_made_elsewhere_get_their_beat_entry(cluster):
     made_in_admin = f.make_policy(cluster)
     paused = f.make_policy(f.make_cluster(), state=PolicyState.PAUSED)
-    assert set(services.reconcile_periodic_tasks()) == {made_in_admin.pk, paused.pk}
+    assert set(schedules.reconcile_periodic_tasks()) == {made_in_admin.pk, paused.pk}
     assert PeriodicTask.objects.get(pk=BackupPolicy.objects.get(pk=paused.pk).periodic_task_id).enabled is False
-    assert services.reconcile_periodic_tasks() == []
+    assert schedules.reconcile_periodic_tasks() == []
     BackupPolicy.objects.filter(pk=made_in_admin.pk).update(state=PolicyState.PAUSED)  # an admin bulk action
-    assert services.reconcile_periodic_tasks() == [made_in_admin.pk]
+    assert schedules.reconcile_periodic_tasks() == [made_in_admin.pk]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backups.tables import readable_delay
+from backups.formats import readable_delay
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backups import tasks
 from backups.choices import BackupMode, LogBackupStatus, PolicyState
-from backups.engine import services, simulation
+from backups.engine import schedules, services, simulation
 from backups.models import CleanupTask, DataBackupTask, LogBackupTask
 from tests import factories as f
 from tests.worker import SPEED, celery_cluster, wait_until  # noqa: F401 - fixture
@@ -108,7 +108,7 @@ def test_beat_runs_a_due_policy_and_pausing_stops_it(celery_cluster, cluster, ad
     def scheduled():
         return DataBackupTask.objects.filter(policy=policy, trigger="schedule")
 
-    services.sync_periodic_task(policy)
+    schedules.sync_periodic_task(policy)
     policy.refresh_from_db()
     every_two_seconds()
     first = wait_until(scheduled().first, timeout=40, message="beat to start a scheduled backup")

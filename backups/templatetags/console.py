@@ -1,13 +1,6 @@
 from django import template
 
-from backups.tables import readable_delay
+from backups import formats
 
 register = template.Library()
-
-
-@register.filter
-def duration_text(value):
-    """A timedelta as '3 min 5 s'."""
-    if value is None:
-        return "—"
-    return readable_delay(value.total_seconds())
+register.filter("duration_text", formats.duration_text)

@@ -9,13 +9,13 @@ read by ``backups.paging`` and the query string is checked by
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Exists, OuterRef
 from django.http import QueryDict
-from django.template import engines
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django_filters.views import FilterView
+from django_tables2.utils import OrderBy
 
 from backup_console.lists import (
     COUNT_CAP,
@@ -23,12 +23,10 @@ from backup_console.lists import (
     UntrustedQueryMixin,
     options_html,
     query_with,
-    url_pattern,
 )
 
 from .. import filtersets, tables
-from ..choices import STATUS_COLORS, DataBackupStatus, LogBackupStatus
-from ..engine.transitions import sources
+from ..choices import STATUS_COLORS, DataBackupStatus
 from ..kinds import TAB_GROUPS, kind_of
 from ..models import (
     CleanupTask,
@@ -38,8 +36,7 @@ from ..models import (
     SecondaryLogBackupTask,
 )
 from ..paging import Page, PartsQuery
-from ..tables import choice_labels, stamp
-from ..templatetags.console import duration_text
+from ..tables import PageRows
 from ..timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
 
 # Query parameters a tab switch carries over (the rest belong to one list).
@@ -54,11 +51,20 @@ class BoundedListMixin(UntrustedQueryMixin):
     """
 
     table_class = None
-    rows_template = None  # a Jinja2 template (templates/jinja2/), fed by prepare_rows
-    label_fields = ("status",)  # choice fields whose labels the rows show
 
     def get_table(self):
         return self.order_table(self.table_class(data=self.object_list))
+
+    @staticmethod
+    def table_ordering(table):
+        """The ORM ordering the table's sort parameter asks for, from its
+        columns' ``order_by`` (empty: the queryset's own order)."""
+        keys = []
+        for alias in table.order_by or ():
+            bound = table.columns[OrderBy(alias).bare]
+            order = bound.order_by if alias[0] == bound.order_by_alias[0] else bound.order_by.opposite
+            keys += [accessor.for_queryset() for accessor in order]
+        return keys
 
     def get_page(self, ordered):
         per_page = self.per_page()
@@ -85,32 +91,11 @@ class BoundedListMixin(UntrustedQueryMixin):
         secondary-copy flag, so a deep page does not join the rows it skips."""
         query = self.parts_query(ordered)
         page = self.get_queryset().filter(pk__in=query.page_ids((number - 1) * per_page, per_page))
-        rows = list(page.order_by(*query.parts[0].query.order_by).annotate(capped_total=query.capped_total()))
-        self.prepare_rows(rows)
-        return rows
+        return list(page.order_by(*query.parts[0].query.order_by).annotate(capped_total=query.capped_total()))
 
     def parts_query(self, ordered):
         order = ordered.query.order_by or ordered.model._meta.ordering
         return PartsQuery(self.filterset.window_parts(order))
-
-    def prepare_rows(self, rows):
-        """What each row's cells show, computed here once per page rather than
-        per cell in the template: choice labels translated once, times
-        formatted without the date filter's machinery, links from a pattern."""
-        status_urls = {value: query_with(self.request.GET, status=[value]) for value, _label in self.filterset.filters["status"].extra["choices"]}
-        labels = {name: choice_labels(self.object_list.model, name) for name in self.label_fields}
-        cluster_url = url_pattern("clusters:detail")
-        for row in rows:
-            row.status_url = status_urls.get(row.status, "?")
-            row.cluster_url = cluster_url(row.cluster_id)
-            for name, texts in labels.items():
-                value = getattr(row, name)
-                setattr(row, f"{name}_label", texts.get(value, value))
-            row.started_text, row.ended_text = stamp(row.started_at), stamp(row.ended_at)
-
-    def render_rows(self, rows):
-        template = engines["jinja2"].get_template(self.rows_template)
-        return mark_safe(template.render({"rows": rows, **self.rows_context()}, self.request))
 
     def rows_context(self):
         """What the rows template needs besides the rows (the same for every row)."""
@@ -120,12 +105,17 @@ class BoundedListMixin(UntrustedQueryMixin):
         context = super().get_context_data(**kwargs)
         table = self.get_table()
         valid = self.filterset.is_valid()
-        page = self.get_page(table.data.data) if valid else Page([], 1, self.per_page(), 0)
+        if valid:
+            ordering = self.table_ordering(table)
+            page = self.get_page(self.object_list.order_by(*ordering) if ordering else self.object_list)
+            table.prepare(page.rows, PageRows(self.request, self.filterset, self.object_list.model))
+        else:
+            page = Page([], 1, self.per_page(), 0)
         context.update({
             "table": table,
             "page": page,
             "rows": page.rows,
-            "rows_html": self.render_rows(page.rows) if page.rows else "",
+            "rows_html": mark_safe(table.render_rows(page.rows, self.rows_context(), self.request)) if page.rows else "",
             "notices": self.notices,
             "filter_valid": valid,
             "total": page.total,
@@ -237,18 +227,6 @@ class DataBackupTaskListView(TaskListView):
     queryset = DataBackupTask.objects.select_related("cluster", "tenant", "backup_set").annotate(secondary_done=secondary_done())
     filterset_class = filtersets.DataBackupTaskFilterSet
     table_class = tables.DataBackupTaskTable
-    rows_template = "backups/rows/data.html"
-    label_fields = ("status", "mode", "backup_method")
-
-    def prepare_rows(self, rows):
-        super().prepare_rows(rows)
-        copies = reverse("backups:secondary_data_list")
-        detail_url = url_pattern("backups:data_detail")
-        for row in rows:
-            # OV-3c: "yes" lists every secondary copy of this task, whatever its age.
-            row.copies_url = f"{copies}?source={row.pk}&range=all"
-            row.detail_url = detail_url(row.pk)
-            row.duration_text = duration_text(row.duration)
 
     def drilldowns(self):
         chips = super().drilldowns()
@@ -269,8 +247,6 @@ class LiveFirstMixin:
     window as one bounded range; newest start first made PostgreSQL walk every
     older row when the window held few log backups (~1 s at 10M rows)."""
 
-    stop_url = start_url = None
-
     def get_queryset(self):
         return super().get_queryset().order_by("-effective_end", "-id")
 
@@ -278,61 +254,26 @@ class LiveFirstMixin:
         # Each row's Stop/Start form: one CSRF field and return address per page, not per row.
         return {"csrf_field": csrf_input(self.request), "next_path": self.request.get_full_path()}
 
-    def prepare_rows(self, rows):
-        super().prepare_rows(rows)
-        kind = self.object_list.model.KIND
-        stoppable, startable = sources(kind, LogBackupStatus.STOPPING), sources(kind, LogBackupStatus.STARTING)
-        stop_url, start_url = url_pattern(self.stop_url), url_pattern(self.start_url)
-        for row in rows:
-            row.latest_text = stamp(row.latest_point)
-            # The buttons appear exactly where the state machine allows the move.
-            row.stop_url = stop_url(row.pk) if row.status in stoppable else None
-            row.start_url = start_url(row.pk) if row.status in startable else None
-
 
 class LogBackupTaskListView(LiveFirstMixin, TaskListView):
     queryset = LogBackupTask.objects.select_related("cluster", "host", "policy")
     filterset_class = filtersets.LogBackupTaskFilterSet
     table_class = tables.LogBackupTaskTable
-    rows_template = "backups/rows/logs.html"
-    label_fields = ("status", "backup_method")
-    stop_url, start_url = "backups:log_stop", "backups:log_start"
-
-    def prepare_rows(self, rows):
-        super().prepare_rows(rows)
-        now = timezone.now()
-        for row in rows:
-            delay = tables.log_delay(row, now)
-            row.delay = delay and delay["text"]
-            row.delay_alert = bool(delay and delay["over"])
-            row.delay_threshold = delay and delay["threshold"]
 
 
 class CleanupTaskListView(TaskListView):
     queryset = CleanupTask.objects.select_related("cluster")
     filterset_class = filtersets.CleanupTaskFilterSet
     table_class = tables.CleanupTaskTable
-    rows_template = "backups/rows/cleanups.html"
 
 
 class SecondaryDataBackupTaskListView(TaskListView):
     queryset = SecondaryDataBackupTask.objects.select_related("cluster", "tenant", "backup_set")
     filterset_class = filtersets.SecondaryDataBackupTaskFilterSet
     table_class = tables.SecondaryDataBackupTaskTable
-    rows_template = "backups/rows/secondary_data.html"
-    label_fields = ("status", "mode")
-
-    def prepare_rows(self, rows):
-        super().prepare_rows(rows)
-        data_list = reverse("backups:data_list")
-        for row in rows:
-            # Every data backup task of this set, whatever its age.
-            row.set_url = f"{data_list}?backup_set={row.backup_set_id}&range=all"
 
 
 class SecondaryLogBackupTaskListView(LiveFirstMixin, TaskListView):
     queryset = SecondaryLogBackupTask.objects.select_related("cluster")
     filterset_class = filtersets.SecondaryLogBackupTaskFilterSet
     table_class = tables.SecondaryLogBackupTaskTable
-    rows_template = "backups/rows/secondary_logs.html"
-    stop_url, start_url = "backups:secondary_log_stop", "backups:secondary_log_start"

@@ -1,0 +1,52 @@
+"""How the console writes times, durations and delays, and when a log
+backup's delay is alarming (the rule the lists, the cluster page and, later,
+alerts share)."""
+
+from django.utils import timezone
+from django.utils.translation import gettext
+
+DEFAULT_LOG_DELAY_THRESHOLD = 300  # seconds, when a log backup has no policy
+
+
+def stamp(moment):
+    """A time as the lists show it (local, to the second), or a dash."""
+    if moment is None:
+        return "—"
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def readable_delay(seconds):
+    """12 s, 3 min 5 s, 2 h 4 min, 3 d 2 h."""
+    seconds = max(0, int(seconds))
+    minutes, s = divmod(seconds, 60)
+    hours, m = divmod(minutes, 60)
+    days, h = divmod(hours, 24)
+    if days:
+        return gettext("%(d)d d %(h)d h") % {"d": days, "h": h} if h else gettext("%(d)d d") % {"d": days}
+    if hours:
+        return gettext("%(h)d h %(m)d min") % {"h": hours, "m": m} if m else gettext("%(h)d h") % {"h": hours}
+    if minutes:
+        return gettext("%(m)d min %(s)d s") % {"m": minutes, "s": s} if s else gettext("%(m)d min") % {"m": minutes}
+    return gettext("%(s)d s") % {"s": s}
+
+
+def log_delay(task, now):
+    """A log backup's delay (now minus its latest archived point), readable,
+    and whether it is over its policy's alert threshold; None before the
+    first point.  A stopped backup lags by design and is never flagged."""
+    if task.latest_point is None:
+        return None
+    seconds = (now - task.latest_point).total_seconds()
+    threshold = task.policy.log_delay_threshold_seconds if task.policy else DEFAULT_LOG_DELAY_THRESHOLD
+    return {
+        "text": readable_delay(seconds),
+        "over": seconds > threshold and task.status != "stopped",
+        "threshold": readable_delay(threshold),
+    }
+
+
+def duration_text(value):
+    """A timedelta as '3 min 5 s'."""
+    if value is None:
+        return "—"
+    return readable_delay(value.total_seconds())
