@@ -31,8 +31,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ..choices import (
     BackupMode,
@@ -51,7 +49,8 @@ from ..models import (
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
 )
-from . import dispatch
+from . import dispatch, outcomes
+from .outcomes import COMPLETED, DATA_FAILURES
 from .transitions import IllegalTransition, record_created, transition
 
 log = logging.getLogger(__name__)
@@ -68,15 +67,6 @@ LOG_SWITCH_SECONDS = 20
 # The archive trails the cluster's clock by this many (real) seconds.
 LOG_LAG_SECONDS = 3
 
-FAILURES = {
-    "storage_unreachable": gettext_lazy("Storage destination unreachable: %(uri)s did not answer."),
-    "compaction_needed": gettext_lazy(
-        "Compaction needed before full backup: the cluster's major compaction has not finished."
-    ),
-    "timeout": gettext_lazy("Timed out after %(minutes)s minutes (the policy's data backup timeout)."),
-    "disk_full": gettext_lazy("No space left on the storage destination %(uri)s."),
-}
-COMPLETED = "completed"
 
 
 def speed():
@@ -119,7 +109,7 @@ def plan_data_backup(cluster, mode, policy, *, force_outcome=None, size_bytes=No
     if force_outcome:
         if force_outcome in (COMPLETED, "complete", "success"):
             return size_bytes, COMPLETED, 100
-        key = force_outcome if force_outcome in FAILURES else "storage_unreachable"
+        key = force_outcome if force_outcome in DATA_FAILURES else "storage_unreachable"
         return size_bytes, key, 40
     if timeout and duration > timeout:
         return size_bytes, "timeout", max(1, min(99, int(timeout * 100 / duration)))
@@ -138,9 +128,10 @@ def data_duration(task):
 
 
 def failure_reason(key, task):
+    """Why data backup ``task`` failed, for its planned outcome ``key`` (one of DATA_FAILURES)."""
     uri = task.policy.destination.uri if task.policy_id else task.storage_directory
     minutes = task.policy.data_backup_timeout_minutes if task.policy_id else 0
-    return str(FAILURES[key]) % {"uri": uri, "minutes": minutes}
+    return outcomes.failure(key, uri=uri, minutes=minutes)
 
 
 def advance_data_backup(pk, now=None):
@@ -167,7 +158,7 @@ def advance_data_backup(pk, now=None):
         if progress >= 100:
             with transaction.atomic():
                 transition(
-                    DataBackupTask, pk, DataBackupStatus.COMPLETED, cause=_("Backup finished."), progress=100, now=now
+                    DataBackupTask, pk, DataBackupStatus.COMPLETED, cause=outcomes.cause("data_finished"), progress=100, now=now
                 )
                 start_secondary_copy(task, now)
             return None
@@ -198,7 +189,7 @@ def start_secondary_copy(task, now):
         started_at=now,
         status=DataBackupStatus.IN_PROGRESS,
     )
-    record_created(copy, cause=_("Copy of data backup #%(pk)s.") % {"pk": task.pk})
+    record_created(copy, cause=outcomes.cause("copy_started", pk=task.pk))
     dispatch.enqueue(dispatch.RUN_SECONDARY_DATA_BACKUP, copy.pk)
     return copy
 
@@ -214,10 +205,10 @@ def advance_secondary_data_backup(pk, now=None):
     try:
         if elapsed >= duration:
             if rng("secondary", pk).random() < failure_rate() / 2:
-                reason = str(FAILURES["storage_unreachable"]) % {"uri": copy.destination.uri}
+                reason = outcomes.failure("storage_unreachable", uri=copy.destination.uri)
                 transition(SecondaryDataBackupTask, pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
             else:
-                transition(SecondaryDataBackupTask, pk, DataBackupStatus.COMPLETED, cause=_("Copy finished."), now=now)
+                transition(SecondaryDataBackupTask, pk, DataBackupStatus.COMPLETED, cause=outcomes.cause("copy_finished"), now=now)
             return None
     except IllegalTransition:
         return None
@@ -248,11 +239,11 @@ def finish_log_move(kind, pk, now=None, actor_label="worker", cause=None):
     status = model.objects.filter(pk=pk).values_list("status", flat=True).first()
     try:
         if status == LogBackupStatus.STOPPING:
-            transition(model, pk, LogBackupStatus.STOPPED, cause=cause or _("Log archiving stopped."),
+            transition(model, pk, LogBackupStatus.STOPPED, cause=cause or outcomes.cause("log_stopped"),
                        actor_label=actor_label, expect=[LogBackupStatus.STOPPING], now=now)
         elif status == LogBackupStatus.STARTING:
             with transaction.atomic():
-                transition(model, pk, LogBackupStatus.IN_PROGRESS, cause=cause or _("Log archiving running."),
+                transition(model, pk, LogBackupStatus.IN_PROGRESS, cause=cause or outcomes.cause("log_running"),
                            actor_label=actor_label, expect=[LogBackupStatus.STARTING], now=now)
                 model.objects.filter(pk=pk, latest_point__isnull=True).update(
                     latest_point=now - timedelta(seconds=LOG_LAG_SECONDS)
@@ -282,7 +273,7 @@ def start_secondary_log(pk, now):
         started_at=now,
         status=LogBackupStatus.STARTING,
     )
-    record_created(copy, cause=_("Copy of log backup #%(pk)s.") % {"pk": source.pk})
+    record_created(copy, cause=outcomes.cause("log_copy_started", pk=source.pk))
     dispatch.enqueue(dispatch.FINISH_LOG_MOVE, "secondary_log", copy.pk, countdown=log_switch_delay())
     return copy
 
@@ -330,7 +321,7 @@ def inject_log_faults(now):
     if not victims:
         return 0
     failed = 0
-    reason = _("Archive log lost on the service host: the log stream broke.")
+    reason = outcomes.failure("log_lost")
     for pk in running.order_by("?").values_list("pk", flat=True)[:victims]:
         try:
             transition(LogBackupTask, pk, LogBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
@@ -358,7 +349,7 @@ def schedule_cleanups(now=None):
             cleanup = CleanupTask.objects.create(
                 cluster_id=policy.cluster_id, policy=policy, started_at=now, retention_days=policy.retention_days
             )
-            record_created(cleanup, cause=_("Retention of %(days)s days.") % {"days": policy.retention_days})
+            record_created(cleanup, cause=outcomes.cause("cleanup_scheduled", days=policy.retention_days))
             dispatch.enqueue(dispatch.RUN_CLEANUP, cleanup.pk)
         created.append(cleanup.pk)
     return created
@@ -403,17 +394,17 @@ def run_cleanup(pk, now=None):
     """not started → running → completed (deleted_sets) or failed."""
     now = now or timezone.now()
     try:
-        transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=_("Cleanup started."), now=now)
+        transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=outcomes.cause("cleanup_started"), now=now)
     except IllegalTransition:
         return None  # already taken by another delivery of this message
     cleanup = CleanupTask.objects.select_related("policy__destination").get(pk=pk)
     try:
         if cleanup.policy is None:
-            reason = _("The backup policy of this cleanup was deleted.")
+            reason = outcomes.failure("policy_deleted")
             transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
             return CleanupStatus.FAILED
         if rng("cleanup", pk).random() < failure_rate() / 2:
-            reason = str(FAILURES["storage_unreachable"]) % {"uri": cleanup.policy.destination.uri}
+            reason = outcomes.failure("storage_unreachable", uri=cleanup.policy.destination.uri)
             transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
             return CleanupStatus.FAILED
         policy = cleanup.policy
@@ -423,7 +414,7 @@ def run_cleanup(pk, now=None):
             deleted = BackupSet.objects.filter(pk__in=doomed, expired_at__isnull=True).update(expired_at=now)
             transition(
                 CleanupTask, pk, CleanupStatus.COMPLETED, expect=[CleanupStatus.RUNNING],
-                cause=_("Deleted %(count)s expired backup set(s).") % {"count": deleted}, deleted_sets=deleted,
+                cause=outcomes.cause("cleanup_finished", count=deleted), deleted_sets=deleted,
             )
     except IllegalTransition:
         return None  # the sweeper gave up on it meanwhile: nothing was written
@@ -431,6 +422,11 @@ def run_cleanup(pk, now=None):
 
 
 # --- Lost tasks ------------------------------------------------------------------
+
+
+def _clock(moment):
+    """A moment as the sweeper's texts name it (local time, with its zone)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def sweep_lost_tasks(now=None, stale=None):
@@ -446,9 +442,7 @@ def sweep_lost_tasks(now=None, stale=None):
     cutoff = now - stale
     done = {"failed": [], "finished": [], "requeued": []}
     def lost(updated_at):
-        return _("Worker lost: no progress since %(time)s.") % {
-            "time": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-        }
+        return outcomes.failure("worker_lost", time=_clock(updated_at))
 
     for model, running in (
         (DataBackupTask, DataBackupStatus.IN_PROGRESS),
@@ -469,9 +463,7 @@ def sweep_lost_tasks(now=None, stale=None):
             status__in=[LogBackupStatus.STARTING, LogBackupStatus.STOPPING], updated_at__lt=cutoff
         ).values_list("pk", "updated_at")
         for pk, updated_at in stuck:
-            cause = _("Finished by the sweeper: the worker moving it was lost (no progress since %(time)s).") % {
-                "time": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-            }
+            cause = outcomes.cause("sweeper_finished", time=_clock(updated_at))
             if finish_log_move(kind, pk, now=now, actor_label="sweeper", cause=cause):
                 done["finished"].append((kind, pk))
 
