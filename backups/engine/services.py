@@ -194,7 +194,7 @@ def start_data_backup(
                 mode=mode,
                 backup_method=policy.backup_method,
                 data_version=cluster.data_version,
-                storage_directory=f"{policy.destination.uri.rstrip('/')}/{policy.directory.strip('/')}/data/{backup_set.number}",
+                storage_directory=simulation.data_directory(policy.destination.uri, policy.directory, backup_set.number),
                 status=DataBackupStatus.IN_PROGRESS,
                 started_at=now,
                 size_bytes=size,
@@ -336,7 +336,7 @@ def ensure_log_backup(policy, actor=None):
                 policy=policy,
                 backup_method=policy.backup_method,
                 host=host,
-                storage_directory=f"{policy.destination.uri.rstrip('/')}/{policy.directory.strip('/')}/clog",
+                storage_directory=simulation.log_directory(policy.destination.uri, policy.directory),
                 started_at=now,
                 status=LogBackupStatus.STARTING,
             )

@@ -95,6 +95,26 @@ def rng(*identity):
 
 
 
+# --- Where backups go ------------------------------------------------------------
+
+
+def storage_root(uri, directory):
+    """A policy's ``directory`` on the destination at ``uri``: where its backups go."""
+    return f"{uri.rstrip('/')}/{directory.strip('/')}"
+
+
+def data_directory(uri, directory, set_number):
+    """Where the data backups of backup set ``set_number`` go (its full and its
+    incrementals; a secondary copy: the same path on the secondary destination)."""
+    return f"{storage_root(uri, directory)}/data/{set_number}"
+
+
+def log_directory(uri, directory):
+    """Where a policy's log backups archive to (a secondary copy: the same path
+    on the secondary destination)."""
+    return f"{storage_root(uri, directory)}/clog"
+
+
 # --- Data backups (SIM-2) ------------------------------------------------------
 
 
@@ -185,7 +205,7 @@ def start_secondary_copy(task, now):
         backup_set_id=task.backup_set_id,
         mode=task.mode,
         destination=policy.secondary_destination,
-        storage_directory=task.storage_directory.replace(policy.destination.uri, policy.secondary_destination.uri, 1),
+        storage_directory=data_directory(policy.secondary_destination.uri, policy.directory, task.backup_set.number),
         started_at=now,
         status=DataBackupStatus.IN_PROGRESS,
     )
@@ -269,7 +289,7 @@ def start_secondary_log(pk, now):
         source=source,
         cluster_id=source.cluster_id,
         destination=policy.secondary_destination,
-        storage_directory=source.storage_directory.replace(policy.destination.uri, policy.secondary_destination.uri, 1),
+        storage_directory=log_directory(policy.secondary_destination.uri, policy.directory),
         started_at=now,
         status=LogBackupStatus.STARTING,
     )
