@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
-from backups.engine import schedules, services, simulation
+from backups.engine import outcomes, schedules, services, simulation
 from backups.engine.services import ActionRefused
 from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, SecondaryDataBackupTask, TaskEvent
 from tests import factories as f
@@ -250,12 +250,17 @@ def test_secondary_log_follows_its_source(cluster, admin_user):
     assert copy.latest_point == now - timedelta(hours=2) + timedelta(seconds=300)
 
 
-def test_log_faults_fail_running_log_backups(settings, cluster):
+def test_log_faults_fail_running_log_backups_and_their_copies(settings, cluster):
     settings.SIM_LOG_FAULT_RATE = 1
     log = f.make_log_task(cluster)
+    copy = f.make_secondary_log_task(log)
     simulation.tick_log_backups()
     log.refresh_from_db()
+    copy.refresh_from_db()
     assert log.status == "failed" and "Archive log lost" in log.failure_reason
+    # A copy fails as a data copy does: its destination does not answer.
+    assert copy.status == "failed" and copy.failure_reason == outcomes.failure("storage_unreachable", uri=copy.destination.uri)
+    assert copy.events.get(new_status="failed").cause == copy.failure_reason
 
 
 def test_a_policy_with_log_backup_starts_one_with_a_secondary_copy(cluster, admin_user):

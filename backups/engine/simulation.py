@@ -327,27 +327,32 @@ def tick_log_backups(now=None, interval=None):
 
 
 def inject_log_faults(now):
-    """SIM-3 faults: now and then a running log backup fails (SIM_LOG_FAULT_RATE per tick).
+    """SIM-3 faults: now and then (SIM_LOG_FAULT_RATE per tick) a running log
+    backup loses its archive log, and a running secondary copy its destination.
 
-    Cheap with thousands of log backups: one COUNT, and rows are read only
-    on the rare tick that has a victim.
+    Cheap with thousands of log backups: one COUNT per kind, and rows are read
+    only on the rare tick that has a victim.  Returns how many failed.
     """
     rate = log_fault_rate()
     if rate <= 0:
         return 0
     r = rng("log-faults", now.isoformat())
-    running = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS)
-    victims = sum(r.random() < rate for _ in range(running.count()))
-    if not victims:
-        return 0
     failed = 0
-    reason = outcomes.failure("log_lost")
-    for pk in running.order_by("?").values_list("pk", flat=True)[:victims]:
-        try:
-            transition(LogBackupTask, pk, LogBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
-            failed += 1
-        except IllegalTransition:
-            pass
+    for model, uri_field in ((LogBackupTask, "policy__destination__uri"), (SecondaryLogBackupTask, "destination__uri")):
+        running = model.objects.filter(status=LogBackupStatus.IN_PROGRESS)
+        victims = sum(r.random() < rate for _ in range(running.count()))
+        if not victims:
+            continue
+        for pk, uri in running.order_by("?").values_list("pk", uri_field)[:victims]:
+            if model is LogBackupTask:
+                reason = outcomes.failure("log_lost")
+            else:
+                reason = outcomes.failure("storage_unreachable", uri=uri)
+            try:
+                transition(model, pk, LogBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
+                failed += 1
+            except IllegalTransition:
+                pass
     return failed
 
 
