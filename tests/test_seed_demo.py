@@ -298,6 +298,7 @@ def test_the_worker_carries_the_live_tasks_to_their_end(settings, django_capture
     end of the simulation's own, none is left for the sweeper ("Worker lost")."""
     from backup_console.celery import app
 
+    app.loader.import_default_modules()  # registers backups.tasks, as a worker does when it starts
     settings.SIM_SPEED = 10**9  # whatever ran since the seeded start is enough to finish
     settings.SIM_FAILURE_RATE = 0
     sent_messages()
