@@ -67,6 +67,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -761,10 +762,10 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
         kinds = [kind for kind in (main, secondary) if kind]
         with _indexes_set_aside([TASK_MODELS[kind] for kind in kinds], sum(need[kind] for kind in kinds)):
             while need[main] > 0 or (secondary and need[secondary] > 0):
-                group = group_class(fleet, seed, now)
+                group = group_class(fleet, seed, now, batch_size)
                 wanted = max(1, group.window_rows(need[main], need[secondary] if secondary else 0))
                 done = {main: 0, secondary: 0}
-                for batch in group.batches(wanted, batch_size):
+                for batch in group.batches(wanted):
                     writer.write(batch)
                     done[main] += len(batch.get(group.model, ()))
                     if secondary:
@@ -915,13 +916,21 @@ WRITE_ORDER = [BackupSet, DataBackupTask, SecondaryDataBackupTask, LogBackupTask
 
 
 class _Ids:
-    """Primary keys handed out before rows are written (rows of the batch point at them)."""
+    """Primary keys handed out as rows are made, so that a row can point at a
+    row of the same batch by its id: taken from the table's sequence a block
+    at a time on PostgreSQL (what a block leaves unused is a gap, as a
+    rolled-back insert leaves), counted on from the largest id on SQLite."""
 
-    def __init__(self, model):
-        self.model, self.pending = model, []
+    def __init__(self, model, block):
+        self.model, self.block, self.free = model, block, []
         self.next_sqlite = None
 
-    def take(self, n):
+    def next(self):
+        if not self.free:
+            self.free = self._take(self.block)[::-1]
+        return self.free.pop()
+
+    def _take(self, n):
         if connection.vendor == "postgresql":
             table = self.model._meta.db_table
             with connection.cursor() as cursor:
@@ -936,12 +945,13 @@ class _Ids:
 
 
 class _Writer:
-    """Writes a batch {model: [row tuples in COLUMNS order]} in one transaction."""
+    """Writes a batch {model: [row dicts keyed by COLUMNS[model]]} in one transaction."""
 
     def __init__(self, batch_size):
         self.batch_size, self.rows = batch_size, 0
         self.postgres = connection.vendor == "postgresql"
         self.extra = {model: self._defaults(model) for model in WRITE_ORDER}
+        self.values = {model: itemgetter(*COLUMNS[model]) for model in WRITE_ORDER}
 
     @staticmethod
     def _defaults(model):
@@ -967,12 +977,13 @@ class _Writer:
                     self.rows += len(rows)
 
     def _copy(self, model, rows):
-        extra = self.extra[model]
+        extra, values = self.extra[model], self.values[model]
         tail = "".join("\t" + value for _, value in extra) + "\n"
         buffer = io.StringIO()
         write = buffer.write
         for row in rows:
-            write("\t".join([r"\N" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)) for v in row]))
+            write("\t".join([r"\N" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v))
+                             for v in values(row)]))
             write(tail)
         buffer.seek(0)
         columns = [model._meta.get_field(name).column for name in COLUMNS[model]] + [column for column, _ in extra]
@@ -987,7 +998,13 @@ class _Writer:
 
     def _bulk_create(self, model, rows):
         names = COLUMNS[model]
-        model.objects.bulk_create([model(**dict(zip(names, row))) for row in rows], batch_size=2000)
+        model.objects.bulk_create([model(**{name: row[name] for name in names}) for row in rows], batch_size=2000)
+
+
+def _span(cluster, at, end, reason=""):
+    """The columns every finished fleet task has: its cluster and life span
+    (updated last when it ended), and why it failed."""
+    return {"cluster_id": cluster.id, "started_at": at, "ended_at": end, "failure_reason": reason, "updated_at": end}
 
 
 class _Group:
@@ -996,8 +1013,8 @@ class _Group:
     model = secondary_model = None
     primary_ratio = 1.0
 
-    def __init__(self, fleet, seed, now):
-        self.fleet, self.now = fleet, now
+    def __init__(self, fleet, seed, now, batch_size):
+        self.fleet, self.now, self.batch_size = fleet, now, batch_size
         self.step = 86400 / FLEET_DAILY_ROWS
         oldest = self.model.objects.filter(cluster_id__in=fleet.ids).aggregate(m=Min("started_at"))["m"]
         # A gap of one cluster period keeps a cluster's rows of two windows
@@ -1009,7 +1026,7 @@ class _Group:
     def window_rows(self, need_main, need_secondary):
         return max(need_main, math.ceil(need_secondary / self.primary_ratio))
 
-    def batches(self, rows, batch_size):
+    def batches(self, rows):
         self.start = self.end - timedelta(seconds=self.step * rows)
         batch = {}
         count = 0
@@ -1018,40 +1035,30 @@ class _Group:
             at = self.start + timedelta(seconds=self.step * i + self.rng.random() * self.step / 2)
             self.row(batch, i, cluster, at.replace(microsecond=0))
             count += 1
-            if count == batch_size:
-                self.finish(batch)
+            if count == self.batch_size:
                 yield batch
                 batch, count = {}, 0
         if count:
-            self.finish(batch)
             yield batch
-
-    def finish(self, batch):
-        """Allocate the ids this batch's rows point at."""
 
 
 class _DataGroup(_Group):
     model, secondary_model = DataBackupTask, SecondaryDataBackupTask
     primary_ratio = 0.9  # about this share of data backups complete and get a copy
 
-    def __init__(self, fleet, seed, now):
-        super().__init__(fleet, seed, now)
+    def __init__(self, fleet, seed, now, batch_size):
+        super().__init__(fleet, seed, now, batch_size)
         self.current_set = {}
-        self.set_ids, self.task_ids = _Ids(BackupSet), _Ids(DataBackupTask)
+        self.set_ids, self.task_ids = _Ids(BackupSet, batch_size), _Ids(DataBackupTask, batch_size)
 
     def row(self, batch, i, cluster, at):
-        rng, dest, sec = self.rng, self.fleet.destination, self.fleet.secondary
+        rng = self.rng
         physical = cluster.method == BackupMethod.PHYSICAL
-        k = i // len(self.fleet.clusters)
-        full = not physical or k % FLEET_SET_SIZE == 0
+        full = not physical or (i // len(self.fleet.clusters)) % FLEET_SET_SIZE == 0
         mode = BackupMode.FULL if full else BackupMode.INCREMENTAL
         if full:
-            number = _minutes(at)
-            expired = at + timedelta(days=cluster.retention_days + 1 + FLEET_SET_SIZE * 0.05)
-            set_row = [None, cluster.id, None, number, cluster.method, at, expired if expired < self.now else None]
-            batch.setdefault(BackupSet, []).append(set_row)
-            self.current_set[cluster.id] = set_row
-        set_row = self.current_set[cluster.id]
+            self.current_set[cluster.id] = self._set_row(batch, cluster, at)
+        backup_set = self.current_set[cluster.id]
         size = rng.uniform(50, 800) * GB if full else rng.uniform(2, 40) * GB
         seconds = size / (rng.uniform(250, 400) * MB if physical else rng.uniform(200, 300) * MB) + rng.uniform(60, 240)
         if rng.random() < 0.06:
@@ -1061,49 +1068,48 @@ class _DataGroup(_Group):
         else:
             status, progress, reason, outcome = DataBackupStatus.COMPLETED, 100, "", COMPLETED
         end = at + timedelta(seconds=int(seconds))
-        task = [None, cluster.id, at, end, reason, end, None, cluster.policy_id, set_row, mode, cluster.method,
-                _minutes(at), f"{dest.uri}/{cluster.name}/backup_set_{set_row[3]}/{mode}_{at:%Y%m%dT%H%M%S}",
-                status, progress, int(size), Trigger.SCHEDULE.value, None, outcome, progress]
+        task = {
+            **_span(cluster, at, end, reason), "id": self.task_ids.next(), "tenant_id": None,
+            "policy_id": cluster.policy_id, "backup_set_id": backup_set["id"], "mode": mode,
+            "backup_method": cluster.method, "data_version": _minutes(at),
+            "storage_directory": f"{self.fleet.destination.uri}/{cluster.name}/backup_set_{backup_set['number']}/{mode}_{at:%Y%m%dT%H%M%S}",
+            "status": status, "progress": progress, "size_bytes": int(size), "trigger": Trigger.SCHEDULE.value,
+            "requested_by_id": None, "sim_outcome": outcome, "sim_fail_at": progress,
+        }
         batch.setdefault(DataBackupTask, []).append(task)
         if status == DataBackupStatus.COMPLETED:
-            copy_at = end + timedelta(seconds=rng.randrange(60, 600))
-            copy_end = copy_at + timedelta(seconds=int(size / (rng.uniform(150, 300) * MB)) + 30)
-            if rng.random() < 0.04:
-                copy_status, copy_reason = DataBackupStatus.FAILED, f"Storage unreachable: connect to {sec.uri} timed out"
-            else:
-                copy_status, copy_reason = DataBackupStatus.COMPLETED, ""
-            batch.setdefault(SecondaryDataBackupTask, []).append([
-                cluster.id, copy_at, copy_end, copy_reason, copy_end, task, None, set_row, mode, sec.id,
-                f"{sec.uri}/{cluster.name}/backup_set_{set_row[3]}/{mode}_{at:%Y%m%dT%H%M%S}", copy_status,
-            ])
+            batch.setdefault(SecondaryDataBackupTask, []).append(self._copy_row(cluster, task, backup_set["number"], at))
 
-    def finish(self, batch):
-        # Sets and tasks are lists until here so that later rows can point at them.
-        sets = [s for s in batch.get(BackupSet, []) if s[0] is None]
-        for set_row, pk in zip(sets, self.set_ids.take(len(sets)) if sets else []):
-            set_row[0] = pk
-        tasks = batch.get(DataBackupTask, [])
-        for task, pk in zip(tasks, self.task_ids.take(len(tasks))):
-            task[0] = pk
-            task[8] = task[8][0]
-        for copy in batch.get(SecondaryDataBackupTask, []):
-            copy[5], copy[7] = copy[5][0], copy[7][0]
+    def _set_row(self, batch, cluster, at):
+        """A new backup set for the full starting at ``at``, expired once past the window."""
+        expired = at + timedelta(days=cluster.retention_days + 1 + FLEET_SET_SIZE * 0.05)
+        backup_set = {"id": self.set_ids.next(), "cluster_id": cluster.id, "tenant_id": None,
+                      "number": _minutes(at), "backup_method": cluster.method, "created_at": at,
+                      "expired_at": expired if expired < self.now else None}
+        batch.setdefault(BackupSet, []).append(backup_set)
+        return backup_set
 
-
-FLEET_DATA_FAILURES = [
-    ("storage_unreachable", "Storage unreachable: connect to file:///mnt/nfs/obbackup timed out"),
-    ("compaction_needed", "Compaction needed before full backup"),
-    ("timeout", "Backup timed out after 360 minutes"),
-    ("disk_full", "Disk quota exceeded on NFS server"),
-]
+    def _copy_row(self, cluster, task, number, source_at):
+        """The secondary copy of completed data backup ``task``, shortly after it."""
+        rng, sec = self.rng, self.fleet.secondary
+        at = task["ended_at"] + timedelta(seconds=rng.randrange(60, 600))
+        end = at + timedelta(seconds=int(task["size_bytes"] / (rng.uniform(150, 300) * MB)) + 30)
+        failed = rng.random() < 0.04
+        return {
+            **_span(cluster, at, end, f"Storage unreachable: connect to {sec.uri} timed out" if failed else ""),
+            "source_id": task["id"],
+            "tenant_id": None, "backup_set_id": task["backup_set_id"], "mode": task["mode"], "destination_id": sec.id,
+            "storage_directory": f"{sec.uri}/{cluster.name}/backup_set_{number}/{task['mode']}_{source_at:%Y%m%dT%H%M%S}",
+            "status": DataBackupStatus.FAILED if failed else DataBackupStatus.COMPLETED,
+        }
 
 
 class _LogGroup(_Group):
     model, secondary_model = LogBackupTask, SecondaryLogBackupTask
 
-    def __init__(self, fleet, seed, now):
-        super().__init__(fleet, seed, now)
-        self.task_ids = _Ids(LogBackupTask)
+    def __init__(self, fleet, seed, now, batch_size):
+        super().__init__(fleet, seed, now, batch_size)
+        self.task_ids = _Ids(LogBackupTask, batch_size)
 
     def row(self, batch, i, cluster, at):
         rng, dest, sec = self.rng, self.fleet.destination, self.fleet.secondary
@@ -1111,30 +1117,27 @@ class _LogGroup(_Group):
         end = at + timedelta(seconds=int(self.step * len(self.fleet.clusters) * rng.uniform(0.4, 0.9)))
         host = cluster.hosts[0] if rng.random() < 0.8 else rng.choice(cluster.hosts)
         if rng.random() < 0.12:
-            status = LogBackupStatus.FAILED
-            reason = f"Archive log lost: clog file missing on {host[1]}:{host[2]}"
+            status, reason = LogBackupStatus.FAILED, f"Archive log lost: clog file missing on {host[1]}:{host[2]}"
             point = end - timedelta(seconds=rng.randrange(30, 900))
         else:
             status, reason, point = LogBackupStatus.STOPPED, "", end - timedelta(seconds=rng.randrange(1, 30))
-        task = [None, cluster.id, at, end, reason, end, None, cluster.policy_id, cluster.method, host[0],
-                f"{dest.uri}/{cluster.name}/archivelog/piece_{at:%Y%m%dT%H%M%S}", point, status]
+        task = {
+            **_span(cluster, at, end, reason), "id": self.task_ids.next(), "tenant_id": None,
+            "policy_id": cluster.policy_id, "backup_method": cluster.method, "host_id": host[0],
+            "storage_directory": f"{dest.uri}/{cluster.name}/archivelog/piece_{at:%Y%m%dT%H%M%S}",
+            "latest_point": point, "status": status,
+        }
         batch.setdefault(LogBackupTask, []).append(task)
         copy_end = end + timedelta(seconds=rng.randrange(5, 60))
         copy_failed = status == LogBackupStatus.FAILED and rng.random() < 0.5
-        batch.setdefault(SecondaryLogBackupTask, []).append([
-            cluster.id, at + timedelta(seconds=rng.randrange(5, 15)), copy_end,
-            f"Source log backup failed: {reason}" if copy_failed else "", copy_end, task, sec.id,
-            f"{sec.uri}/{cluster.name}/archivelog/piece_{at:%Y%m%dT%H%M%S}",
-            point - timedelta(seconds=rng.randrange(5, 60)),
-            LogBackupStatus.FAILED if copy_failed else LogBackupStatus.STOPPED,
-        ])
-
-    def finish(self, batch):
-        tasks = batch.get(LogBackupTask, [])
-        for task, pk in zip(tasks, self.task_ids.take(len(tasks)) if tasks else []):
-            task[0] = pk
-        for copy in batch.get(SecondaryLogBackupTask, []):
-            copy[5] = copy[5][0]
+        batch.setdefault(SecondaryLogBackupTask, []).append({
+            **_span(cluster, at + timedelta(seconds=rng.randrange(5, 15)), copy_end,
+                    f"Source log backup failed: {reason}" if copy_failed else ""),
+            "source_id": task["id"], "destination_id": sec.id,
+            "storage_directory": f"{sec.uri}/{cluster.name}/archivelog/piece_{at:%Y%m%dT%H%M%S}",
+            "latest_point": point - timedelta(seconds=rng.randrange(5, 60)),
+            "status": LogBackupStatus.FAILED if copy_failed else LogBackupStatus.STOPPED,
+        })
 
 
 class _CleanupGroup(_Group):
@@ -1148,6 +1151,15 @@ class _CleanupGroup(_Group):
             status, reason, deleted = CleanupStatus.FAILED, f"Storage unreachable: connect to {self.fleet.destination.uri} timed out", 0
         else:
             status, reason = CleanupStatus.COMPLETED, ""
-        batch.setdefault(CleanupTask, []).append([
-            cluster.id, at, end, reason, end, cluster.policy_id, status, cluster.retention_days, deleted,
-        ])
+        batch.setdefault(CleanupTask, []).append({
+            **_span(cluster, at, end, reason), "policy_id": cluster.policy_id, "status": status,
+            "retention_days": cluster.retention_days, "deleted_sets": deleted,
+        })
+
+
+FLEET_DATA_FAILURES = [
+    ("storage_unreachable", "Storage unreachable: connect to file:///mnt/nfs/obbackup timed out"),
+    ("compaction_needed", "Compaction needed before full backup"),
+    ("timeout", "Backup timed out after 360 minutes"),
+    ("disk_full", "Disk quota exceeded on NFS server"),
+]
