@@ -29,6 +29,7 @@ from backups.models import (
 )
 from clusters.models import Cluster, Host, Tenant
 from tests.factories import make_cluster
+from tests.services import require_postgres
 
 NOW = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 SEEDED = [Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, TaskEvent, *TASK_MODELS.values()]
@@ -415,10 +416,7 @@ def index_definitions(model):
 
 @pytest.mark.django_db
 def test_a_big_top_up_rebuilds_every_index_it_set_aside(monkeypatch):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    require_postgres()  # the bulk load sets indexes aside on PostgreSQL only
     before = index_definitions(CleanupTask)
     assert any(name == "cleanup_start" for name, _ in before)
     seen_during = []
@@ -441,10 +439,7 @@ def test_a_big_top_up_rebuilds_every_index_it_set_aside(monkeypatch):
 
 @pytest.mark.django_db
 def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatch):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    require_postgres()  # the bulk load sets indexes aside on PostgreSQL only
     before = index_definitions(CleanupTask)
     calls = []
 
@@ -468,8 +463,7 @@ def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatc
 def test_a_small_top_up_of_a_big_table_keeps_its_indexes(monkeypatch):
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    require_postgres()  # the bulk load sets indexes aside on PostgreSQL only
     monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
     demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
     with connection.cursor() as cursor:
