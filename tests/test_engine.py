@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
-from backups.engine import schedules, services, simulation
+from backups.engine import outcomes, schedules, services, simulation
 from backups.engine.services import ActionRefused
 from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, SecondaryDataBackupTask, TaskEvent
 from tests import factories as f
@@ -101,12 +101,16 @@ def test_second_full_backup_starts_a_new_set(cluster, policy, admin_user):
 
 
 def test_completed_backup_starts_its_secondary_copy(cluster, admin_user):
-    secondary = f.make_destination(kind="object", uri="oss://copies")
-    f.make_policy(cluster, secondary_enabled=True, secondary_destination=secondary)
+    secondary = f.make_destination(kind="object", uri="oss://copies/")
+    policy = f.make_policy(cluster, secondary_enabled=True, secondary_destination=secondary)
     task = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user, size_bytes=GB))
     copy = SecondaryDataBackupTask.objects.get(source=task)
     assert copy.status == "in_progress" and copy.backup_set_id == task.backup_set_id
-    assert copy.storage_directory.startswith("oss://copies")
+    # The engine's one layout (the demo writes it too): the same path on each destination.
+    number = task.backup_set.number
+    assert task.storage_directory == simulation.data_directory(policy.destination.uri, policy.directory, number)
+    assert copy.storage_directory == simulation.data_directory("oss://copies/", policy.directory, number)
+    assert copy.storage_directory == f"oss://copies/{cluster.name}/data/{number}"
     assert simulation.advance_secondary_data_backup(copy.pk, now=copy.started_at + timedelta(hours=1)) is None
     copy.refresh_from_db()
     assert copy.status == "completed"
@@ -246,23 +250,30 @@ def test_secondary_log_follows_its_source(cluster, admin_user):
     assert copy.latest_point == now - timedelta(hours=2) + timedelta(seconds=300)
 
 
-def test_log_faults_fail_running_log_backups(settings, cluster):
+def test_log_faults_fail_running_log_backups_and_their_copies(settings, cluster):
     settings.SIM_LOG_FAULT_RATE = 1
     log = f.make_log_task(cluster)
+    copy = f.make_secondary_log_task(log)
     simulation.tick_log_backups()
     log.refresh_from_db()
+    copy.refresh_from_db()
     assert log.status == "failed" and "Archive log lost" in log.failure_reason
+    # A copy fails as a data copy does: its destination does not answer.
+    assert copy.status == "failed" and copy.failure_reason == outcomes.failure("storage_unreachable", uri=copy.destination.uri)
+    assert copy.events.get(new_status="failed").cause == copy.failure_reason
 
 
 def test_a_policy_with_log_backup_starts_one_with_a_secondary_copy(cluster, admin_user):
     secondary = f.make_destination(kind="object", uri="oss://copies")
     policy = f.make_policy(cluster, secondary_enabled=True, secondary_destination=secondary)
     log = services.ensure_log_backup(policy)
-    assert log.status == "starting" and log.storage_directory.endswith("/clog")
+    assert log.status == "starting"
+    assert log.storage_directory == simulation.log_directory(policy.destination.uri, policy.directory)
     assert services.ensure_log_backup(policy) is None  # one is alive already
     simulation.finish_log_move("log", log.pk)
     copy = log.secondary_copies.get()
-    assert copy.status == "starting" and copy.storage_directory.startswith("oss://copies")
+    assert copy.status == "starting"
+    assert copy.storage_directory == simulation.log_directory("oss://copies", policy.directory)
     assert simulation.finish_log_move("secondary_log", copy.pk) == "in_progress"
 
 

@@ -4,16 +4,27 @@ through COPY and every constraint of backups/models.py is checked by the
 database itself as they land."""
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db.models import Count, F, Q
 
-from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind
+from backups.choices import (
+    BackupMethod,
+    BackupMode,
+    CleanupStatus,
+    DataBackupStatus,
+    LogBackupStatus,
+    TaskKind,
+    Trigger,
+)
 from backups.devtools import demo
+from backups.engine import outcomes, simulation
 from backups.kinds import LOG_KINDS
 from backups.models import (
     TASK_MODELS,
@@ -29,6 +40,7 @@ from backups.models import (
 )
 from clusters.models import Cluster, Host, Tenant
 from tests.factories import make_cluster
+from tests.services import require_postgres
 
 NOW = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 SEEDED = [Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, TaskEvent, *TASK_MODELS.values()]
@@ -49,6 +61,11 @@ def skipped(model, field):
     return field.name in SKIP or (field.name == "created_at" and model not in (BackupSet, TaskEvent))
 
 
+def without_ids(value):
+    """An event's cause names tasks and policies by id, as the engine's do ("Copy of data backup #12.")."""
+    return re.sub(r"#\d+", "#id", value) if isinstance(value, str) else value
+
+
 def fingerprint():
     digest = hashlib.sha256()
     for model in SEEDED:
@@ -60,7 +77,8 @@ def fingerprint():
                 lookups.append(f"{field.name}__{NATURAL[field.related_model.__name__]}")
             else:
                 lookups.append(field.name)
-        rows = sorted(model.objects.values_list(*lookups), key=repr)
+        rows = sorted((tuple(without_ids(value) for value in row) for row in model.objects.values_list(*lookups)),
+                      key=repr)
         digest.update(f"{model.__name__}:{len(rows)}:{rows!r}".encode())
     return digest.hexdigest()
 
@@ -192,9 +210,11 @@ def test_the_demo_is_believable(now):
     # Sizes and durations go together.
     for task in DataBackupTask.objects.filter(status=DataBackupStatus.COMPLETED):
         assert task.size_bytes > 0 and task.progress == 100
-        assert task.storage_directory.startswith(task.policy.destination.uri + f"/{task.cluster.name}/backup_set_")
+        assert task.storage_directory.startswith(f"{task.policy.destination.uri}/{task.cluster.name}/data/")
+    # Failures say why, most naming the destination that let the backup down.
     failures = set(DataBackupTask.objects.filter(status="failed").values_list("failure_reason", flat=True))
-    assert any(r.startswith("Storage unreachable: connect to ") for r in failures)
+    uris = set(StorageDestination.objects.values_list("uri", flat=True))
+    assert "" not in failures and any(uri in reason for reason in failures for uri in uris)
     # Secondary copies: of completed backups of secondary-enabled policies, same set.
     for copy in SecondaryDataBackupTask.objects.select_related("source__policy"):
         assert copy.source.status == DataBackupStatus.COMPLETED
@@ -221,6 +241,106 @@ def test_the_demo_is_believable(now):
     # The live tasks say how they came to be.
     for task in live:
         assert task.events.filter(old_status="", actor_label="seed").exists()
+
+
+# --- What the demo writes is what the engine writes ----------------------------------------
+
+D, L, C = DataBackupStatus, LogBackupStatus, CleanupStatus
+
+
+def causes(*codes):
+    return [outcomes.CAUSES[code] for code in codes]
+
+
+# What the engine writes as the cause of each move (kind, new status): the texts
+# of backups/engine/outcomes.py, and for a data backup started with no cause of
+# its own its trigger's label (services.start_data_backup).  A move to "failed"
+# says the task's failure reason.
+ENGINE_CAUSES = {
+    (TaskKind.DATA, D.IN_PROGRESS): [*causes("instant_requested", "scheduled", "scheduled_full"), *Trigger.labels],
+    (TaskKind.DATA, D.COMPLETED): causes("data_finished"),
+    (TaskKind.SECONDARY_DATA, D.IN_PROGRESS): causes("copy_started"),
+    (TaskKind.SECONDARY_DATA, D.COMPLETED): causes("copy_finished"),
+    (TaskKind.LOG, L.STARTING): causes("log_started", "start_requested"),
+    (TaskKind.SECONDARY_LOG, L.STARTING): causes("log_copy_started", "start_requested"),
+    **{(kind, L.IN_PROGRESS): causes("log_running", "sweeper_finished") for kind in LOG_KINDS},
+    **{(kind, L.STOPPING): causes("stop_requested") for kind in LOG_KINDS},
+    **{(kind, L.STOPPED): causes("log_stopped", "sweeper_finished") for kind in LOG_KINDS},
+    (TaskKind.CLEANUP, C.NOT_STARTED): causes("cleanup_scheduled"),
+    (TaskKind.CLEANUP, C.RUNNING): causes("cleanup_started"),
+    (TaskKind.CLEANUP, C.COMPLETED): causes("cleanup_finished"),
+}
+
+
+def engine_pattern(text):
+    """What the engine writes from ``text`` (an outcomes text), whatever fills its placeholders."""
+    return re.compile(".+".join(re.escape(part) for part in re.split(r"%\(\w+\)s", str(text))))
+
+
+def engine_failure(task):
+    """The reason the engine gives when it fails ``task`` as the demo says it failed
+    (simulation.py: a planned data outcome, a destination that does not answer, a log fault)."""
+    if isinstance(task, DataBackupTask):
+        assert task.sim_outcome in outcomes.DATA_FAILURES
+        return simulation.failure_reason(task.sim_outcome, task)
+    if isinstance(task, LogBackupTask):
+        return outcomes.failure("log_lost")
+    destination = task.policy.destination if isinstance(task, CleanupTask) else task.destination
+    return outcomes.failure("storage_unreachable", uri=destination.uri)
+
+
+@pytest.mark.django_db
+def test_every_cause_and_failure_reason_the_demo_writes_is_one_the_engine_writes():
+    seed(now=NOW)
+    demo.fill(dict.fromkeys(TaskKind, 1500), now=NOW)
+    kind_of = {ContentType.objects.get_for_model(model).pk: kind for kind, model in TASK_MODELS.items()}
+    events = TaskEvent.objects.filter(actor_label=demo.ACTOR).values_list("content_type", "new_status", "cause")
+    seen = set()
+    for content_type, status, cause in events:
+        kind = kind_of[content_type]
+        if status == "failed":
+            continue  # checked below: the task's own failure reason
+        assert any(engine_pattern(text).fullmatch(cause) for text in ENGINE_CAUSES[kind, status]), (kind, status, cause)
+        seen.add((kind, status))
+    assert seen == set(ENGINE_CAUSES)  # and the demo shows every move the engine makes
+    patterns = [engine_pattern(text) for text in outcomes.FAILURES.values()]
+    for kind, model in TASK_MODELS.items():
+        failed = model.objects.filter(status="failed")
+        assert failed.filter(cluster__name__startswith=demo.FLEET_PREFIX).exists(), kind
+        assert failed.exclude(cluster__name__startswith=demo.FLEET_PREFIX).exists(), kind
+        for task in failed:
+            assert any(p.fullmatch(task.failure_reason) for p in patterns), (kind, task.failure_reason)
+            assert task.failure_reason == engine_failure(task), kind
+        # The seeded events of the failures say the same.
+        failed_events = TaskEvent.objects.filter(
+            content_type=ContentType.objects.get_for_model(model), new_status="failed", actor_label=demo.ACTOR
+        )
+        reasons = dict(failed.values_list("pk", "failure_reason"))
+        assert failed_events.exists(), kind
+        for pk, cause in failed_events.values_list("object_id", "cause"):
+            assert cause == reasons[pk], kind
+
+
+@pytest.mark.django_db
+def test_every_seeded_storage_directory_follows_the_engines_layout():
+    seed(now=NOW)
+    demo.fill(dict.fromkeys(TaskKind, 1500), now=NOW)
+    for task in DataBackupTask.objects.select_related("policy__destination", "backup_set"):
+        policy = task.policy
+        assert task.storage_directory == simulation.data_directory(
+            policy.destination.uri, policy.directory, task.backup_set.number
+        )
+    for copy in SecondaryDataBackupTask.objects.select_related("destination", "source__policy", "backup_set"):
+        assert copy.storage_directory == simulation.data_directory(
+            copy.destination.uri, copy.source.policy.directory, copy.backup_set.number
+        )
+    for task in LogBackupTask.objects.select_related("policy__destination"):
+        assert task.storage_directory == simulation.log_directory(task.policy.destination.uri, task.policy.directory)
+    for copy in SecondaryLogBackupTask.objects.select_related("destination", "source__policy"):
+        assert copy.storage_directory == simulation.log_directory(copy.destination.uri, copy.source.policy.directory)
+    # One layout per cluster: a cluster's log backups share one directory per destination.
+    for cluster in Cluster.objects.all():
+        assert LogBackupTask.objects.filter(cluster=cluster).values("storage_directory").distinct().count() <= 1
 
 
 # --- The live tasks go to the simulated worker ---------------------------------------------
@@ -298,6 +418,7 @@ def test_the_worker_carries_the_live_tasks_to_their_end(settings, django_capture
     end of the simulation's own, none is left for the sweeper ("Worker lost")."""
     from backup_console.celery import app
 
+    app.loader.import_default_modules()  # registers backups.tasks, as a worker does when it starts
     settings.SIM_SPEED = 10**9  # whatever ran since the seeded start is enough to finish
     settings.SIM_FAILURE_RATE = 0
     sent_messages()
@@ -414,10 +535,7 @@ def index_definitions(model):
 
 @pytest.mark.django_db
 def test_a_big_top_up_rebuilds_every_index_it_set_aside(monkeypatch):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    require_postgres()  # the bulk load sets indexes aside on PostgreSQL only
     before = index_definitions(CleanupTask)
     assert any(name == "cleanup_start" for name, _ in before)
     seen_during = []
@@ -440,10 +558,7 @@ def test_a_big_top_up_rebuilds_every_index_it_set_aside(monkeypatch):
 
 @pytest.mark.django_db
 def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatch):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    require_postgres()  # the bulk load sets indexes aside on PostgreSQL only
     before = index_definitions(CleanupTask)
     calls = []
 
@@ -467,8 +582,7 @@ def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatc
 def test_a_small_top_up_of_a_big_table_keeps_its_indexes(monkeypatch):
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the bulk load sets indexes aside on PostgreSQL only")
+    require_postgres()  # the bulk load sets indexes aside on PostgreSQL only
     monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
     demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
     with connection.cursor() as cursor:

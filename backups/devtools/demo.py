@@ -43,9 +43,15 @@ own SCN-style versions are) stay unique per cluster.  Secondary data copies
 exist for completed data backups only and secondary log copies one per log
 session, so the data and log kinds may end somewhat above their target.
 
-Data backups carry the simulated worker's plan (``sim_outcome``/``sim_fail_at``,
-backups/engine/simulation.py): finished rows the outcome they had, running ones
-"completed" and their planned size, as the engine's own rows do.
+What the rows say is the engine's own.  Event causes and failure reasons are
+the texts of backups/engine/outcomes.py, rendered as the engine renders them
+(a failed data backup's reason is ``simulation.failure_reason`` of its planned
+outcome), and storage directories come from the engine's path helpers
+(``simulation.data_directory``/``log_directory``): a seeded task and one the
+workers ran look alike in the console.  Data backups carry the simulated
+worker's plan (``sim_outcome``/``sim_fail_at``): finished rows the outcome
+they had, running ones "completed" and their planned size, as the engine's
+own rows do.
 
 The live tasks.  Each demo cluster has a few tasks that are alive at ``now``: a
 running data backup or secondary copy, a log backup starting or stopping, a
@@ -67,6 +73,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -89,6 +96,9 @@ from ..choices import (
     TaskKind,
     Trigger,
 )
+from ..engine import dispatch, outcomes, simulation
+from ..engine.outcomes import COMPLETED, DATA_FAILURES
+from ..engine.simulation import data_directory, log_directory
 from ..models import (
     TASK_MODELS,
     BackupPolicy,
@@ -107,7 +117,6 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
 ACTOR = "seed"
 HISTORY_DAYS = 30
-COMPLETED = "completed"  # backups.engine.simulation's outcome for a data backup that succeeds
 
 GB = 1024**3
 MB = 1024**2
@@ -181,46 +190,18 @@ FLEET_SET_SIZE = 7  # physical: one full and six incrementals per backup set
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_BATCH = 20000
 
-# --- Failure reasons ---------------------------------------------------------
+# --- Failures ------------------------------------------------------------------
 
 
-def data_failure(rng, dest, mode, timeout_minutes):
-    """(simulation failure key, reason): the keys of backups.engine.simulation.FAILURES."""
-    reasons = [
-        ("storage_unreachable", f"Storage unreachable: connect to {dest.uri} timed out"),
-        ("timeout", f"Backup timed out after {timeout_minutes} minutes"),
-    ]
-    if mode == BackupMode.FULL:
-        reasons.append(("compaction_needed", "Compaction needed before full backup"))
-    if dest.kind == StorageKind.NFS:
-        reasons.append(("disk_full", "Disk quota exceeded on NFS server"))
-    else:
-        reasons.append(("disk_full", f"Bucket quota exceeded on {dest.uri}"))
-    return rng.choice(reasons)
+def planned_failure(rng, mode):
+    """The outcome code of a failed data backup, one of those
+    simulation.plan_data_backup plans (a compaction fails fulls only)."""
+    return rng.choice([code for code in DATA_FAILURES if mode == BackupMode.FULL or code != "compaction_needed"])
 
 
-def copy_failure(rng, dest):
-    return rng.choice([
-        f"Storage unreachable: connect to {dest.uri} timed out",
-        "Checksum mismatch after copy; the copy was discarded",
-        f"Object storage throttled the upload (503 SlowDown from {dest.uri})",
-    ])
-
-
-def log_failure(rng, dest, host):
-    return rng.choice([
-        f"Archive log lost: clog file missing on {host.ip}:{host.port}",
-        f"Storage unreachable: connect to {dest.uri} timed out",
-        "Log archiving fell behind the clog retention; restart required",
-    ])
-
-
-def cleanup_failure(rng, dest, cluster_name, number):
-    return rng.choice([
-        f"Storage unreachable: connect to {dest.uri} timed out",
-        f"Permission denied deleting {dest.uri}/{cluster_name}/backup_set_{number}",
-        f"Backup set {number} is still used by a running restore",
-    ])
+def unreachable(destination):
+    """Why a copy or a cleanup failed: the engine's storage_unreachable, as simulation writes it."""
+    return outcomes.failure("storage_unreachable", uri=destination.uri)
 
 
 # --- Small helpers -------------------------------------------------------------
@@ -236,15 +217,6 @@ def _rng(seed, *labels):
 
 def _minutes(dt):
     return int((dt - EPOCH).total_seconds() // 60)
-
-
-def data_directory(dest, cluster_name, number, mode, started_at, tenant=None):
-    scope = f"/tenant_{tenant}" if tenant else ""
-    return f"{dest.uri}/{cluster_name}/backup_set_{number}{scope}/{mode}_{started_at:%Y%m%dT%H%M%S}"
-
-
-def log_directory(dest, cluster_name, started_at):
-    return f"{dest.uri}/{cluster_name}/archivelog/piece_{started_at:%Y%m%dT%H%M%S}"
 
 
 def ensure_demo_user():
@@ -293,7 +265,8 @@ def ensure_cluster(spec, destinations):
                 "zone": zones[j % 2],
             },
         )
-    policy = BackupPolicy.objects.filter(cluster=cluster, tenant=None, state=PolicyState.ACTIVE).first()
+    policy = (BackupPolicy.objects.select_related("destination", "secondary_destination")
+              .filter(cluster=cluster, tenant=None, state=PolicyState.ACTIVE).first())
     if policy is None:
         policy = BackupPolicy.objects.create(
             cluster=cluster,
@@ -341,7 +314,7 @@ def build(seed=DEFAULT_SEED, now=None, reset=False):
         for spec, cluster, policy in estate:
             if _has_history(cluster):
                 continue
-            history = ClusterHistory(spec, cluster, policy, destinations, user, seed, now)
+            history = ClusterHistory(spec, cluster, policy, user, seed, now)
             history.generate()
             for label, count in history.save().items():
                 created[label] = created.get(label, 0) + count
@@ -352,12 +325,16 @@ def build(seed=DEFAULT_SEED, now=None, reset=False):
 
 
 class ClusterHistory:
-    """Thirty days of one demo cluster, generated oldest first."""
+    """Thirty days of one demo cluster, generated oldest first.
 
-    def __init__(self, spec, cluster, policy, destinations, user, seed, now):
+    The rows are the engine's in all but their origin: what a task's events
+    and failure say, and where its files go, come from backups/engine/.
+    """
+
+    def __init__(self, spec, cluster, policy, user, seed, now):
         self.spec, self.cluster, self.policy, self.user, self.now = spec, cluster, policy, user, now
-        self.dest = destinations[spec.destination]
-        self.sec_dest = destinations[spec.secondary] if spec.secondary else None
+        self.dest = policy.destination
+        self.sec_dest = policy.secondary_destination if policy.secondary_enabled else None
         self.rng = _rng(seed, spec.name)
         self.tenants = list(cluster.tenants.order_by("name"))
         self.hosts = list(cluster.hosts.order_by("ip", "port"))
@@ -365,9 +342,6 @@ class ClusterHistory:
         self.base_version = self.rng.randrange(200, 900)
         self.next_number = self.rng.randrange(1, 40)
         self.sets, self.data, self.copies, self.logs, self.log_copies, self.cleanups = [], [], [], [], [], []
-        self.events = []  # (task, [(old, new, at, cause)])
-
-    # - data backups -
 
     def generate(self):
         self._data_backups()
@@ -375,9 +349,10 @@ class ClusterHistory:
         self._log_backups()
         self._cleanups()
 
+    # - data backups -
+
     def _day_start(self, day):
-        midnight = (self.start + timedelta(days=day)).replace(hour=0, minute=0, second=0, microsecond=0)
-        return midnight
+        return (self.start + timedelta(days=day)).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def _version(self, at):
         return self.base_version + (at - self.start).days
@@ -398,32 +373,17 @@ class ClusterHistory:
             full_size *= rng.uniform(0.1, 0.3)
         size = full_size if mode == BackupMode.FULL else full_size * rng.uniform(0.02, 0.07)
         rate = rng.uniform(250, 400) * MB if spec.method == BackupMethod.PHYSICAL else rng.uniform(60, 120) * MB
-        seconds = size / rate + rng.uniform(120, 300)
-        timeout = self.policy.data_backup_timeout_minutes
-        seconds = min(seconds, timeout * 60 * 0.9)
+        seconds = min(size / rate + rng.uniform(120, 300), self.policy.data_backup_timeout_minutes * 60 * 0.9)
         task = DataBackupTask(
             cluster=self.cluster, tenant=tenant, policy=self.policy, backup_set=backup_set, mode=mode,
             backup_method=spec.method, data_version=version or self._version(at),
-            storage_directory=data_directory(self.dest, spec.name, backup_set.number, mode, at,
-                                             tenant.name if tenant else None),
+            storage_directory=data_directory(self.dest.uri, self.policy.directory, backup_set.number),
             started_at=at, trigger=trigger, requested_by=self.user if trigger == Trigger.INSTANT else None,
         )
         if fail or rng.random() < 0.07:
-            task.status = DataBackupStatus.FAILED
-            task.sim_outcome, task.failure_reason = data_failure(rng, self.dest, mode, timeout)
-            if task.sim_outcome == "timeout":
-                task.progress = rng.randrange(60, 96)
-                elapsed = timeout * 60
-            else:
-                task.progress = rng.randrange(3, 95)
-                elapsed = seconds * task.progress / 100
-            task.size_bytes = int(size * task.progress / 100)
-            task.ended_at = at + timedelta(seconds=int(elapsed))
-            task.sim_fail_at = task.progress
+            self._fail(task, size, seconds)
         else:
-            task.sim_outcome = COMPLETED
-            task.status = DataBackupStatus.COMPLETED
-            task.progress = 100
+            task.status, task.sim_outcome, task.progress = DataBackupStatus.COMPLETED, COMPLETED, 100
             task.size_bytes = int(size)
             task.ended_at = at + timedelta(seconds=int(seconds))
         if running or task.ended_at >= self.now:
@@ -439,7 +399,27 @@ class ClusterHistory:
         self.data.append(task)
         return task
 
+    def _fail(self, task, size, seconds):
+        """End ``task`` as the simulated worker ends a backup planned to fail:
+        at its planned progress, saying the engine's reason for the outcome."""
+        rng = self.rng
+        task.status, task.sim_outcome = DataBackupStatus.FAILED, planned_failure(rng, task.mode)
+        task.failure_reason = simulation.failure_reason(task.sim_outcome, task)
+        if task.sim_outcome == "timeout":
+            task.progress = rng.randrange(60, 96)
+            elapsed = self.policy.data_backup_timeout_minutes * 60
+        elif task.sim_outcome == "compaction_needed":
+            task.progress = elapsed = 0  # found at the first step, before anything was copied
+        else:
+            task.progress = rng.randrange(3, 95)
+            elapsed = seconds * task.progress / 100
+        task.sim_fail_at = task.progress
+        task.size_bytes = int(size * task.progress / 100)
+        task.ended_at = task.started_at + timedelta(seconds=int(elapsed))
+
     def _data_backups(self):
+        """A scheduled backup a day (a failed full retried in a new set), now and
+        then an operator's full of one tenant, and a running one if the spec says so."""
         spec, rng = self.spec, self.rng
         physical = spec.method == BackupMethod.PHYSICAL
         current = None  # the cluster-wide set incrementals go into
@@ -474,19 +454,23 @@ class ClusterHistory:
                     tenant = rng.choice(self.tenants)
                     task = self._run(at, BackupMode.FULL, self._new_set(at, tenant), Trigger.INSTANT, tenant=tenant)
                     busy_until = task.ended_at or self.now
-        running = any(t.status == DataBackupStatus.IN_PROGRESS for t in self.data)
-        if spec.force_data_running and not running:
-            at = max(busy_until + timedelta(minutes=10), self.now - timedelta(minutes=rng.randrange(10, 50)))
-            if at < self.now - timedelta(minutes=2):
-                if physical and current is not None:
-                    mode, backup_set = BackupMode.INCREMENTAL, current
-                else:
-                    mode, backup_set = BackupMode.FULL, self._new_set(at)
-                # A logical backup needs a data version of its own: a compaction just finished.
-                version = max(t.data_version for t in self.data) + 1 if self.data else None
-                self._run(at, mode, backup_set, Trigger.INSTANT, version=version, running=True)
+        if spec.force_data_running and not any(t.status == DataBackupStatus.IN_PROGRESS for t in self.data):
+            self._instant_running(busy_until, current)
         if self.data:
             self.cluster.data_version = max(t.data_version for t in self.data)
+
+    def _instant_running(self, busy_until, current):
+        """An operator's backup that is running now (an incremental on a physical cluster's set)."""
+        at = max(busy_until + timedelta(minutes=10), self.now - timedelta(minutes=self.rng.randrange(10, 50)))
+        if at >= self.now - timedelta(minutes=2):
+            return
+        if self.spec.method == BackupMethod.PHYSICAL and current is not None:
+            mode, backup_set = BackupMode.INCREMENTAL, current
+        else:
+            mode, backup_set = BackupMode.FULL, self._new_set(at)
+        # A logical backup needs a data version of its own: a compaction just finished.
+        version = max(t.data_version for t in self.data) + 1 if self.data else None
+        self._run(at, mode, backup_set, Trigger.INSTANT, version=version, running=True)
 
     def _secondary_copies(self):
         if not self.sec_dest:
@@ -514,12 +498,10 @@ class ClusterHistory:
         copy = SecondaryDataBackupTask(
             source=source, cluster=self.cluster, tenant=source.tenant, backup_set=source.backup_set,
             mode=source.mode, destination=dest, started_at=at,
-            storage_directory=data_directory(dest, self.spec.name, source.backup_set.number, source.mode,
-                                             source.started_at, source.tenant.name if source.tenant else None),
+            storage_directory=data_directory(dest.uri, self.policy.directory, source.backup_set.number),
         )
         if fail or rng.random() < 0.05:
-            copy.status = DataBackupStatus.FAILED
-            copy.failure_reason = copy_failure(rng, dest)
+            copy.status, copy.failure_reason = DataBackupStatus.FAILED, unreachable(dest)
             copy.ended_at = at + timedelta(seconds=int(seconds * rng.uniform(0.05, 0.9)))
         else:
             copy.status = DataBackupStatus.COMPLETED
@@ -557,7 +539,8 @@ class ClusterHistory:
         host = self.hosts[0] if end is None else rng.choice(self.hosts)
         task = LogBackupTask(
             cluster=self.cluster, policy=self.policy, backup_method=spec.method, host=host,
-            storage_directory=log_directory(self.dest, spec.name, at), started_at=at, status=status, ended_at=end,
+            storage_directory=log_directory(self.dest.uri, self.policy.directory),
+            started_at=at, status=status, ended_at=end,
         )
         if end is None:
             lag = spec.log_lag_seconds + rng.randrange(0, 5)
@@ -567,7 +550,7 @@ class ClusterHistory:
         else:
             task.latest_point = end - timedelta(seconds=rng.randrange(1, 30 if status == S.STOPPED else 900))
             if status == S.FAILED:
-                task.failure_reason = log_failure(rng, self.dest, host)
+                task.failure_reason = outcomes.failure("log_lost")
         self.logs.append(task)
         if self.sec_dest:
             self._log_copy(task)
@@ -579,13 +562,13 @@ class ClusterHistory:
         if live and at > self.now:
             at = source.started_at
         kw = {"source": source, "cluster": self.cluster, "destination": dest, "started_at": at,
-                  "storage_directory": log_directory(dest, self.spec.name, source.started_at)}
+              "storage_directory": log_directory(dest.uri, self.policy.directory)}
         if not live:
             status = S.FAILED if source.status == S.FAILED and rng.random() < 0.5 else S.STOPPED
             copy = SecondaryLogBackupTask(status=status, ended_at=source.ended_at + timedelta(seconds=rng.randrange(5, 60)),
                                           latest_point=source.latest_point - timedelta(seconds=rng.randrange(5, 60)), **kw)
             if status == S.FAILED:
-                copy.failure_reason = f"Source log backup failed: {source.failure_reason}"
+                copy.failure_reason = unreachable(dest)
         else:
             status = self.spec.seclog_live
             if status == S.STARTING and (self.now - at) > timedelta(minutes=5):
@@ -594,7 +577,7 @@ class ClusterHistory:
                 self.log_copies.append(SecondaryLogBackupTask(
                     status=S.FAILED, ended_at=failed_at,
                     latest_point=failed_at - timedelta(seconds=rng.randrange(30, 120)),
-                    failure_reason=f"Storage unreachable: connect to {dest.uri} timed out", **kw))
+                    failure_reason=unreachable(dest), **kw))
                 kw["started_at"] = self.now - timedelta(seconds=rng.randrange(10, 40))
             point = source.latest_point and source.latest_point - timedelta(seconds=rng.randrange(5, 40))
             copy = SecondaryLogBackupTask(status=status, latest_point=None if status == S.STARTING else point, **kw)
@@ -603,6 +586,8 @@ class ClusterHistory:
     # - cleanup -
 
     def _cleanups(self):
+        """A cleanup a day; sets past the recovery window go (the newest always
+        stays), and today's is due now if the spec says so."""
         spec, rng, now = self.spec, self.rng, self.now
         if spec.force_cleanup_due:
             due_at = (now - timedelta(minutes=rng.randrange(2, 6))).replace(second=0, microsecond=0)
@@ -610,13 +595,12 @@ class ClusterHistory:
         else:
             due_at = None
             hour, minute = (spec.run_at[0] + 3) % 24, spec.run_at[1] + 15
-        sets = sorted((s for s in self.sets), key=lambda s: s.created_at)
+        sets = sorted(self.sets, key=lambda s: s.created_at)
         last_end = {}
         for t in self.data:
             end = t.ended_at or now
             last_end[id(t.backup_set)] = max(last_end.get(id(t.backup_set), end), end)
         runs = 0
-        at = None
         for day in range(HISTORY_DAYS + 2):
             at = self._day_start(day).replace(hour=hour, minute=minute)
             if at < self.start:
@@ -627,8 +611,7 @@ class ClusterHistory:
                                retention_days=spec.retention_days)
             seconds = rng.randrange(40, 300)
             if runs == 4 or rng.random() < 0.06:
-                number = sets[0].number if sets else self.next_number
-                task.status, task.failure_reason = CleanupStatus.FAILED, cleanup_failure(rng, self.dest, spec.name, number)
+                task.status, task.failure_reason = CleanupStatus.FAILED, unreachable(self.dest)
             else:
                 task.status = CleanupStatus.COMPLETED
             task.ended_at = at + timedelta(seconds=seconds)
@@ -637,7 +620,6 @@ class ClusterHistory:
                 # in one go (backups.engine.simulation.run_cleanup) from "not started".
                 task.status, task.failure_reason, task.ended_at = CleanupStatus.NOT_STARTED, "", None
             elif task.status == CleanupStatus.COMPLETED:
-                # Sets past the recovery window go, except the newest one.
                 horizon = at - timedelta(days=spec.retention_days)
                 for backup_set in sets[:-1]:
                     if backup_set.expired_at is None and last_end.get(id(backup_set), now) < horizon:
@@ -678,8 +660,6 @@ class ClusterHistory:
         """Hand this cluster's live tasks to the simulated worker once the rows are
         committed, by ID, as backups/engine/services.py does; returns how many.  A broker
         that is down is logged, not raised: the demo stands, the sweeper ends them."""
-        from ..engine import dispatch, simulation
-
         moving = (S.STARTING, S.STOPPING)
         switch = simulation.log_switch_delay()
         live = [(dispatch.RUN_DATA_BACKUP, (t.pk,), None) for t in self.data if t.status == DataBackupStatus.IN_PROGRESS]
@@ -692,38 +672,80 @@ class ClusterHistory:
             dispatch.enqueue(name, *args, countdown=countdown)
         return len(live)
 
+    # - events: what the engine writes on each move (backups/engine/outcomes.py) -
+
     def _events(self, task):
-        """The state changes that led each seeded task to its status."""
-        start, end, status, now = task.started_at, task.ended_at, task.status, self.now
+        """The state changes that led a seeded task to its status (saved: it has its pk)."""
         if isinstance(task, CleanupTask):
-            created = max(start - timedelta(days=1), self.start - timedelta(days=1))
-            steps = [("", CleanupStatus.NOT_STARTED, created, "Scheduled by retention policy")]
-            if status != CleanupStatus.NOT_STARTED:
-                steps.append((CleanupStatus.NOT_STARTED, CleanupStatus.RUNNING, start, "Cleanup started"))
-            if end:
-                steps.append((CleanupStatus.RUNNING, status, end, task.failure_reason or f"Deleted {task.deleted_sets} backup set(s)"))
+            steps = self._cleanup_steps(task)
         elif isinstance(task, (LogBackupTask, SecondaryLogBackupTask)):
-            steps = [("", S.STARTING, start, "Log backup started")]
-            if status != S.STARTING:
-                steps.append((S.STARTING, S.IN_PROGRESS, min(start + timedelta(seconds=30), end or now), "Archiving"))
-            if status == S.STOPPING:
-                steps.append((S.IN_PROGRESS, S.STOPPING, now - timedelta(seconds=20), "Stop requested"))
-            elif status == S.STOPPED:
-                steps.append((S.IN_PROGRESS, S.STOPPING, end - timedelta(seconds=min(20, (end - start).total_seconds() / 2)), "Stop requested"))
-                steps.append((S.STOPPING, S.STOPPED, end, "Stopped"))
-            elif status == S.FAILED:
-                steps.append((S.IN_PROGRESS, S.FAILED, end, task.failure_reason))
+            steps = self._log_steps(task)
         else:
-            cause = "Instant backup requested" if getattr(task, "trigger", "") == Trigger.INSTANT else "Backup started"
-            steps = [("", DataBackupStatus.IN_PROGRESS, start, cause)]
-            if end:
-                steps.append((DataBackupStatus.IN_PROGRESS, status, end, task.failure_reason or "Backup completed"))
+            steps = self._data_steps(task)
         ct = ContentType.objects.get_for_model(type(task))
         return [
             TaskEvent(content_type=ct, object_id=task.pk, cluster=self.cluster, old_status=old, new_status=new,
                       cause=cause[:255], actor_label=ACTOR, created_at=at)
             for old, new, at, cause in steps
         ]
+
+    def _data_steps(self, task):
+        """Created in progress (services.start_data_backup, simulation.start_secondary_copy),
+        then finished or failed (simulation.advance_data_backup and its copy's twin)."""
+        if isinstance(task, SecondaryDataBackupTask):
+            created, finished = outcomes.cause("copy_started", pk=task.source.pk), outcomes.cause("copy_finished")
+        else:
+            created, finished = self._created_cause(task), outcomes.cause("data_finished")
+        steps = [("", DataBackupStatus.IN_PROGRESS, task.started_at, created)]
+        if task.ended_at:
+            steps.append((DataBackupStatus.IN_PROGRESS, task.status, task.ended_at, task.failure_reason or finished))
+        return steps
+
+    def _created_cause(self, task):
+        """What services.py says of a data backup it starts: the operator's request,
+        the policy's schedule (a full where the schedule says incremental: there was
+        no full to build on), or, started with no cause, its trigger."""
+        if task.trigger == Trigger.INSTANT:
+            return outcomes.cause("instant_requested")
+        if task.trigger == Trigger.SCHEDULE:
+            planned = self.policy.schedule_days.get(str(task.started_at.isoweekday()))
+            fallback = task.mode == BackupMode.FULL and planned == BackupMode.INCREMENTAL
+            return outcomes.cause("scheduled_full" if fallback else "scheduled", pk=self.policy.pk)
+        return str(Trigger(task.trigger).label)
+
+    def _log_steps(self, task):
+        """Starting (services.ensure_log_backup, simulation.start_secondary_log), archiving
+        (finish_log_move), then stopping and stopped after a Stop, or failed (a log fault)."""
+        start, end, status, now = task.started_at, task.ended_at, task.status, self.now
+        if isinstance(task, LogBackupTask):
+            created = outcomes.cause("log_started", pk=self.policy.pk)
+        else:
+            created = outcomes.cause("log_copy_started", pk=task.source.pk)
+        steps = [("", S.STARTING, start, created)]
+        if status != S.STARTING:
+            steps.append((S.STARTING, S.IN_PROGRESS, min(start + timedelta(seconds=30), end or now),
+                          outcomes.cause("log_running")))
+        if status == S.STOPPING:
+            steps.append((S.IN_PROGRESS, S.STOPPING, now - timedelta(seconds=20), outcomes.cause("stop_requested")))
+        elif status == S.STOPPED:
+            stop_at = end - timedelta(seconds=min(20, (end - start).total_seconds() / 2))
+            steps.append((S.IN_PROGRESS, S.STOPPING, stop_at, outcomes.cause("stop_requested")))
+            steps.append((S.STOPPING, S.STOPPED, end, outcomes.cause("log_stopped")))
+        elif status == S.FAILED:
+            steps.append((S.IN_PROGRESS, S.FAILED, end, task.failure_reason))
+        return steps
+
+    def _cleanup_steps(self, task):
+        """Scheduled, started and ended as simulation.schedule_cleanups and run_cleanup write it."""
+        steps = [("", CleanupStatus.NOT_STARTED, task.started_at,
+                  outcomes.cause("cleanup_scheduled", days=task.retention_days))]
+        if task.status != CleanupStatus.NOT_STARTED:
+            steps.append((CleanupStatus.NOT_STARTED, CleanupStatus.RUNNING, task.started_at,
+                          outcomes.cause("cleanup_started")))
+        if task.ended_at:
+            finished = outcomes.cause("cleanup_finished", count=task.deleted_sets)
+            steps.append((CleanupStatus.RUNNING, task.status, task.ended_at, task.failure_reason or finished))
+        return steps
 
 
 # --- Bulk top-up (benchmarks) --------------------------------------------------------
@@ -761,10 +783,10 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
         kinds = [kind for kind in (main, secondary) if kind]
         with _indexes_set_aside([TASK_MODELS[kind] for kind in kinds], sum(need[kind] for kind in kinds)):
             while need[main] > 0 or (secondary and need[secondary] > 0):
-                group = group_class(fleet, seed, now)
+                group = group_class(fleet, seed, now, batch_size)
                 wanted = max(1, group.window_rows(need[main], need[secondary] if secondary else 0))
                 done = {main: 0, secondary: 0}
-                for batch in group.batches(wanted, batch_size):
+                for batch in group.batches(wanted):
                     writer.write(batch)
                     done[main] += len(batch.get(group.model, ()))
                     if secondary:
@@ -829,6 +851,8 @@ class _FleetCluster:
     name: str
     method: str
     policy_id: int
+    directory: str  # the policy's storage directory
+    timeout_minutes: int  # the policy's data backup timeout
     retention_days: int
     tenants: list
     hosts: list  # (id, ip, port)
@@ -890,7 +914,8 @@ def _ensure_fleet(now):
     for name in names:
         c = clusters[name]
         p = policies[c.id]
-        fleet.append(_FleetCluster(c.id, name, p.backup_method, p.id, p.retention_days, tenants[c.id], hosts[c.id]))
+        fleet.append(_FleetCluster(c.id, name, p.backup_method, p.id, p.directory, p.data_backup_timeout_minutes,
+                                   p.retention_days, tenants[c.id], hosts[c.id]))
     return _Fleet(fleet, primary, secondary)
 
 
@@ -915,13 +940,21 @@ WRITE_ORDER = [BackupSet, DataBackupTask, SecondaryDataBackupTask, LogBackupTask
 
 
 class _Ids:
-    """Primary keys handed out before rows are written (rows of the batch point at them)."""
+    """Primary keys handed out as rows are made, so that a row can point at a
+    row of the same batch by its id: taken from the table's sequence a block
+    at a time on PostgreSQL (what a block leaves unused is a gap, as a
+    rolled-back insert leaves), counted on from the largest id on SQLite."""
 
-    def __init__(self, model):
-        self.model, self.pending = model, []
+    def __init__(self, model, block):
+        self.model, self.block, self.free = model, block, []
         self.next_sqlite = None
 
-    def take(self, n):
+    def next(self):
+        if not self.free:
+            self.free = self._take(self.block)[::-1]
+        return self.free.pop()
+
+    def _take(self, n):
         if connection.vendor == "postgresql":
             table = self.model._meta.db_table
             with connection.cursor() as cursor:
@@ -936,12 +969,13 @@ class _Ids:
 
 
 class _Writer:
-    """Writes a batch {model: [row tuples in COLUMNS order]} in one transaction."""
+    """Writes a batch {model: [row dicts keyed by COLUMNS[model]]} in one transaction."""
 
     def __init__(self, batch_size):
         self.batch_size, self.rows = batch_size, 0
         self.postgres = connection.vendor == "postgresql"
         self.extra = {model: self._defaults(model) for model in WRITE_ORDER}
+        self.values = {model: itemgetter(*COLUMNS[model]) for model in WRITE_ORDER}
 
     @staticmethod
     def _defaults(model):
@@ -967,12 +1001,13 @@ class _Writer:
                     self.rows += len(rows)
 
     def _copy(self, model, rows):
-        extra = self.extra[model]
+        extra, values = self.extra[model], self.values[model]
         tail = "".join("\t" + value for _, value in extra) + "\n"
         buffer = io.StringIO()
         write = buffer.write
         for row in rows:
-            write("\t".join([r"\N" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)) for v in row]))
+            write("\t".join([r"\N" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v))
+                             for v in values(row)]))
             write(tail)
         buffer.seek(0)
         columns = [model._meta.get_field(name).column for name in COLUMNS[model]] + [column for column, _ in extra]
@@ -987,7 +1022,13 @@ class _Writer:
 
     def _bulk_create(self, model, rows):
         names = COLUMNS[model]
-        model.objects.bulk_create([model(**dict(zip(names, row))) for row in rows], batch_size=2000)
+        model.objects.bulk_create([model(**{name: row[name] for name in names}) for row in rows], batch_size=2000)
+
+
+def _span(cluster, at, end, reason=""):
+    """The columns every finished fleet task has: its cluster and life span
+    (updated last when it ended), and why it failed."""
+    return {"cluster_id": cluster.id, "started_at": at, "ended_at": end, "failure_reason": reason, "updated_at": end}
 
 
 class _Group:
@@ -996,8 +1037,8 @@ class _Group:
     model = secondary_model = None
     primary_ratio = 1.0
 
-    def __init__(self, fleet, seed, now):
-        self.fleet, self.now = fleet, now
+    def __init__(self, fleet, seed, now, batch_size):
+        self.fleet, self.now, self.batch_size = fleet, now, batch_size
         self.step = 86400 / FLEET_DAILY_ROWS
         oldest = self.model.objects.filter(cluster_id__in=fleet.ids).aggregate(m=Min("started_at"))["m"]
         # A gap of one cluster period keeps a cluster's rows of two windows
@@ -1009,7 +1050,7 @@ class _Group:
     def window_rows(self, need_main, need_secondary):
         return max(need_main, math.ceil(need_secondary / self.primary_ratio))
 
-    def batches(self, rows, batch_size):
+    def batches(self, rows):
         self.start = self.end - timedelta(seconds=self.step * rows)
         batch = {}
         count = 0
@@ -1018,92 +1059,81 @@ class _Group:
             at = self.start + timedelta(seconds=self.step * i + self.rng.random() * self.step / 2)
             self.row(batch, i, cluster, at.replace(microsecond=0))
             count += 1
-            if count == batch_size:
-                self.finish(batch)
+            if count == self.batch_size:
                 yield batch
                 batch, count = {}, 0
         if count:
-            self.finish(batch)
             yield batch
-
-    def finish(self, batch):
-        """Allocate the ids this batch's rows point at."""
 
 
 class _DataGroup(_Group):
     model, secondary_model = DataBackupTask, SecondaryDataBackupTask
     primary_ratio = 0.9  # about this share of data backups complete and get a copy
 
-    def __init__(self, fleet, seed, now):
-        super().__init__(fleet, seed, now)
+    def __init__(self, fleet, seed, now, batch_size):
+        super().__init__(fleet, seed, now, batch_size)
         self.current_set = {}
-        self.set_ids, self.task_ids = _Ids(BackupSet), _Ids(DataBackupTask)
+        self.set_ids, self.task_ids = _Ids(BackupSet, batch_size), _Ids(DataBackupTask, batch_size)
 
     def row(self, batch, i, cluster, at):
-        rng, dest, sec = self.rng, self.fleet.destination, self.fleet.secondary
+        rng = self.rng
         physical = cluster.method == BackupMethod.PHYSICAL
-        k = i // len(self.fleet.clusters)
-        full = not physical or k % FLEET_SET_SIZE == 0
+        full = not physical or (i // len(self.fleet.clusters)) % FLEET_SET_SIZE == 0
         mode = BackupMode.FULL if full else BackupMode.INCREMENTAL
         if full:
-            number = _minutes(at)
-            expired = at + timedelta(days=cluster.retention_days + 1 + FLEET_SET_SIZE * 0.05)
-            set_row = [None, cluster.id, None, number, cluster.method, at, expired if expired < self.now else None]
-            batch.setdefault(BackupSet, []).append(set_row)
-            self.current_set[cluster.id] = set_row
-        set_row = self.current_set[cluster.id]
+            self.current_set[cluster.id] = self._set_row(batch, cluster, at)
+        backup_set = self.current_set[cluster.id]
         size = rng.uniform(50, 800) * GB if full else rng.uniform(2, 40) * GB
         seconds = size / (rng.uniform(250, 400) * MB if physical else rng.uniform(200, 300) * MB) + rng.uniform(60, 240)
         if rng.random() < 0.06:
-            status, progress = DataBackupStatus.FAILED, rng.randrange(3, 95)
-            outcome, reason = rng.choice(FLEET_DATA_FAILURES)
+            status, outcome = DataBackupStatus.FAILED, planned_failure(rng, mode)
+            progress = 0 if outcome == "compaction_needed" else rng.randrange(3, 95)
+            reason = outcomes.failure(outcome, uri=self.fleet.destination.uri, minutes=cluster.timeout_minutes)
             seconds, size = seconds * progress / 100, size * progress / 100
         else:
             status, progress, reason, outcome = DataBackupStatus.COMPLETED, 100, "", COMPLETED
         end = at + timedelta(seconds=int(seconds))
-        task = [None, cluster.id, at, end, reason, end, None, cluster.policy_id, set_row, mode, cluster.method,
-                _minutes(at), f"{dest.uri}/{cluster.name}/backup_set_{set_row[3]}/{mode}_{at:%Y%m%dT%H%M%S}",
-                status, progress, int(size), Trigger.SCHEDULE.value, None, outcome, progress]
+        task = {
+            **_span(cluster, at, end, reason), "id": self.task_ids.next(), "tenant_id": None,
+            "policy_id": cluster.policy_id, "backup_set_id": backup_set["id"], "mode": mode,
+            "backup_method": cluster.method, "data_version": _minutes(at),
+            "storage_directory": data_directory(self.fleet.destination.uri, cluster.directory, backup_set["number"]),
+            "status": status, "progress": progress, "size_bytes": int(size), "trigger": Trigger.SCHEDULE.value,
+            "requested_by_id": None, "sim_outcome": outcome, "sim_fail_at": progress,
+        }
         batch.setdefault(DataBackupTask, []).append(task)
         if status == DataBackupStatus.COMPLETED:
-            copy_at = end + timedelta(seconds=rng.randrange(60, 600))
-            copy_end = copy_at + timedelta(seconds=int(size / (rng.uniform(150, 300) * MB)) + 30)
-            if rng.random() < 0.04:
-                copy_status, copy_reason = DataBackupStatus.FAILED, f"Storage unreachable: connect to {sec.uri} timed out"
-            else:
-                copy_status, copy_reason = DataBackupStatus.COMPLETED, ""
-            batch.setdefault(SecondaryDataBackupTask, []).append([
-                cluster.id, copy_at, copy_end, copy_reason, copy_end, task, None, set_row, mode, sec.id,
-                f"{sec.uri}/{cluster.name}/backup_set_{set_row[3]}/{mode}_{at:%Y%m%dT%H%M%S}", copy_status,
-            ])
+            batch.setdefault(SecondaryDataBackupTask, []).append(self._copy_row(cluster, task, backup_set["number"]))
 
-    def finish(self, batch):
-        # Sets and tasks are lists until here so that later rows can point at them.
-        sets = [s for s in batch.get(BackupSet, []) if s[0] is None]
-        for set_row, pk in zip(sets, self.set_ids.take(len(sets)) if sets else []):
-            set_row[0] = pk
-        tasks = batch.get(DataBackupTask, [])
-        for task, pk in zip(tasks, self.task_ids.take(len(tasks))):
-            task[0] = pk
-            task[8] = task[8][0]
-        for copy in batch.get(SecondaryDataBackupTask, []):
-            copy[5], copy[7] = copy[5][0], copy[7][0]
+    def _set_row(self, batch, cluster, at):
+        """A new backup set for the full starting at ``at``, expired once past the window."""
+        expired = at + timedelta(days=cluster.retention_days + 1 + FLEET_SET_SIZE * 0.05)
+        backup_set = {"id": self.set_ids.next(), "cluster_id": cluster.id, "tenant_id": None,
+                      "number": _minutes(at), "backup_method": cluster.method, "created_at": at,
+                      "expired_at": expired if expired < self.now else None}
+        batch.setdefault(BackupSet, []).append(backup_set)
+        return backup_set
 
-
-FLEET_DATA_FAILURES = [
-    ("storage_unreachable", "Storage unreachable: connect to file:///mnt/nfs/obbackup timed out"),
-    ("compaction_needed", "Compaction needed before full backup"),
-    ("timeout", "Backup timed out after 360 minutes"),
-    ("disk_full", "Disk quota exceeded on NFS server"),
-]
+    def _copy_row(self, cluster, task, number):
+        """The secondary copy of completed data backup ``task``, shortly after it."""
+        rng, sec = self.rng, self.fleet.secondary
+        at = task["ended_at"] + timedelta(seconds=rng.randrange(60, 600))
+        end = at + timedelta(seconds=int(task["size_bytes"] / (rng.uniform(150, 300) * MB)) + 30)
+        failed = rng.random() < 0.04
+        return {
+            **_span(cluster, at, end, unreachable(sec) if failed else ""), "source_id": task["id"],
+            "tenant_id": None, "backup_set_id": task["backup_set_id"], "mode": task["mode"], "destination_id": sec.id,
+            "storage_directory": data_directory(sec.uri, cluster.directory, number),
+            "status": DataBackupStatus.FAILED if failed else DataBackupStatus.COMPLETED,
+        }
 
 
 class _LogGroup(_Group):
     model, secondary_model = LogBackupTask, SecondaryLogBackupTask
 
-    def __init__(self, fleet, seed, now):
-        super().__init__(fleet, seed, now)
-        self.task_ids = _Ids(LogBackupTask)
+    def __init__(self, fleet, seed, now, batch_size):
+        super().__init__(fleet, seed, now, batch_size)
+        self.task_ids = _Ids(LogBackupTask, batch_size)
 
     def row(self, batch, i, cluster, at):
         rng, dest, sec = self.rng, self.fleet.destination, self.fleet.secondary
@@ -1111,30 +1141,26 @@ class _LogGroup(_Group):
         end = at + timedelta(seconds=int(self.step * len(self.fleet.clusters) * rng.uniform(0.4, 0.9)))
         host = cluster.hosts[0] if rng.random() < 0.8 else rng.choice(cluster.hosts)
         if rng.random() < 0.12:
-            status = LogBackupStatus.FAILED
-            reason = f"Archive log lost: clog file missing on {host[1]}:{host[2]}"
+            status, reason = LogBackupStatus.FAILED, outcomes.failure("log_lost")
             point = end - timedelta(seconds=rng.randrange(30, 900))
         else:
             status, reason, point = LogBackupStatus.STOPPED, "", end - timedelta(seconds=rng.randrange(1, 30))
-        task = [None, cluster.id, at, end, reason, end, None, cluster.policy_id, cluster.method, host[0],
-                f"{dest.uri}/{cluster.name}/archivelog/piece_{at:%Y%m%dT%H%M%S}", point, status]
+        task = {
+            **_span(cluster, at, end, reason), "id": self.task_ids.next(), "tenant_id": None,
+            "policy_id": cluster.policy_id, "backup_method": cluster.method, "host_id": host[0],
+            "storage_directory": log_directory(dest.uri, cluster.directory), "latest_point": point, "status": status,
+        }
         batch.setdefault(LogBackupTask, []).append(task)
         copy_end = end + timedelta(seconds=rng.randrange(5, 60))
         copy_failed = status == LogBackupStatus.FAILED and rng.random() < 0.5
-        batch.setdefault(SecondaryLogBackupTask, []).append([
-            cluster.id, at + timedelta(seconds=rng.randrange(5, 15)), copy_end,
-            f"Source log backup failed: {reason}" if copy_failed else "", copy_end, task, sec.id,
-            f"{sec.uri}/{cluster.name}/archivelog/piece_{at:%Y%m%dT%H%M%S}",
-            point - timedelta(seconds=rng.randrange(5, 60)),
-            LogBackupStatus.FAILED if copy_failed else LogBackupStatus.STOPPED,
-        ])
-
-    def finish(self, batch):
-        tasks = batch.get(LogBackupTask, [])
-        for task, pk in zip(tasks, self.task_ids.take(len(tasks)) if tasks else []):
-            task[0] = pk
-        for copy in batch.get(SecondaryLogBackupTask, []):
-            copy[5] = copy[5][0]
+        batch.setdefault(SecondaryLogBackupTask, []).append({
+            **_span(cluster, at + timedelta(seconds=rng.randrange(5, 15)), copy_end,
+                    unreachable(sec) if copy_failed else ""),
+            "source_id": task["id"], "destination_id": sec.id,
+            "storage_directory": log_directory(sec.uri, cluster.directory),
+            "latest_point": point - timedelta(seconds=rng.randrange(5, 60)),
+            "status": LogBackupStatus.FAILED if copy_failed else LogBackupStatus.STOPPED,
+        })
 
 
 class _CleanupGroup(_Group):
@@ -1145,9 +1171,10 @@ class _CleanupGroup(_Group):
         deleted = rng.randrange(0, 3)
         end = at + timedelta(seconds=rng.randrange(30, 240) + 45 * deleted)
         if rng.random() < 0.05:
-            status, reason, deleted = CleanupStatus.FAILED, f"Storage unreachable: connect to {self.fleet.destination.uri} timed out", 0
+            status, reason, deleted = CleanupStatus.FAILED, unreachable(self.fleet.destination), 0
         else:
             status, reason = CleanupStatus.COMPLETED, ""
-        batch.setdefault(CleanupTask, []).append([
-            cluster.id, at, end, reason, end, cluster.policy_id, status, cluster.retention_days, deleted,
-        ])
+        batch.setdefault(CleanupTask, []).append({
+            **_span(cluster, at, end, reason), "policy_id": cluster.policy_id, "status": status,
+            "retention_days": cluster.retention_days, "deleted_sets": deleted,
+        })

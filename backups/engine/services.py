@@ -25,7 +25,7 @@ from ..choices import (
 )
 from ..kinds import LOG_KINDS
 from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask
-from . import audit, dispatch, simulation
+from . import audit, dispatch, outcomes, simulation
 from .dispatch import BrokerUnavailable, check_broker
 from .schedules import sync_periodic_task
 from .transitions import IllegalTransition, record_created, transition
@@ -84,8 +84,6 @@ def refusal_from(error, default):
         if name in text or columns == sqlite_columns:
             return ActionRefused(message(), field)
     return ActionRefused(default)
-
-
 
 
 def _require_broker():
@@ -196,7 +194,7 @@ def start_data_backup(
                 mode=mode,
                 backup_method=policy.backup_method,
                 data_version=cluster.data_version,
-                storage_directory=f"{policy.destination.uri.rstrip('/')}/{policy.directory.strip('/')}/data/{backup_set.number}",
+                storage_directory=simulation.data_directory(policy.destination.uri, policy.directory, backup_set.number),
                 status=DataBackupStatus.IN_PROGRESS,
                 started_at=now,
                 size_bytes=size,
@@ -217,7 +215,7 @@ def instant_backup(cluster, tenant, mode, user, **plan):
     _require_broker()
     with transaction.atomic():
         task = start_data_backup(
-            cluster, tenant, mode, trigger=Trigger.INSTANT, actor=user, cause=_("Instant backup requested."), **plan
+            cluster, tenant, mode, trigger=Trigger.INSTANT, actor=user, cause=outcomes.cause("instant_requested"), **plan
         )
         audit.record(
             user, audit.Action.INSTANT_BACKUP, task,
@@ -252,10 +250,10 @@ def run_scheduled_backup(policy_id, now=None):
         slot -= timedelta(days=1)
     if DataBackupTask.objects.filter(policy=policy, trigger=Trigger.SCHEDULE, started_at__gte=slot).exists():
         return "already started for this scheduled time"
-    cause = _("Scheduled by policy #%(pk)s.") % {"pk": policy.pk}
+    cause = outcomes.cause("scheduled", pk=policy.pk)
     if mode == BackupMode.INCREMENTAL and base_full_backup(policy.cluster, policy.tenant) is None:
         mode = BackupMode.FULL
-        cause = _("Scheduled by policy #%(pk)s: full, as there is no full backup to build on.") % {"pk": policy.pk}
+        cause = outcomes.cause("scheduled_full", pk=policy.pk)
     if policy.backup_method == BackupMethod.LOGICAL:
         mode = BackupMode.FULL
         # The cluster compacts daily between scheduled runs; the simulation
@@ -284,7 +282,7 @@ def stop_log_backup(kind, pk, user):
     """Operator's Stop: → stopping now; the worker finishes → stopped."""
     _require_broker()
     with transaction.atomic():
-        transition(_log_model(kind), pk, LogBackupStatus.STOPPING, cause=_("Stop requested."), actor=user)
+        transition(_log_model(kind), pk, LogBackupStatus.STOPPING, cause=outcomes.cause("stop_requested"), actor=user)
         _audit_log_move(user, audit.Action.LOG_STOP, kind, pk)
     dispatch.enqueue(dispatch.FINISH_LOG_MOVE, kind, pk, countdown=simulation.log_switch_delay())
     return _("%(task)s #%(pk)s is stopping.") % {"task": _log_label(kind), "pk": pk}
@@ -295,7 +293,7 @@ def start_log_backup(kind, pk, user):
     _require_broker()
     try:
         with transaction.atomic():
-            transition(_log_model(kind), pk, LogBackupStatus.STARTING, cause=_("Start requested."), actor=user)
+            transition(_log_model(kind), pk, LogBackupStatus.STARTING, cause=outcomes.cause("start_requested"), actor=user)
             _audit_log_move(user, audit.Action.LOG_START, kind, pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The log backup could not start; try again.")) from error
@@ -338,11 +336,11 @@ def ensure_log_backup(policy, actor=None):
                 policy=policy,
                 backup_method=policy.backup_method,
                 host=host,
-                storage_directory=f"{policy.destination.uri.rstrip('/')}/{policy.directory.strip('/')}/clog",
+                storage_directory=simulation.log_directory(policy.destination.uri, policy.directory),
                 started_at=now,
                 status=LogBackupStatus.STARTING,
             )
-            record_created(task, cause=_("Log backup of policy #%(pk)s.") % {"pk": policy.pk}, actor=actor)
+            record_created(task, cause=outcomes.cause("log_started", pk=policy.pk), actor=actor)
     except IntegrityError:
         return None  # another one started meanwhile: that one serves
     dispatch.enqueue(dispatch.FINISH_LOG_MOVE, "log", task.pk, countdown=simulation.log_switch_delay())

@@ -31,8 +31,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ..choices import (
     BackupMode,
@@ -51,7 +49,8 @@ from ..models import (
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
 )
-from . import dispatch
+from . import dispatch, outcomes
+from .outcomes import COMPLETED, DATA_FAILURES
 from .transitions import IllegalTransition, record_created, transition
 
 log = logging.getLogger(__name__)
@@ -68,15 +67,6 @@ LOG_SWITCH_SECONDS = 20
 # The archive trails the cluster's clock by this many (real) seconds.
 LOG_LAG_SECONDS = 3
 
-FAILURES = {
-    "storage_unreachable": gettext_lazy("Storage destination unreachable: %(uri)s did not answer."),
-    "compaction_needed": gettext_lazy(
-        "Compaction needed before full backup: the cluster's major compaction has not finished."
-    ),
-    "timeout": gettext_lazy("Timed out after %(minutes)s minutes (the policy's data backup timeout)."),
-    "disk_full": gettext_lazy("No space left on the storage destination %(uri)s."),
-}
-COMPLETED = "completed"
 
 
 def speed():
@@ -105,6 +95,26 @@ def rng(*identity):
 
 
 
+# --- Where backups go ------------------------------------------------------------
+
+
+def storage_root(uri, directory):
+    """A policy's ``directory`` on the destination at ``uri``: where its backups go."""
+    return f"{uri.rstrip('/')}/{directory.strip('/')}"
+
+
+def data_directory(uri, directory, set_number):
+    """Where the data backups of backup set ``set_number`` go (its full and its
+    incrementals; a secondary copy: the same path on the secondary destination)."""
+    return f"{storage_root(uri, directory)}/data/{set_number}"
+
+
+def log_directory(uri, directory):
+    """Where a policy's log backups archive to (a secondary copy: the same path
+    on the secondary destination)."""
+    return f"{storage_root(uri, directory)}/clog"
+
+
 # --- Data backups (SIM-2) ------------------------------------------------------
 
 
@@ -119,7 +129,7 @@ def plan_data_backup(cluster, mode, policy, *, force_outcome=None, size_bytes=No
     if force_outcome:
         if force_outcome in (COMPLETED, "complete", "success"):
             return size_bytes, COMPLETED, 100
-        key = force_outcome if force_outcome in FAILURES else "storage_unreachable"
+        key = force_outcome if force_outcome in DATA_FAILURES else "storage_unreachable"
         return size_bytes, key, 40
     if timeout and duration > timeout:
         return size_bytes, "timeout", max(1, min(99, int(timeout * 100 / duration)))
@@ -138,9 +148,10 @@ def data_duration(task):
 
 
 def failure_reason(key, task):
+    """Why data backup ``task`` failed, for its planned outcome ``key`` (one of DATA_FAILURES)."""
     uri = task.policy.destination.uri if task.policy_id else task.storage_directory
     minutes = task.policy.data_backup_timeout_minutes if task.policy_id else 0
-    return str(FAILURES[key]) % {"uri": uri, "minutes": minutes}
+    return outcomes.failure(key, uri=uri, minutes=minutes)
 
 
 def advance_data_backup(pk, now=None):
@@ -167,7 +178,7 @@ def advance_data_backup(pk, now=None):
         if progress >= 100:
             with transaction.atomic():
                 transition(
-                    DataBackupTask, pk, DataBackupStatus.COMPLETED, cause=_("Backup finished."), progress=100, now=now
+                    DataBackupTask, pk, DataBackupStatus.COMPLETED, cause=outcomes.cause("data_finished"), progress=100, now=now
                 )
                 start_secondary_copy(task, now)
             return None
@@ -194,11 +205,11 @@ def start_secondary_copy(task, now):
         backup_set_id=task.backup_set_id,
         mode=task.mode,
         destination=policy.secondary_destination,
-        storage_directory=task.storage_directory.replace(policy.destination.uri, policy.secondary_destination.uri, 1),
+        storage_directory=data_directory(policy.secondary_destination.uri, policy.directory, task.backup_set.number),
         started_at=now,
         status=DataBackupStatus.IN_PROGRESS,
     )
-    record_created(copy, cause=_("Copy of data backup #%(pk)s.") % {"pk": task.pk})
+    record_created(copy, cause=outcomes.cause("copy_started", pk=task.pk))
     dispatch.enqueue(dispatch.RUN_SECONDARY_DATA_BACKUP, copy.pk)
     return copy
 
@@ -214,10 +225,10 @@ def advance_secondary_data_backup(pk, now=None):
     try:
         if elapsed >= duration:
             if rng("secondary", pk).random() < failure_rate() / 2:
-                reason = str(FAILURES["storage_unreachable"]) % {"uri": copy.destination.uri}
+                reason = outcomes.failure("storage_unreachable", uri=copy.destination.uri)
                 transition(SecondaryDataBackupTask, pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
             else:
-                transition(SecondaryDataBackupTask, pk, DataBackupStatus.COMPLETED, cause=_("Copy finished."), now=now)
+                transition(SecondaryDataBackupTask, pk, DataBackupStatus.COMPLETED, cause=outcomes.cause("copy_finished"), now=now)
             return None
     except IllegalTransition:
         return None
@@ -248,11 +259,11 @@ def finish_log_move(kind, pk, now=None, actor_label="worker", cause=None):
     status = model.objects.filter(pk=pk).values_list("status", flat=True).first()
     try:
         if status == LogBackupStatus.STOPPING:
-            transition(model, pk, LogBackupStatus.STOPPED, cause=cause or _("Log archiving stopped."),
+            transition(model, pk, LogBackupStatus.STOPPED, cause=cause or outcomes.cause("log_stopped"),
                        actor_label=actor_label, expect=[LogBackupStatus.STOPPING], now=now)
         elif status == LogBackupStatus.STARTING:
             with transaction.atomic():
-                transition(model, pk, LogBackupStatus.IN_PROGRESS, cause=cause or _("Log archiving running."),
+                transition(model, pk, LogBackupStatus.IN_PROGRESS, cause=cause or outcomes.cause("log_running"),
                            actor_label=actor_label, expect=[LogBackupStatus.STARTING], now=now)
                 model.objects.filter(pk=pk, latest_point__isnull=True).update(
                     latest_point=now - timedelta(seconds=LOG_LAG_SECONDS)
@@ -278,11 +289,11 @@ def start_secondary_log(pk, now):
         source=source,
         cluster_id=source.cluster_id,
         destination=policy.secondary_destination,
-        storage_directory=source.storage_directory.replace(policy.destination.uri, policy.secondary_destination.uri, 1),
+        storage_directory=log_directory(policy.secondary_destination.uri, policy.directory),
         started_at=now,
         status=LogBackupStatus.STARTING,
     )
-    record_created(copy, cause=_("Copy of log backup #%(pk)s.") % {"pk": source.pk})
+    record_created(copy, cause=outcomes.cause("log_copy_started", pk=source.pk))
     dispatch.enqueue(dispatch.FINISH_LOG_MOVE, "secondary_log", copy.pk, countdown=log_switch_delay())
     return copy
 
@@ -316,27 +327,32 @@ def tick_log_backups(now=None, interval=None):
 
 
 def inject_log_faults(now):
-    """SIM-3 faults: now and then a running log backup fails (SIM_LOG_FAULT_RATE per tick).
+    """SIM-3 faults: now and then (SIM_LOG_FAULT_RATE per tick) a running log
+    backup loses its archive log, and a running secondary copy its destination.
 
-    Cheap with thousands of log backups: one COUNT, and rows are read only
-    on the rare tick that has a victim.
+    Cheap with thousands of log backups: one COUNT per kind, and rows are read
+    only on the rare tick that has a victim.  Returns how many failed.
     """
     rate = log_fault_rate()
     if rate <= 0:
         return 0
     r = rng("log-faults", now.isoformat())
-    running = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS)
-    victims = sum(r.random() < rate for _ in range(running.count()))
-    if not victims:
-        return 0
     failed = 0
-    reason = _("Archive log lost on the service host: the log stream broke.")
-    for pk in running.order_by("?").values_list("pk", flat=True)[:victims]:
-        try:
-            transition(LogBackupTask, pk, LogBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
-            failed += 1
-        except IllegalTransition:
-            pass
+    for model, uri_field in ((LogBackupTask, "policy__destination__uri"), (SecondaryLogBackupTask, "destination__uri")):
+        running = model.objects.filter(status=LogBackupStatus.IN_PROGRESS)
+        victims = sum(r.random() < rate for _ in range(running.count()))
+        if not victims:
+            continue
+        for pk, uri in running.order_by("?").values_list("pk", uri_field)[:victims]:
+            if model is LogBackupTask:
+                reason = outcomes.failure("log_lost")
+            else:
+                reason = outcomes.failure("storage_unreachable", uri=uri)
+            try:
+                transition(model, pk, LogBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
+                failed += 1
+            except IllegalTransition:
+                pass
     return failed
 
 
@@ -358,7 +374,7 @@ def schedule_cleanups(now=None):
             cleanup = CleanupTask.objects.create(
                 cluster_id=policy.cluster_id, policy=policy, started_at=now, retention_days=policy.retention_days
             )
-            record_created(cleanup, cause=_("Retention of %(days)s days.") % {"days": policy.retention_days})
+            record_created(cleanup, cause=outcomes.cause("cleanup_scheduled", days=policy.retention_days))
             dispatch.enqueue(dispatch.RUN_CLEANUP, cleanup.pk)
         created.append(cleanup.pk)
     return created
@@ -403,17 +419,17 @@ def run_cleanup(pk, now=None):
     """not started → running → completed (deleted_sets) or failed."""
     now = now or timezone.now()
     try:
-        transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=_("Cleanup started."), now=now)
+        transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=outcomes.cause("cleanup_started"), now=now)
     except IllegalTransition:
         return None  # already taken by another delivery of this message
     cleanup = CleanupTask.objects.select_related("policy__destination").get(pk=pk)
     try:
         if cleanup.policy is None:
-            reason = _("The backup policy of this cleanup was deleted.")
+            reason = outcomes.failure("policy_deleted")
             transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
             return CleanupStatus.FAILED
         if rng("cleanup", pk).random() < failure_rate() / 2:
-            reason = str(FAILURES["storage_unreachable"]) % {"uri": cleanup.policy.destination.uri}
+            reason = outcomes.failure("storage_unreachable", uri=cleanup.policy.destination.uri)
             transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
             return CleanupStatus.FAILED
         policy = cleanup.policy
@@ -423,7 +439,7 @@ def run_cleanup(pk, now=None):
             deleted = BackupSet.objects.filter(pk__in=doomed, expired_at__isnull=True).update(expired_at=now)
             transition(
                 CleanupTask, pk, CleanupStatus.COMPLETED, expect=[CleanupStatus.RUNNING],
-                cause=_("Deleted %(count)s expired backup set(s).") % {"count": deleted}, deleted_sets=deleted,
+                cause=outcomes.cause("cleanup_finished", count=deleted), deleted_sets=deleted,
             )
     except IllegalTransition:
         return None  # the sweeper gave up on it meanwhile: nothing was written
@@ -431,6 +447,11 @@ def run_cleanup(pk, now=None):
 
 
 # --- Lost tasks ------------------------------------------------------------------
+
+
+def _clock(moment):
+    """A moment as the sweeper's texts name it (local time, with its zone)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def sweep_lost_tasks(now=None, stale=None):
@@ -446,9 +467,7 @@ def sweep_lost_tasks(now=None, stale=None):
     cutoff = now - stale
     done = {"failed": [], "finished": [], "requeued": []}
     def lost(updated_at):
-        return _("Worker lost: no progress since %(time)s.") % {
-            "time": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-        }
+        return outcomes.failure("worker_lost", time=_clock(updated_at))
 
     for model, running in (
         (DataBackupTask, DataBackupStatus.IN_PROGRESS),
@@ -469,9 +488,7 @@ def sweep_lost_tasks(now=None, stale=None):
             status__in=[LogBackupStatus.STARTING, LogBackupStatus.STOPPING], updated_at__lt=cutoff
         ).values_list("pk", "updated_at")
         for pk, updated_at in stuck:
-            cause = _("Finished by the sweeper: the worker moving it was lost (no progress since %(time)s).") % {
-                "time": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-            }
+            cause = outcomes.cause("sweeper_finished", time=_clock(updated_at))
             if finish_log_move(kind, pk, now=now, actor_label="sweeper", cause=cause):
                 done["finished"].append((kind, pk))
 
