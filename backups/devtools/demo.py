@@ -1013,12 +1013,7 @@ class _Writer:
         columns = [model._meta.get_field(name).column for name in COLUMNS[model]] + [column for column, _ in extra]
         sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
         with connection.cursor() as cursor:
-            raw = cursor.cursor
-            if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(sql, buffer)
-            else:  # psycopg 3
-                with raw.copy(sql) as copy:
-                    copy.write(buffer.getvalue())
+            cursor.cursor.copy_expert(sql, buffer)  # psycopg2's COPY FROM STDIN
 
     def _bulk_create(self, model, rows):
         names = COLUMNS[model]
