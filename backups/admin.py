@@ -23,10 +23,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.contrib.contenttypes.admin import (
-    BaseGenericInlineFormSet,
-    GenericTabularInline,
-)
+from django.contrib.contenttypes.admin import BaseGenericInlineFormSet, GenericTabularInline
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import connections
@@ -39,13 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters.admin import badge
 
-from .choices import (
-    STATUS_COLORS,
-    CleanupStatus,
-    DataBackupStatus,
-    LogBackupStatus,
-    PolicyState,
-)
+from .choices import STATUS_COLORS, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from .engine.audit import AuditedAdminMixin
 from .models import (
     TASK_MODELS,

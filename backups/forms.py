@@ -73,6 +73,12 @@ class TenantChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.cluster.name} / {obj.name}"
 
+    @classmethod
+    def optional(cls, help_text):
+        """The forms' tenant field: any tenant or none, offered per cluster."""
+        return cls(Tenant.objects.select_related("cluster"), required=False, widget=TenantSelect,
+                   label=gettext_lazy("Tenant"), help_text=help_text)
+
 
 def _clean_tenant(form, cleaned):
     cluster, tenant = cleaned.get("cluster"), cleaned.get("tenant")
@@ -89,12 +95,8 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
     incremental) or as two lists of days of the month, and stored as
     ``schedule_days``."""
 
-    tenant = TenantChoiceField(
-        Tenant.objects.select_related("cluster"),
-        required=False,
-        widget=TenantSelect,
-        label=gettext_lazy("Tenant"),
-        help_text=gettext_lazy("Leave empty for the cluster-wide policy; pick a tenant to override it for that tenant."),
+    tenant = TenantChoiceField.optional(
+        gettext_lazy("Leave empty for the cluster-wide policy; pick a tenant to override it for that tenant.")
     )
     monthly_full_days = forms.CharField(
         required=False,
@@ -273,13 +275,7 @@ class InstantBackupForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
     """OV-2: cluster, optional tenant, full or incremental."""
 
     cluster = forms.ModelChoiceField(Cluster.objects.order_by("name"), label=gettext_lazy("Cluster"))
-    tenant = TenantChoiceField(
-        Tenant.objects.select_related("cluster"),
-        required=False,
-        widget=TenantSelect,
-        label=gettext_lazy("Tenant"),
-        help_text=gettext_lazy("Optional: back up one tenant of the cluster."),
-    )
+    tenant = TenantChoiceField.optional(gettext_lazy("Optional: back up one tenant of the cluster."))
     mode = forms.ChoiceField(
         choices=BackupMode.choices,
         initial=BackupMode.FULL,

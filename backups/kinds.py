@@ -15,13 +15,7 @@ from .choices import CleanupStatus as C
 from .choices import DataBackupStatus as D
 from .choices import LogBackupStatus as L
 from .choices import TaskKind
-from .models import (
-    CleanupTask,
-    DataBackupTask,
-    LogBackupTask,
-    SecondaryDataBackupTask,
-    SecondaryLogBackupTask,
-)
+from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 
 _DATA_MOVES = {D.IN_PROGRESS: frozenset({D.COMPLETED, D.FAILED})}
 _LOG_MOVES = {

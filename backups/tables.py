@@ -28,14 +28,7 @@ from backup_console.lists import query_with, url_pattern
 
 from .formats import duration_text, log_delay, stamp
 from .kinds import KINDS, kind_of
-from .models import (
-    AuditEntry,
-    CleanupTask,
-    DataBackupTask,
-    LogBackupTask,
-    SecondaryDataBackupTask,
-    SecondaryLogBackupTask,
-)
+from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 
 
 def choice_labels(model, field_name):
@@ -301,7 +294,20 @@ DATA_DETAILS = """
 </tr>"""
 
 
-class DataBackupTaskTable(TaskTable):
+class DataTaskTable(TaskTable):
+    """The columns data backups and their secondary copies share."""
+
+    id = id_cell()
+    cluster = cluster_cell()
+    tenant = tenant_cell()
+    mode = Cell(_("Data backup mode"), "{{ task.mode_label }}", prepare=prepare_label("mode"))
+    backup_set = Cell(_("Backup-set ID"), "{{ task.backup_set.number }}", accessor="backup_set__number")
+    started_at = start_cell()
+    ended_at = end_cell()
+    status = status_cell()
+
+
+class DataBackupTaskTable(DataTaskTable):
     id = Cell(
         _("ID"),
         '<button type="button" class="btn btn-expander" data-bs-toggle="collapse" data-bs-target="#task-{{ task.pk }}-details" '
@@ -310,13 +316,6 @@ class DataBackupTaskTable(TaskTable):
         '<span class="font-monospace">{{ task.pk }}</span>',
         td=' class="text-nowrap"', texts={"show_details": _("Show details")},
     )
-    cluster = cluster_cell()
-    tenant = tenant_cell()
-    mode = Cell(_("Data backup mode"), "{{ task.mode_label }}", prepare=prepare_label("mode"))
-    backup_set = Cell(_("Backup-set ID"), "{{ task.backup_set.number }}", accessor="backup_set__number")
-    started_at = start_cell()
-    ended_at = end_cell()
-    status = status_cell()
     secondary_done = Cell(
         _("Secondary backup done"),
         '{% if task.secondary_done %}<a href="{{ task.copies_url }}" class="link-success fw-semibold">{{ texts.yes }}</a>'
@@ -374,16 +373,9 @@ class CleanupTaskTable(TaskTable):
         empty_text = _("No cleanup tasks match these filters.")
 
 
-class SecondaryDataBackupTaskTable(TaskTable):
-    id = id_cell()
-    cluster = cluster_cell()
-    tenant = tenant_cell()
-    mode = Cell(_("Data backup mode"), "{{ task.mode_label }}", prepare=prepare_label("mode"))
+class SecondaryDataBackupTaskTable(DataTaskTable):
     backup_set = Cell(_("Backup-set ID"), '<a href="{{ task.set_url }}" class="font-monospace">{{ task.backup_set.number }}</a>',
                       prepare=prepare_set_url, accessor="backup_set__number")
-    started_at = start_cell()
-    ended_at = end_cell()
-    status = status_cell()
 
     class Meta(TaskTable.Meta):
         model = SecondaryDataBackupTask

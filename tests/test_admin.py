@@ -28,15 +28,7 @@ from backups.models import (
     TaskEvent,
 )
 from clusters.models import Cluster, Host, Tenant
-from tests.factories import (
-    make_cluster,
-    make_data_task,
-    make_destination,
-    make_host,
-    make_log_task,
-    make_policy,
-    make_tenant,
-)
+from tests.factories import make_cluster, make_data_task, make_destination, make_host, make_log_task, make_policy, make_tenant
 
 SMALL = 10
 LARGE = 10_000

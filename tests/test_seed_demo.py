@@ -14,15 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db.models import Count, F, Q
 
-from backups.choices import (
-    BackupMethod,
-    BackupMode,
-    CleanupStatus,
-    DataBackupStatus,
-    LogBackupStatus,
-    TaskKind,
-    Trigger,
-)
+from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind, Trigger
 from backups.devtools import demo
 from backups.engine import outcomes, simulation
 from backups.kinds import LOG_KINDS

@@ -14,15 +14,7 @@ from django.utils.translation import gettext as _
 from clusters.choices import HostRole
 from clusters.models import Cluster, Host
 
-from ..choices import (
-    BackupMethod,
-    BackupMode,
-    DataBackupStatus,
-    LogBackupStatus,
-    PolicyState,
-    ScheduleKind,
-    Trigger,
-)
+from ..choices import BackupMethod, BackupMode, DataBackupStatus, LogBackupStatus, PolicyState, ScheduleKind, Trigger
 from ..kinds import LOG_KINDS
 from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask
 from . import audit, dispatch, outcomes, simulation

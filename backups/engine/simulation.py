@@ -18,37 +18,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import (
-    Count,
-    DateTimeField,
-    Exists,
-    F,
-    Max,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-)
+from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
-from ..choices import (
-    BackupMode,
-    CleanupStatus,
-    DataBackupStatus,
-    LogBackupStatus,
-    PolicyState,
-)
+from ..choices import BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
-from ..models import (
-    BackupPolicy,
-    BackupSet,
-    CleanupTask,
-    DataBackupTask,
-    LogBackupTask,
-    SecondaryDataBackupTask,
-    SecondaryLogBackupTask,
-)
+from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from . import dispatch, outcomes
 from .outcomes import COMPLETED, DATA_FAILURES
 from .transitions import IllegalTransition, record_created, transition

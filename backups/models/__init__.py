@@ -3,16 +3,7 @@
 
 from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
-from .tasks import (
-    TASK_MODELS,
-    CleanupTask,
-    DataBackupTask,
-    LogBackupTask,
-    SecondaryDataBackupTask,
-    SecondaryLogBackupTask,
-    TaskBase,
-    list_indexes,
-)
+from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskBase, list_indexes
 
 __all__ = [
     "TASK_MODELS",

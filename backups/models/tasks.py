@@ -15,15 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Host, Tenant
 
-from ..choices import (
-    BackupMethod,
-    BackupMode,
-    CleanupStatus,
-    DataBackupStatus,
-    LogBackupStatus,
-    TaskKind,
-    Trigger,
-)
+from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind, Trigger
 from .history import TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
 

@@ -15,9 +15,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ..choices import TaskKind
 from ..engine import services
 from ..engine.transitions import IllegalTransition
 from ..forms import InstantBackupForm
+from ..kinds import LOG_KINDS
 
 # Besides the CSRF token, the one name an action button may send.
 ACTION_PARAMS = {"csrfmiddlewaretoken", "next"}
@@ -69,28 +71,25 @@ def act(request, action, default, *args):
 # --- Log backups and secondary log backups (OV-4a, OV-7) ----------------------------
 
 
-@require_POST
-@permission_required("backups.change_logbackuptask", raise_exception=True)
-def log_stop(request, pk):
-    return act(request, services.stop_log_backup, "backups:log_list", "log", pk)
+def _log_move(kind, move):
+    """The view of Stop or Start for one log kind: POST only, and only for a
+    user who may change that kind's tasks."""
+    log_kind = LOG_KINDS[kind]
+    meta = log_kind.model._meta
+
+    @require_POST
+    @permission_required(f"{meta.app_label}.change_{meta.model_name}", raise_exception=True)
+    def view(request, pk):
+        return act(request, move, log_kind.list_view, kind, pk)
+
+    view.__name__ = f"{kind}_{move.__name__.split('_')[0]}"
+    return view
 
 
-@require_POST
-@permission_required("backups.change_logbackuptask", raise_exception=True)
-def log_start(request, pk):
-    return act(request, services.start_log_backup, "backups:log_list", "log", pk)
-
-
-@require_POST
-@permission_required("backups.change_secondarylogbackuptask", raise_exception=True)
-def secondary_log_stop(request, pk):
-    return act(request, services.stop_log_backup, "backups:secondary_log_list", "secondary_log", pk)
-
-
-@require_POST
-@permission_required("backups.change_secondarylogbackuptask", raise_exception=True)
-def secondary_log_start(request, pk):
-    return act(request, services.start_log_backup, "backups:secondary_log_list", "secondary_log", pk)
+log_stop = _log_move(TaskKind.LOG, services.stop_log_backup)
+log_start = _log_move(TaskKind.LOG, services.start_log_backup)
+secondary_log_stop = _log_move(TaskKind.SECONDARY_LOG, services.stop_log_backup)
+secondary_log_start = _log_move(TaskKind.SECONDARY_LOG, services.start_log_backup)
 
 
 # --- Instant backup (OV-2) ---------------------------------------------------------------

@@ -17,24 +17,12 @@ from django.utils.translation import gettext
 from django_filters.views import FilterView
 from django_tables2.utils import OrderBy
 
-from backup_console.lists import (
-    COUNT_CAP,
-    PER_PAGE_CHOICES,
-    UntrustedQueryMixin,
-    options_html,
-    query_with,
-)
+from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, options_html, query_with
 
 from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus
 from ..kinds import TAB_GROUPS, kind_of
-from ..models import (
-    CleanupTask,
-    DataBackupTask,
-    LogBackupTask,
-    SecondaryDataBackupTask,
-    SecondaryLogBackupTask,
-)
+from ..models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from ..paging import Page, PartsQuery
 from ..tables import PageRows
 from ..timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
