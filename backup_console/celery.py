@@ -9,7 +9,7 @@ app = Celery("backup_console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Celery's Django fixup closes the database connection before and after every
 # task unless DB_REUSE_MAX is set, whatever CONN_MAX_AGE says: each message paid
-# for a new PostgreSQL connection, more than its transitions cost (issue 5).
+# for a new PostgreSQL connection, more than its transitions cost.
 # With it set, the fixup recycles the connection every that many tasks, and
 # around each task the worker applies the rules Django applies around each
 # request (below).

@@ -130,8 +130,8 @@ def database_settings():
     else:
         db["CONN_HEALTH_CHECKS"] = True
         # A list page's queries are short index walks whose cost estimates on a
-        # big table still pass jit_above_cost: compiling them costs ~5-7 ms a
-        # query and saves nothing, so the console turns PostgreSQL's JIT off.
+        # big table still pass jit_above_cost: compiling them costs more than
+        # running them, so the console turns PostgreSQL's JIT off.
         db.setdefault("OPTIONS", {})["options"] = "-c jit=off"
     if os.environ.get("TEST_DATABASE_NAME"):
         # Set by tests/run.py so two test runs on one server never collide.

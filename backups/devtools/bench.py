@@ -1,4 +1,4 @@
-"""The list benchmark of issue 5 (``manage.py bench_lists``).
+"""The list and engine benchmark (``manage.py bench_lists``).
 
 For every overview list × time range × page kind it times, interleaved and
 repeated, three things that show the same rows:

@@ -1,5 +1,5 @@
 """Demo data: a believable backup estate with 30 days of history, and bulk
-top-ups of every task kind for benchmarks (issue 2; `manage.py seed_demo`).
+top-ups of every task kind for benchmarks (`manage.py seed_demo`).
 
 Two entry points:
 

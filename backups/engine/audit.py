@@ -1,4 +1,4 @@
-"""The audit trail: one ``AuditEntry`` per thing a person did (issue 6).
+"""The audit trail: one ``AuditEntry`` per thing a person did.
 
 ``record`` is called inside the transaction of the change it records, so a
 refused or rolled-back action leaves no row.  Operator actions record

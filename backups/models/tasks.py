@@ -57,8 +57,8 @@ class TaskBase(models.Model):
 
     # No index of its own: the list indexes lead with the cluster (cluster_start,
     # cluster_end), which serve the foreign key too.  A cluster-only index made
-    # PostgreSQL AND a cluster's whole history (100k entries at 10M rows) into
-    # a bitmap with the status index for "failed in this cluster" (~40 ms).
+    # PostgreSQL AND a cluster's whole history into
+    # a bitmap with the status index for "failed in this cluster".
     cluster = models.ForeignKey(
         Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster"), db_index=False
     )

@@ -233,7 +233,7 @@ class LiveFirstMixin:
     """Log backups are long-lived streams: the live ones first, then the most
     recently ended.  The effective-end index answers that order within the
     window as one bounded range; newest start first made PostgreSQL walk every
-    older row when the window held few log backups (~1 s at 10M rows)."""
+    older row when the window held few log backups."""
 
     def get_queryset(self):
         return super().get_queryset().order_by("-effective_end", "-id")

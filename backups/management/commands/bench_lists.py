@@ -1,4 +1,4 @@
-"""`manage.py bench_lists`: the list benchmark of issue 5 (see backups/devtools/bench.py).
+"""`manage.py bench_lists`: the list and engine benchmark (see backups/devtools/bench.py).
 
     bench_lists                      # 1,000,000 tasks per kind, every list, engine
     bench_lists --rows 10000000      # ten million per kind (fills ~58M rows first)
