@@ -29,6 +29,8 @@ from ..timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
 
 # Query parameters a tab switch carries over (the rest belong to one list).
 SHARED_PARAMS = ("range", "start", "end", "cluster")
+
+
 class BoundedListMixin(UntrustedQueryMixin):
     """A FilterView's page, without trusting the query string and without
     counting more than COUNT_CAP rows.
