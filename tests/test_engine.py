@@ -435,6 +435,19 @@ def test_the_sweeper_requeues_a_cleanup_that_was_never_sent(cluster, policy, mon
     assert simulation.run_cleanup(cleanup.pk) == "completed"
 
 
+def test_every_dispatched_name_is_a_registered_celery_task():
+    """The engine names the tasks it queues (backups.engine.dispatch); each
+    name must be one the worker knows, or the message is dropped unrun."""
+    import backups.tasks  # noqa: F401 - registers the tasks
+    from backup_console.celery import app
+    from backups.engine import dispatch
+
+    assert dispatch.TASK_NAMES
+    missing = [name for name in dispatch.TASK_NAMES if name not in app.tasks]
+    assert not missing, missing
+    assert {name for name in vars(dispatch).values() if isinstance(name, str) and name.startswith("backups.tasks.")} == set(dispatch.TASK_NAMES)
+
+
 # --- Scheduled backups (SIM-1) -------------------------------------------------------
 
 
