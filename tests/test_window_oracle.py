@@ -23,7 +23,6 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -32,6 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories as f
+from tests.clock import frozen
 from tests.roles import user_in
 from tests.services import require_postgres
 
@@ -189,7 +189,7 @@ def shown(client, url, params, now):
     if now is None:
         response = client.get(url, params)
     else:
-        with mock.patch("django.utils.timezone.now", return_value=now):
+        with frozen(now):
             response = client.get(url, params)
     assert response.status_code == 200, (params, response.content[:1500])
     return response
