@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
-from backups.engine import services, simulation
+from backups.engine import schedules, services, simulation
 from backups.engine.services import ActionRefused
 from backups.models import (
     BackupPolicy,
@@ -544,8 +544,8 @@ def test_resume_refused_when_another_policy_took_over(cluster, policy):
 def test_policies_made_elsewhere_get_their_beat_entry(cluster):
     made_in_admin = f.make_policy(cluster)
     paused = f.make_policy(f.make_cluster(), state=PolicyState.PAUSED)
-    assert set(services.reconcile_periodic_tasks()) == {made_in_admin.pk, paused.pk}
+    assert set(schedules.reconcile_periodic_tasks()) == {made_in_admin.pk, paused.pk}
     assert PeriodicTask.objects.get(pk=BackupPolicy.objects.get(pk=paused.pk).periodic_task_id).enabled is False
-    assert services.reconcile_periodic_tasks() == []
+    assert schedules.reconcile_periodic_tasks() == []
     BackupPolicy.objects.filter(pk=made_in_admin.pk).update(state=PolicyState.PAUSED)  # an admin bulk action
-    assert services.reconcile_periodic_tasks() == [made_in_admin.pk]
+    assert schedules.reconcile_periodic_tasks() == [made_in_admin.pk]
