@@ -44,7 +44,18 @@ def new_page(browser, live_server, language="en-US", width=1440, height=900):
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.base = live_server.url
+    # What went wrong on the pages this tab opened: script errors, console
+    # errors (a CSP refusal, a failed load) and error responses.
+    page.problems = []
+    page.on("console", lambda msg: page.problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
+    page.on("response", lambda r: page.problems.append(f"HTTP {r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     return page
+
+
+def assert_no_problems(page):
+    assert not page.problems, page.problems
 
 
 def log_in(page):
@@ -56,6 +67,9 @@ def log_in(page):
 
 
 def screenshot(page, name):
+    """Photograph the page for a reviewer; nothing may have gone wrong on it."""
+    page.wait_for_load_state()
+    assert_no_problems(page)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

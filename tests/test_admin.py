@@ -28,7 +28,19 @@ from backups.models import (
     TaskEvent,
 )
 from clusters.models import Cluster, Host, Tenant
-from tests.factories import make_cluster, make_data_task, make_destination, make_host, make_log_task, make_policy, make_tenant
+from tests.factories import (
+    make_cleanup_task,
+    make_cluster,
+    make_data_task,
+    make_destination,
+    make_host,
+    make_log_task,
+    make_policy,
+    make_secondary_data_task,
+    make_secondary_log_task,
+    make_tenant,
+)
+from tests.services import require_postgres
 
 SMALL = 10
 LARGE = 10_000
@@ -328,6 +340,7 @@ def test_task_event_admin_is_view_only(admin_client):
 
 
 def test_unfiltered_task_list_uses_the_row_estimate_not_count(admin_client, monkeypatch):
+    require_postgres()  # the estimate is PostgreSQL's (pg_class.reltuples, ANALYZE)
     World().grow(SMALL)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {DataBackupTask._meta.db_table}")
@@ -479,6 +492,37 @@ def test_saving_a_task_leaves_its_events_alone(admin_client):
     assert sorted(TaskEvent.objects.filter(object_id=task.pk).values_list("cause", flat=True)) == [
         "event-0000", "event-0001", "event-0002",
     ]
+
+
+# A task of each kind, and a status its admin form would accept if status were
+# editable (the database's rules allow it), to move it to.
+STATUS_CHANGES = {
+    "data": (lambda c: make_data_task(c), "failed"),
+    "log": (lambda c: make_log_task(c), "stopping"),
+    "cleanup": (lambda c: make_cleanup_task(c), "failed"),
+    "secondary_data": (lambda c: make_secondary_data_task(make_data_task(c)), "failed"),
+    "secondary_log": (lambda c: make_secondary_log_task(make_log_task(c)), "stopping"),
+}
+
+
+@pytest.mark.parametrize("kind", STATUS_CHANGES)
+def test_the_admin_cannot_change_a_tasks_status(admin_client, kind):
+    """A status moves only through the state machine (transitions.transition),
+    which checks the move and records it: the admin's change form shows the
+    status read-only, and a status posted to it anyway is ignored."""
+    make, other = STATUS_CHANGES[kind]
+    task = make(make_cluster())
+    model, before = type(task), task.status
+    events = TaskEvent.objects.count()
+    url = admin_url(model, "change", task.pk)
+    html = admin_client.get(url).content.decode()
+    assert "status" not in {name for _tag, name, _type in form_fields(html)}
+    data = hidden_and_current_values(html)
+    data.update(status=other, failure_reason="forced through the admin", storage_directory="/moved")
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert model.objects.get(pk=task.pk).status == before != other
+    assert TaskEvent.objects.count() == events
 
 
 def hidden_and_current_values(html):

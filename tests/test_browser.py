@@ -4,10 +4,11 @@ Every tab is opened and photographed in English and Chinese under
 screenshots/ (gitignored), so a reviewer can look at them."""
 
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser import browser, build_demo_data, log_in, new_page, screenshot  # noqa: F401 (fixture)
+from tests.browser import assert_no_problems, browser, build_demo_data, log_in, new_page, screenshot  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,25 +27,35 @@ def demo(transactional_db):
 
 
 def test_every_tab_in_english_and_chinese(browser, live_server, demo):
+    failed = demo["failed"]
     for language, suffix in (("en-US", "en"), ("zh-CN", "zh")):
         page = new_page(browser, live_server, language=language)
         log_in(page)
         for key, path in TABS:
             page.goto(page.base + path)
             assert page.locator(f'[data-tab="{key}"].active').count() == 1
-            assert page.locator("table.console-table tbody tr").count() >= 1
+            assert page.locator("table.console-table tbody tr").first.is_visible()
+            assert not page.locator("table.console-table tbody tr.empty-row").count()
             screenshot(page, f"{suffix}-{key}")
         page.goto(page.base + f"/clusters/{demo['east'].pk}/")
+        assert page.locator("h1").inner_text() == "prod-east"
+        assert page.get_by_text("10284").first.is_visible()  # its data version
         screenshot(page, f"{suffix}-cluster-overview")
         page.goto(page.base + "/clusters/")
+        rows = page.locator("table tbody tr")
+        for name in ("prod-east", "prod-west", "staging"):
+            assert rows.filter(has_text=name).first.is_visible(), name
         screenshot(page, f"{suffix}-clusters")
-        page.goto(page.base + f"/backups/data/{demo['failed'].pk}/")
+        page.goto(page.base + f"/backups/data/{failed.pk}/")
+        assert f"#{failed.pk}" in page.locator("h1").inner_text()
+        assert page.locator("#failure-reason .failure-reason").inner_text() == failed.failure_reason
         screenshot(page, f"{suffix}-data-detail")
         if suffix == "zh":
             page.goto(page.base + "/backups/data/")
             assert page.locator("h1").inner_text() == "备份概览"
             assert page.get_by_text("数据备份任务").first.is_visible()
             assert page.get_by_text("进行中").first.is_visible()
+        assert_no_problems(page)
         page.context.close()
 
 
@@ -52,6 +63,10 @@ def test_login_page_is_styled(browser, live_server, demo):
     page = new_page(browser, live_server)
     page.goto(page.base + "/accounts/login/")
     assert page.locator(".login-card").is_visible()
+    assert page.locator("input[name=username]").is_visible() and page.locator("input[name=password]").is_visible()
+    # Styled by the console's stylesheet: the card has a background and a shadow.
+    card = page.eval_on_selector(".login-card", "el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).boxShadow]")
+    assert card[0] not in ("rgba(0, 0, 0, 0)", "transparent") and card[1] != "none", card
     screenshot(page, "en-login")
     page.context.close()
 
@@ -76,8 +91,12 @@ def test_range_presets_and_custom_range(browser, live_server, demo):
     page.click("#filter-form button[type=submit]")
     page.wait_for_url(re.compile(r"start="))
     assert ids() == [str(demo["old"].pk)]
-    assert "range=custom" not in page.url or True
-    assert page.locator(".range-presets .active").first.inner_text().strip() in ("Custom",)
+    # The form sends the dates typed (beside the preset it came from), and the
+    # page shows them as a custom range.
+    query = parse_qs(urlparse(page.url).query)
+    assert query["start"] == [start] and query["end"] == [start]
+    assert page.input_value("#id_start") == start and page.input_value("#id_end") == start
+    assert page.locator(".range-presets .active").first.inner_text().strip() == "Custom"
     screenshot(page, "en-data-custom-range")
 
 
@@ -126,6 +145,7 @@ def test_expand_row_reason_and_links(browser, live_server, demo):
     page.locator(f'tr[data-task="{demo["full"].pk}"]').get_by_role("link", name="prod-east").click()
     page.wait_for_url(f"**/clusters/{demo['east'].pk}/")
     assert page.locator("h1").inner_text() == "prod-east"
+    assert_no_problems(page)
 
 
 def test_switch_to_chinese_and_back(browser, live_server, demo):
@@ -139,6 +159,7 @@ def test_switch_to_chinese_and_back(browser, live_server, demo):
     page.click('.language-switcher button[value="en"]')
     page.wait_for_load_state()
     assert "Log backup tasks" in page.locator(".console-tabs").inner_text()
+    assert_no_problems(page)
 
 
 def test_narrow_window(browser, live_server, demo):
@@ -146,4 +167,15 @@ def test_narrow_window(browser, live_server, demo):
     log_in(page)
     page.goto(page.base + "/backups/data/")
     assert page.locator(".table-responsive").count() == 1
+    assert page.locator(f'tr[data-task="{demo["running"].pk}"]').is_visible()
+    # The wide table scrolls inside its box (so its last column can be
+    # reached); the page itself does not scroll sideways.
+    widths = page.evaluate("""() => {
+        const box = document.querySelector('.table-responsive');
+        box.scrollLeft = box.scrollWidth;
+        return {page: document.documentElement.scrollWidth, window: window.innerWidth,
+                table: box.scrollWidth, box: box.clientWidth, scrolled: box.scrollLeft};
+    }""")
+    assert widths["page"] <= widths["window"], widths
+    assert widths["table"] > widths["box"] and widths["scrolled"] > 0, widths
     screenshot(page, "en-data-narrow")

@@ -1,11 +1,13 @@
 """The cluster list and each cluster's overview page (总览)."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from tests import factories as f
+from tests.clock import frozen
 
 pytestmark = pytest.mark.django_db
 
@@ -53,14 +55,34 @@ def test_overview_shows_version_tenants_hosts_and_policy(admin_client, cluster):
         assert text in body, text
 
 
+def log_delay_card(body):
+    """The log backup delay card's value: (its CSS classes, its HTML)."""
+    match = re.search(r'<div class="stat-label">Log backup delay</div>\s*<div class="([^"]*)">(.*?)</div>', body, re.S)
+    assert match, "no log backup delay on the page"
+    return set(match.group(1).split()), match.group(2)
+
+
 def test_overview_shows_latest_data_backup_and_log_delay(admin_client, cluster):
     f.make_data_task(cluster, started_at=timezone.now() - timedelta(days=2))
     latest = f.make_data_task(cluster, status="in_progress")
     policy = f.make_policy(cluster, log_delay_threshold_seconds=60)
-    f.make_log_task(cluster, policy=policy, latest_point=timezone.now() - timedelta(seconds=185))
-    body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
+    with frozen() as now:
+        f.make_log_task(cluster, policy=policy, latest_point=now - timedelta(seconds=185))
+        body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
     assert f"#{latest.pk}</a>" in body
-    assert "3 min 5 s" in body and "text-danger" in body
+    classes, value = log_delay_card(body)
+    assert "text-danger" in classes and "bi-exclamation-triangle-fill" in value
+    assert value.endswith("3 min 5 s")
+
+
+def test_a_log_delay_under_the_threshold_is_not_flagged(admin_client, cluster):
+    policy = f.make_policy(cluster, log_delay_threshold_seconds=60)
+    with frozen() as now:
+        f.make_log_task(cluster, policy=policy, latest_point=now - timedelta(seconds=59))
+        body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
+    classes, value = log_delay_card(body)
+    assert "text-danger" not in classes and "bi-exclamation-triangle-fill" not in value
+    assert value == "59 s"
 
 
 def test_overview_lists_recent_failures_of_every_kind(admin_client, cluster):

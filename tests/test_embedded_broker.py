@@ -2,12 +2,17 @@
 message arrives whole, none is lost or read half-written (the race that made
 kombu's stock filesystem transport crash `make run`'s worker)."""
 
+import json
 import multiprocessing
 import os
 import queue as stdlib_queue
+import subprocess
+import sys
+from pathlib import Path
 
 from kombu import Connection
 
+ROOT = Path(__file__).resolve().parent.parent
 TRANSPORT = "backup_console.embedded_broker:Transport"
 PER_PRODUCER = 1000  # kombu's stock transport loses a few of these 3,000 every run
 
@@ -67,8 +72,35 @@ def test_every_message_arrives_whole_under_concurrent_writers(tmp_path):
     assert received == expected
 
 
-def test_settings_use_it_for_the_embedded_default():
-    from django.conf import settings
+# Settings as a fresh process reads them from its environment (this test
+# process may run with a Redis broker, so its own settings say little).
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from backup_console.celery import app
+print(json.dumps({"embedded": settings.CELERY_BROKER_IS_EMBEDDED,
+                  "setting": getattr(settings, "CELERY_BROKER_TRANSPORT", None),
+                  "transport": app.conf.broker_transport, "url": app.conf.broker_url,
+                  "folder": app.conf.broker_transport_options.get("data_folder_in")}))
+"""
 
-    if settings.CELERY_BROKER_IS_EMBEDDED:
-        assert settings.CELERY_BROKER_TRANSPORT == TRANSPORT
+
+def settings_with(tmp_path, **env):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
+    base.update(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="backup_console.settings", **env)
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_settings_use_it_for_the_embedded_default(tmp_path):
+    found = settings_with(tmp_path)
+    assert found == {"embedded": True, "setting": TRANSPORT, "transport": TRANSPORT, "url": "filesystem://",
+                     "folder": str(tmp_path / "celery-broker")}
+
+
+def test_settings_leave_it_out_for_a_real_broker(tmp_path):
+    found = settings_with(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:6379/9")
+    assert found["embedded"] is False and found["setting"] is None and found["folder"] is None
+    assert found["url"] == "redis://127.0.0.1:6379/9" and found["transport"] != TRANSPORT

@@ -12,7 +12,16 @@ from django_celery_beat.models import PeriodicTask
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
 from backups.engine import outcomes, schedules, services, simulation
 from backups.engine.services import ActionRefused
-from backups.models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, SecondaryDataBackupTask, TaskEvent
+from backups.models import (
+    BackupPolicy,
+    BackupSet,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+    TaskEvent,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -354,6 +363,100 @@ def test_sweeper_finishes_a_stuck_stop(cluster, admin_user):
     log.refresh_from_db()
     event = log.events.latest("id")
     assert log.status == "stopped" and event.actor_label == "sweeper" and "worker moving it was lost" in event.cause
+
+
+# Every branch of the sweeper: (what is lost, the task as the lost worker left it,
+# what the sweeper reports, the status it ends in, the cause it records).
+STALE = timedelta(minutes=1)
+
+
+def _lost_data(cluster):
+    return DataBackupTask, f.make_data_task(cluster, status="in_progress")
+
+
+def _lost_copy(cluster):
+    return SecondaryDataBackupTask, f.make_secondary_data_task(f.make_data_task(cluster), status="in_progress")
+
+
+def _lost_cleanup(cluster):
+    return CleanupTask, f.make_cleanup_task(cluster, status="running")
+
+
+def _log_stuck(status):
+    return lambda cluster: (LogBackupTask, f.make_log_task(cluster, status=status))
+
+
+def _secondary_log_stuck(status):
+    return lambda cluster: (SecondaryLogBackupTask, f.make_secondary_log_task(f.make_log_task(cluster), status=status))
+
+
+SWEEPER_BRANCHES = {
+    "running data backup": (_lost_data, "failed", "failed", "Worker lost: no progress since"),
+    "running secondary data copy": (_lost_copy, "failed", "failed", "Worker lost: no progress since"),
+    "running cleanup": (_lost_cleanup, "failed", "failed", "Worker lost: no progress since"),
+    "log backup stuck starting": (_log_stuck("starting"), "finished", "in_progress", "Finished by the sweeper"),
+    "log backup stuck stopping": (_log_stuck("stopping"), "finished", "stopped", "Finished by the sweeper"),
+    "secondary log stuck starting": (_secondary_log_stuck("starting"), "finished", "in_progress", "Finished by the sweeper"),
+    "secondary log stuck stopping": (_secondary_log_stuck("stopping"), "finished", "stopped", "Finished by the sweeper"),
+}
+
+
+@pytest.mark.parametrize("branch", SWEEPER_BRANCHES)
+def test_the_sweeper_ends_or_finishes_every_kind_of_lost_task(cluster, branch):
+    make, bucket, status, cause = SWEEPER_BRANCHES[branch]
+    model, task = make(cluster)
+    task.refresh_from_db()
+    kind = model.KIND
+    # Not yet stale (its last heartbeat exactly at the cutoff): left alone.
+    assert simulation.sweep_lost_tasks(now=task.updated_at + STALE, stale=STALE) == {"failed": [], "finished": [], "requeued": []}
+    assert model.objects.get(pk=task.pk).status == task.status
+
+    later = task.updated_at + STALE + timedelta(microseconds=1)
+    done = simulation.sweep_lost_tasks(now=later, stale=STALE)
+    assert done == {"failed": [], "finished": [], "requeued": [], bucket: [(kind, task.pk)]}
+    task.refresh_from_db()
+    event = task.events.latest("id")
+    assert (task.status, event.new_status, event.actor_label) == (status, status, "sweeper")
+    assert event.cause.startswith(cause)
+    if status == "failed":
+        assert task.failure_reason.startswith(cause) and task.ended_at == later
+    # Done once: the next sweep finds nothing more to do.
+    assert simulation.sweep_lost_tasks(now=later + STALE * 2, stale=STALE)[bucket] == []
+
+
+def test_the_sweeper_requeues_a_cleanup_that_was_never_sent(cluster, policy, monkeypatch, django_capture_on_commit_callbacks):
+    from backups.engine import dispatch
+
+    sent = []
+    monkeypatch.setattr(dispatch, "publish", lambda name, args, countdown=None: sent.append((name, args)))
+    cleanup = f.make_cleanup_task(cluster, policy=policy, status="not_started")
+    cleanup.refresh_from_db()
+    later = cleanup.updated_at + STALE + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = simulation.sweep_lost_tasks(now=later, stale=STALE)
+    assert done == {"failed": [], "finished": [], "requeued": [("cleanup", cleanup.pk)]}
+    assert sent == [(dispatch.RUN_CLEANUP, (cleanup.pk,))]
+    cleanup.refresh_from_db()
+    # Still not started (a worker runs it), with a fresh heartbeat: not sent again at once.
+    assert (cleanup.status, cleanup.updated_at) == ("not_started", later)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert simulation.sweep_lost_tasks(now=later + timedelta(seconds=1), stale=STALE)["requeued"] == []
+    assert len(sent) == 1
+    # What the re-sent message runs: the cleanup, to its end.
+    assert simulation.run_cleanup(cleanup.pk) == "completed"
+
+
+def test_every_dispatched_name_is_a_registered_celery_task():
+    """The engine names the tasks it queues (backups.engine.dispatch); each
+    name must be one the worker knows, or the message is dropped unrun."""
+    import backups.tasks  # noqa: F401 - registers the tasks
+    from backup_console.celery import app
+    from backups.engine import dispatch
+
+    assert dispatch.TASK_NAMES
+    missing = [name for name in dispatch.TASK_NAMES if name not in app.tasks]
+    assert not missing, missing
+    assert {name for name in vars(dispatch).values() if isinstance(name, str) and name.startswith("backups.tasks.")} == set(dispatch.TASK_NAMES)
 
 
 # --- Scheduled backups (SIM-1) -------------------------------------------------------

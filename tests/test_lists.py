@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from backups.formats import readable_delay
 from tests import factories as f
+from tests.clock import frozen
 
 pytestmark = pytest.mark.django_db
 
@@ -277,14 +278,16 @@ def test_readable_delay(seconds, text):
 
 def test_log_delay_is_flagged_over_the_policy_threshold(admin_client, cluster):
     policy = f.make_policy(cluster, log_delay_threshold_seconds=60)
-    f.make_log_task(cluster, policy=policy, latest_point=timezone.now() - timedelta(seconds=185))
-    body = admin_client.get("/backups/logs/").content.decode()
+    with frozen() as now:  # the delay is shown to the second
+        f.make_log_task(cluster, policy=policy, latest_point=now - timedelta(seconds=185))
+        body = admin_client.get("/backups/logs/").content.decode()
     assert "bi-exclamation-triangle-fill" in body and "3 min 5 s" in body
 
 
 def test_log_delay_under_the_default_threshold_is_not_flagged(admin_client, cluster):
-    f.make_log_task(cluster, latest_point=timezone.now() - timedelta(seconds=12))
-    body = admin_client.get("/backups/logs/").content.decode()
+    with frozen() as now:
+        f.make_log_task(cluster, latest_point=now - timedelta(seconds=12))
+        body = admin_client.get("/backups/logs/").content.decode()
     assert "12 s" in body and "bi-exclamation-triangle-fill" not in body
 
 

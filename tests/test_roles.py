@@ -1,13 +1,21 @@
 """Roles (SPEC section 1): the groups the data migration made, and a role ×
 URL × method matrix: each role gets exactly what it may, and nothing else."""
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
 
-from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTask, SecondaryLogBackupTask, TaskEvent
+from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTask, SecondaryLogBackupTask
+from tests import factories as f
 from tests.roles import PASSWORD, build_estate, policy_data, user_in
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +28,10 @@ def _quiet(settings):
 
 @pytest.fixture
 def estate():
-    return build_estate()
+    estate = build_estate()
+    # A stopped secondary log backup (of the stopped log backup) for Start.
+    estate["stopped_secondary_log"] = f.make_secondary_log_task(estate["stopped"], status="stopped")
+    return estate
 
 
 def perms(group):
@@ -87,36 +98,129 @@ VIEW_PERMISSION_PAGES = [
     ("backups:cleanup_detail", "cleanup"), ("backups:secondary_data_detail", "secondary_data"),
     ("backups:secondary_log_detail", "secondary_log"),
 ]
-# Forms of operator actions: GET shows the form to operators only.
-OPERATOR_FORMS = [("backups:instant_backup", None), ("backups:policy_create", None), ("backups:policy_edit", "policy")]
+
+
+def status_of(model, task):
+    return model.objects.get(pk=task.pk).status
+
+
+@dataclass(frozen=True)
+class Action:
+    """A URL that changes data: what it acts on, what an operator posts, and
+    how to see that it took effect."""
+
+    key: str | None  # the estate object in the URL, if any
+    data: Callable  # estate -> POST data
+    changed: Callable  # estate -> True once the action took effect
+    form: bool = False  # GET shows its form (to operators); otherwise the URL is POST only
+
+
+def no_data(estate):
+    return {}
+
+
+# Every console URL whose view changes data.  test_every_console_url_is_in_the_matrix
+# finds them from the URL patterns and fails while this table misses one.
+ACTIONS = {
+    "backups:instant_backup": Action(
+        None, lambda e: {"cluster": e["cluster"].pk, "mode": "incremental"},
+        lambda e: DataBackupTask.objects.filter(cluster=e["cluster"], status="in_progress").exists(), form=True),
+    "backups:log_stop": Action("log", no_data, lambda e: status_of(LogBackupTask, e["log"]) == "stopping"),
+    "backups:log_start": Action("stopped", no_data, lambda e: status_of(LogBackupTask, e["stopped"]) == "starting"),
+    "backups:secondary_log_stop": Action(
+        "secondary_log", no_data, lambda e: status_of(SecondaryLogBackupTask, e["secondary_log"]) == "stopping"),
+    "backups:secondary_log_start": Action(
+        "stopped_secondary_log", no_data,
+        lambda e: status_of(SecondaryLogBackupTask, e["stopped_secondary_log"]) == "starting"),
+    "backups:policy_create": Action(
+        None, lambda e: policy_data(e["bare"], e["destination"]),
+        lambda e: BackupPolicy.objects.filter(cluster=e["bare"]).exists(), form=True),
+    "backups:policy_edit": Action(
+        "policy", lambda e: policy_data(e["cluster"], e["destination"], retention_days="9"),
+        lambda e: BackupPolicy.objects.get(pk=e["policy"].pk).retention_days == 9, form=True),
+    "backups:policy_pause": Action("policy", no_data, lambda e: BackupPolicy.objects.get(pk=e["policy"].pk).state == "paused"),
+    "backups:policy_resume": Action("paused", no_data, lambda e: BackupPolicy.objects.get(pk=e["paused"].pk).state == "active"),
+}
+OPERATOR_FORMS = [(name, action.key) for name, action in ACTIONS.items() if action.form]
+# A URL named like this is an action whatever its view says.
+ACTION_NAME = re.compile(r"(_stop|_start|_pause|_resume|_create|_edit|_delete|instant_backup)$")
 
 
 def url(estate, name, key):
     return reverse(name, args=[estate[key].pk]) if key else reverse(name)
 
 
-# (url name, estate key, POST data builder, what changed afterwards)
-def actions(estate):
-    return [
-        ("backups:instant_backup", None, {"cluster": estate["cluster"].pk, "mode": "incremental"},
-         lambda: DataBackupTask.objects.filter(cluster=estate["cluster"], status="in_progress").exists()),
-        ("backups:log_stop", "log", {}, lambda: LogBackupTask.objects.get(pk=estate["log"].pk).status == "stopping"),
-        ("backups:log_start", "stopped", {}, lambda: LogBackupTask.objects.get(pk=estate["stopped"].pk).status == "starting"),
-        ("backups:secondary_log_stop", "secondary_log", {},
-         lambda: SecondaryLogBackupTask.objects.get(pk=estate["secondary_log"].pk).status == "stopping"),
-        ("backups:policy_pause", "policy", {}, lambda: BackupPolicy.objects.get(pk=estate["policy"].pk).state == "paused"),
-        ("backups:policy_resume", "paused", {}, lambda: BackupPolicy.objects.get(pk=estate["paused"].pk).state == "active"),
-        ("backups:policy_create", None, policy_data(estate["bare"], estate["destination"]),
-         lambda: BackupPolicy.objects.filter(cluster=estate["bare"]).exists()),
-    ]
+def action_url(estate, name):
+    return url(estate, name, ACTIONS[name].key)
 
 
-def client_for(role):
-    client = Client()
+def console_urls():
+    """(name, pattern) of every URL of the console's own apps."""
+    from backups import urls as backups_urls
+    from clusters import urls as clusters_urls
+
+    for module in (backups_urls, clusters_urls):
+        for pattern in module.urlpatterns:
+            yield (f"{module.app_name}:{pattern.name}" if pattern.name else None), pattern
+
+
+def snapshot():
+    """Every row the console's actions could write, to see that nothing changed."""
+    models = [*apps.get_app_config("backups").get_models(), *apps.get_app_config("clusters").get_models(), PeriodicTask]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
+
+
+def allowed_methods(client, address):
+    """The methods the view behind ``address`` accepts, from its 405 answer to
+    a PATCH (the Allow header); None when it answers any method."""
+    response = client.generic("PATCH", address)
+    if response.status_code == 405:
+        return set(response["Allow"].replace(" ", "").split(","))
+    return None
+
+
+def client_for(role, enforce_csrf_checks=False):
+    client = Client(enforce_csrf_checks=enforce_csrf_checks)
     if role == "anonymous":
         return client
     client.force_login(user_in(role if role != "no role" else None, username=role.replace(" ", "_")))
     return client
+
+
+def csrf_token(client):
+    """The token a page's forms carry (any console page sets the cookie)."""
+    assert client.get(reverse("backups:policy_list")).status_code == 200
+    return client.cookies[settings.CSRF_COOKIE_NAME].value
+
+
+def test_every_console_url_is_in_the_matrix(estate, admin_user):
+    """Walk the URL patterns: every URL is a page or an action of the matrix,
+    and the actions are exactly the URLs whose view accepts POST (read from
+    its 405 answer), is named like an action, or changes data when posted to."""
+    names = [name for name, _pattern in console_urls()]
+    assert None not in names, "every console URL needs a name to be in the role matrix"
+    pages = dict(VIEW_PERMISSION_PAGES)
+    assert not set(pages) & set(ACTIONS)
+    unknown = set(names) - set(pages) - set(ACTIONS)
+    assert not unknown, f"add these URLs to the role matrix (VIEW_PERMISSION_PAGES or ACTIONS): {sorted(unknown)}"
+    assert len(names) == len(set(names))
+
+    client = Client()
+    client.force_login(admin_user)
+    found, read_only = set(), set()
+    for name in names:
+        address = url(estate, name, ACTIONS[name].key if name in ACTIONS else pages[name])
+        before = snapshot()
+        allowed = allowed_methods(client, address)
+        if allowed is None:
+            # A view that answers any method: an action if a POST changes data.
+            client.post(address, {})
+        if (allowed is not None and "POST" in allowed) or ACTION_NAME.search(name) or snapshot() != before:
+            found.add(name)
+        else:
+            read_only.add(name)
+    assert found == set(ACTIONS)
+    assert read_only == set(pages)
 
 
 @pytest.mark.parametrize("role,expected", [("viewer", 200), ("operator", 200), ("admin", 200), ("no role", 403)])
@@ -133,39 +237,75 @@ def test_only_operators_open_the_action_forms(estate, role, expected):
         assert client.get(url(estate, name, key)).status_code == expected, name
 
 
-def test_anonymous_is_sent_to_sign_in_everywhere(estate):
+def test_anonymous_is_sent_to_sign_in_from_every_page(estate):
     client = Client()
-    pages = VIEW_PERMISSION_PAGES + OPERATOR_FORMS
-    for name, key in pages:
+    for name, key in VIEW_PERMISSION_PAGES:
         response = client.get(url(estate, name, key))
         assert response.status_code == 302 and response["Location"].startswith(reverse("login") + "?next="), name
-    for name, key, data, _changed in actions(estate):
-        response = client.post(url(estate, name, key), data)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), name
     assert client.get("/admin/").status_code == 302
-    assert TaskEvent.objects.count() == 0 and AuditEntry.objects.count() == 0
 
 
+# --- Each action × role × method × CSRF -------------------------------------------------
+
+actions = pytest.mark.parametrize("name", sorted(ACTIONS))
+
+
+@actions
+def test_anonymous_is_sent_to_sign_in_by_every_action(estate, name):
+    client = Client()
+    before = snapshot()
+    address = action_url(estate, name)
+    for response in (client.post(address, ACTIONS[name].data(estate)), client.get(address)):
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login") + "?next="), name
+    assert snapshot() == before
+
+
+@actions
 @pytest.mark.parametrize("role", ["viewer", "no role"])
-def test_a_viewer_may_press_nothing(estate, role):
+def test_a_viewer_may_press_nothing(estate, name, role):
     client = client_for(role)
-    before = (TaskEvent.objects.count(), DataBackupTask.objects.count(), BackupPolicy.objects.count())
-    for name, key, data, _changed in actions(estate) + [("backups:policy_edit", "policy", policy_data(estate["cluster"], estate["destination"], retention_days="9"), None)]:
-        assert client.post(url(estate, name, key), data).status_code == 403, name
-    assert (TaskEvent.objects.count(), DataBackupTask.objects.count(), BackupPolicy.objects.count()) == before
-    assert AuditEntry.objects.count() == 0
-    assert BackupPolicy.objects.get(pk=estate["policy"].pk).retention_days == 7
+    before = snapshot()
+    address = action_url(estate, name)
+    assert client.post(address, ACTIONS[name].data(estate)).status_code == 403
+    assert client.get(address).status_code == (403 if ACTIONS[name].form else 405)
+    assert snapshot() == before
+    assert not ACTIONS[name].changed(estate)
 
 
+@actions
+def test_get_never_acts_and_is_405_on_a_post_only_action(estate, name):
+    client = client_for("operator")
+    before = snapshot()
+    response = client.get(action_url(estate, name), ACTIONS[name].data(estate))
+    assert response.status_code == (200 if ACTIONS[name].form else 405)
+    assert snapshot() == before
+
+
+@actions
 @pytest.mark.parametrize("role", ["operator", "admin"])
-def test_an_operator_presses_every_button(estate, role):
-    client = client_for(role)
-    for name, key, data, changed in actions(estate):
-        response = client.post(url(estate, name, key), data)
-        assert response.status_code == 302, (name, response.content[:500])
-        if changed:
-            assert changed(), name
-    assert AuditEntry.objects.filter(actor_name=role).count() == len(actions(estate))
+def test_a_post_without_the_csrf_token_is_refused(estate, name, role):
+    client = client_for(role, enforce_csrf_checks=True)
+    before = snapshot()
+    assert client.post(action_url(estate, name), ACTIONS[name].data(estate)).status_code == 403
+    assert snapshot() == before
+
+
+@actions
+@pytest.mark.parametrize("role", ["operator", "admin"])
+def test_an_operator_with_the_csrf_token_acts(estate, name, role):
+    client = client_for(role, enforce_csrf_checks=True)
+    token = csrf_token(client)
+    assert not ACTIONS[name].changed(estate)
+    response = client.post(action_url(estate, name), {**ACTIONS[name].data(estate), "csrfmiddlewaretoken": token})
+    assert response.status_code == 302, response.content[:500]
+    assert ACTIONS[name].changed(estate)
+    assert AuditEntry.objects.filter(actor_name=role).count() == 1
+
+
+def test_sign_out_without_the_csrf_token_is_refused():
+    client = client_for("operator", enforce_csrf_checks=True)
+    assert client.post(reverse("logout")).status_code == 403
+    assert "_auth_user_id" in client.session
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator", "no role"])
@@ -203,15 +343,3 @@ def test_the_admin_sign_in_refuses_a_viewer(estate):
 
 def test_the_nav_hides_the_admin_from_others(estate):
     assert b'href="/admin/"' not in client_for("operator").get(reverse("backups:data_list")).content
-
-
-@pytest.mark.parametrize("role", ["operator", "admin"])
-def test_missing_csrf_is_refused_for_every_action(estate, role):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user_in(role))
-    before = (TaskEvent.objects.count(), DataBackupTask.objects.count(), BackupPolicy.objects.count())
-    for name, key, data, _changed in actions(estate):
-        assert client.post(url(estate, name, key), data).status_code == 403, name
-    assert client.post(reverse("logout")).status_code == 403
-    assert (TaskEvent.objects.count(), DataBackupTask.objects.count(), BackupPolicy.objects.count()) == before
-    assert AuditEntry.objects.count() == 0

@@ -1,7 +1,8 @@
 """Acceptance with a real Celery worker (and beat) process on Redis and
 PostgreSQL: every state the console shows is reached by the worker."""
 
-import time
+import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -17,6 +18,13 @@ from tests import factories as f
 from tests.worker import SPEED, celery_cluster, wait_until  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.worker
+
+
+def task_row(page, pk):
+    """The HTML of one task's row of a list page."""
+    match = re.search(rf'<tr data-task="{pk}">.*?</tr>', page, re.S)
+    assert match, f"no row for task {pk}"
+    return match.group(0)
 
 
 def status_of(model, pk):
@@ -46,11 +54,13 @@ def test_data_backups_run_on_the_worker(celery_cluster, cluster, admin_user, cli
         ("in_progress", "operator"),
         ("completed", "worker"),
     ]
-    # It shows in the data list as completed.
+    # Its own row of the data list shows it completed, in its backup set.
     client.force_login(admin_user)
-    page = client.get(reverse("backups:data_list"), {"cluster": cluster.pk}).content.decode()
-    assert f"#{full.backup_set.number}" in page or str(full.backup_set.number) in page
-    assert "Completed" in page
+    response = client.get(reverse("backups:data_list"), {"cluster": cluster.pk})
+    assert [(row.pk, row.status) for row in response.context["rows"]] == [(full.pk, "completed")]
+    row = task_row(response.content.decode(), full.pk)
+    assert f"<td>{full.backup_set.number}</td>" in row
+    assert re.search(r'class="[^"]*status-badge[^"]*"[^>]*>\s*Completed\s*<', row), row
 
     incremental = services.instant_backup(cluster, None, BackupMode.INCREMENTAL, admin_user)
     incremental = reaches(DataBackupTask, incremental.pk, "completed")
@@ -94,8 +104,8 @@ def test_beat_runs_a_due_policy_and_pausing_stops_it(celery_cluster, cluster, ad
     real one (task, args, enabled); only its crontab is swapped for a 2-second
     interval so the test need not wait for a wall-clock minute (the crontab
     itself is tested in test_engine and was checked by hand)."""
-    celery_cluster.worker()
-    celery_cluster.beat()
+    worker = celery_cluster.worker()
+    beat = celery_cluster.beat()
     policy = f.make_policy(cluster, schedule_days={str(day): "full" for day in range(1, 8)}, run_at="00:00")
     policy.refresh_from_db()
 
@@ -115,12 +125,28 @@ def test_beat_runs_a_due_policy_and_pausing_stops_it(celery_cluster, cluster, ad
     assert first.events.first().actor_label == "beat"
     reaches(DataBackupTask, first.pk, "completed")
 
+    entry = PeriodicTask.objects.get(pk=policy.periodic_task_id).name
+    mark = len(beat.log)
     services.pause_policy(policy.pk, admin_user)
     assert PeriodicTask.objects.get(pk=policy.periodic_task_id).enabled is False
-    time.sleep(3)  # beat notices within its 1-second loop; let runs already sent drain
-    # Forget the runs so far: only the pause now stands between beat and a new backup.
+    wait_until(lambda: "Schedule changed." in beat.log[mark:], message="beat to notice the pause")
+
+    def runs_sent():
+        return beat.log.count(f"Sending due task {entry} ")
+
+    def runs_done():
+        return len(re.findall(r"Task backups\.tasks\.run_scheduled_backup\[[^\]]+\] succeeded", worker.log))
+
+    # Let the runs beat sent before the pause finish, then forget them: only
+    # the pause now stands between beat and a new backup.
+    assert runs_sent() >= 1  # the log says what beat sent (the first run above)
+    wait_until(lambda: runs_done() >= runs_sent(), message="the runs sent before the pause to finish")
     DataBackupTask.objects.filter(policy=policy).delete()
-    time.sleep(5)
+    mark = len(beat.log)
+    # Five turns of beat's 1-second loop: more than two periods of the 2-second entry.
+    wait_until(lambda: beat.log[mark:].count("beat: Waking up") >= 5, message="beat to go round its loop")
+    assert f"Sending due task {entry} " not in beat.log[mark:]
+    assert runs_done() == runs_sent()
     assert not DataBackupTask.objects.filter(policy=policy).exists()
 
     services.resume_policy(policy.pk, admin_user)
@@ -140,7 +166,9 @@ def test_a_killed_worker_leaves_nothing_stuck(celery_cluster, cluster, admin_use
     assert status_of(DataBackupTask, task.pk) == "in_progress"
 
     celery_cluster.worker(SIM_STALE_SECONDS=3)
-    time.sleep(4)
+    # The sweeper calls it lost once its last heartbeat is older than 3 s.
+    heartbeat = DataBackupTask.objects.get(pk=task.pk).updated_at
+    wait_until(lambda: timezone.now() - heartbeat > timedelta(seconds=3.2), message="the heartbeat to go stale")
     tasks.sweep_lost_tasks.delay()
     task = reaches(DataBackupTask, task.pk, "failed")
     assert task.failure_reason.startswith("Worker lost: no progress since")
@@ -166,6 +194,29 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task(celery_cluster
         cleanup = f.make_cleanup_task(cluster, status="not_started")  # no policy: it runs, then fails
         tasks.run_cleanup.delay(cleanup.pk)
         reaches(CleanupTask, cleanup.pk, "failed")
-        time.sleep(0.3)  # past the task's end, where the fixup used to close the connection
-        seen |= worker_backends()
+        # No sleep needed: a connection closed after each task would show as
+        # no backend here (looked at after the close) or as a new one on the
+        # next round (looked at before it), and either fails below.
+        backends = worker_backends()
+        assert backends, "the worker holds no database connection between tasks"
+        seen |= backends
     assert len(seen) == 1, seen
+
+
+def test_a_cleanup_never_sent_to_a_worker_is_requeued_by_the_sweeper_and_run(celery_cluster, cluster):
+    """The cleanup was written but its message never published (the broker
+    died in between): the sweeper, run on the worker, sends it again, and the
+    worker runs it to the end."""
+    worker = celery_cluster.worker()
+    policy = f.make_policy(cluster)
+    cleanup = f.make_cleanup_task(cluster, policy=policy, status="not_started", started_at=timezone.now())
+    stale = timezone.now() - timedelta(minutes=10)
+    CleanupTask.objects.filter(pk=cleanup.pk).update(updated_at=stale)
+    tasks.sweep_lost_tasks.delay()
+    cleanup = reaches(CleanupTask, cleanup.pk, "completed")
+    assert list(cleanup.events.order_by("id").values_list("old_status", "new_status", "actor_label")) == [
+        ("not_started", "running", "worker"),
+        ("running", "completed", "worker"),
+    ]
+    assert cleanup.updated_at > stale
+    assert re.search(r"Task backups\.tasks\.run_cleanup\[[^\]]+\] succeeded", worker.log)
