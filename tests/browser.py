@@ -1,4 +1,4 @@
-"""Fixtures and data for the browser tests (tests/test_browser.py): a headless
+"""Fixtures and data for the browser tests (tests/system/test_browser.py): a headless
 Chromium driven by Playwright against pytest-django's live_server."""
 
 from datetime import timedelta

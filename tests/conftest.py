@@ -31,3 +31,17 @@ def _celery_sends_nowhere():
     use_broker("memory://")
     yield
     use_broker("memory://")
+
+
+@pytest.fixture
+def client_as(client, db):
+    """``client_as("viewer")``: the test client signed in as a new user of that
+    role ("viewer", "operator", "admin", or None for a user in no group).
+    Query counts use pytest-django's ``django_assert_num_queries``."""
+    from tests.roles import user_in
+
+    def sign_in(role, username=None):
+        client.force_login(user_in(role, username))
+        return client
+
+    return sign_in

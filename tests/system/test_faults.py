@@ -3,7 +3,7 @@ operator acts, Redis killed and restarted with tasks queued, and the web
 process's PostgreSQL connection dropped.  Afterwards every task is in a
 legal state, no event row is missing, and the pages answer.
 
-(A worker SIGKILLed mid-task is tests/test_worker.py
+(A worker SIGKILLed mid-task is tests/system/test_worker.py
 ``test_a_killed_worker_leaves_nothing_stuck``.)
 
 Redis here is a private ``redis-server`` this file starts on a free
@@ -257,7 +257,7 @@ def gunicorn(transactional_db, tmp_path):
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "backup_console.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}",
          "--timeout", "60"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
 
     def up():

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from tests.roles import PASSWORD, build_estate, user_in
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from tests.clock import frozen
 from tests.roles import user_in
 from tests.services import require_postgres
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 US = timedelta(microseconds=1)
 HALF_DAY = timedelta(hours=12)
 # Later than every real end: how the oracle orders running tasks by end time.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.services import require_postgres, require_redis
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, django
 django.setup()

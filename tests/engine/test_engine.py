@@ -1,6 +1,6 @@
 """The simulated machinery and the services, driven in-process with explicit
 ``now`` (backups/engine/simulation.py, backups/engine/services.py).  The same paths under a
-real worker process are in tests/test_worker.py."""
+real worker process are in tests/system/test_worker.py."""
 
 from datetime import UTC, datetime, time, timedelta
 

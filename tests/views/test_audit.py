@@ -182,10 +182,8 @@ def shown(response):
 
 
 @pytest.fixture
-def viewer_client():
-    client = Client()
-    client.force_login(user_in("viewer"))
-    return client
+def viewer_client(client_as):
+    return client_as("viewer")
 
 
 def test_audit_page_filters(viewer_client, estate):

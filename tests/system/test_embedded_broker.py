@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kombu import Connection
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRANSPORT = "backup_console.embedded_broker:Transport"
 PER_PRODUCER = 1000  # kombu's stock transport loses a few of these 3,000 every run
 
