@@ -42,7 +42,8 @@ from clusters.models import Cluster
 from ..choices import TaskKind
 from ..kinds import KINDS
 from ..models import TASK_MODELS
-from . import demo
+from . import history
+from .fill import fill as top_up
 
 BENCH_USER = "bench"
 # key, our URL, kind, our "sorted by end time" parameter (the log lists have
@@ -141,7 +142,7 @@ def ensure_user():
 
 
 def fill(rows, out):
-    demo.build()
+    history.build()
     last = [0.0]
 
     def progress(kind, done, wanted, rate):
@@ -149,7 +150,7 @@ def fill(rows, out):
             last[0] = time.monotonic()
             out(f"  fill {kind.label}: {done:,}/{wanted:,}, {rate:,.0f} rows/s")
 
-    result = demo.fill(dict.fromkeys(TaskKind, rows), progress=progress)
+    result = top_up(dict.fromkeys(TaskKind, rows), progress=progress)
     if result["rows"]:
         out(f"filled {result['rows']:,} rows in {result['seconds']:.0f}s "
             f"({result['rows'] / result['seconds']:,.0f} rows/s)")

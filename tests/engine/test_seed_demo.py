@@ -1,4 +1,4 @@
-"""seed_demo and backups.devtools.demo (issue 2): a deterministic, idempotent demo, and
+"""seed_demo and the demo generator in backups/devtools/ (issue 2): a deterministic, idempotent demo, and
 bulk top-ups per task kind.  On PostgreSQL (`make test`) the bulk rows go in
 through COPY and every constraint of backups/models.py is checked by the
 database itself as they land."""
@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db.models import Count, F, Q
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind, Trigger
-from backups.devtools import demo
+from backups.devtools import bulkload, estate, fill, history
 from backups.engine import outcomes, simulation
 from backups.kinds import LOG_KINDS
 from backups.models import (
@@ -96,15 +96,15 @@ def seed(**options):
 @pytest.mark.django_db
 def test_same_seed_gives_the_same_rows_and_another_seed_other_rows():
     seed(seed=7, now=NOW)
-    demo.fill(dict.fromkeys(TaskKind, 600), seed=7, now=NOW)
+    fill.fill(dict.fromkeys(TaskKind, 600), seed=7, now=NOW)
     first = fingerprint()
     wipe()
     seed(seed=7, now=NOW)
-    demo.fill(dict.fromkeys(TaskKind, 600), seed=7, now=NOW)
+    fill.fill(dict.fromkeys(TaskKind, 600), seed=7, now=NOW)
     assert fingerprint() == first
     wipe()
     seed(seed=8, now=NOW)
-    demo.fill(dict.fromkeys(TaskKind, 600), seed=8, now=NOW)
+    fill.fill(dict.fromkeys(TaskKind, 600), seed=8, now=NOW)
     assert fingerprint() != first
 
 
@@ -143,7 +143,7 @@ def test_if_empty_leaves_an_existing_estate_alone():
 @pytest.mark.django_db
 def test_if_empty_seeds_an_empty_database():
     seed(if_empty=True)
-    assert Cluster.objects.count() == len(demo.DEMO_CLUSTERS)
+    assert Cluster.objects.count() == len(estate.DEMO_CLUSTERS)
 
 
 # Several "now"s: around the scheduled runs, the cleanups and midnight.
@@ -165,7 +165,7 @@ def test_the_demo_has_every_status_of_every_task_kind(now):
 @pytest.mark.parametrize("now", [NOW, NOW.replace(hour=2, minute=3), None])
 def test_the_demo_is_believable(now):
     seed(now=now)
-    now = now or demo.default_now()
+    now = now or estate.default_now()
     assert Cluster.objects.count() == 6
     assert set(Cluster.objects.values_list("db_version", flat=True)) == {"4.2.1", "4.3.0", "3.1.4"}
     assert StorageDestination.objects.values("kind").distinct().count() == 2
@@ -284,9 +284,9 @@ def engine_failure(task):
 @pytest.mark.django_db
 def test_every_cause_and_failure_reason_the_demo_writes_is_one_the_engine_writes():
     seed(now=NOW)
-    demo.fill(dict.fromkeys(TaskKind, 1500), now=NOW)
+    fill.fill(dict.fromkeys(TaskKind, 1500), now=NOW)
     kind_of = {ContentType.objects.get_for_model(model).pk: kind for kind, model in TASK_MODELS.items()}
-    events = TaskEvent.objects.filter(actor_label=demo.ACTOR).values_list("content_type", "new_status", "cause")
+    events = TaskEvent.objects.filter(actor_label=history.ACTOR).values_list("content_type", "new_status", "cause")
     seen = set()
     for content_type, status, cause in events:
         kind = kind_of[content_type]
@@ -298,14 +298,14 @@ def test_every_cause_and_failure_reason_the_demo_writes_is_one_the_engine_writes
     patterns = [engine_pattern(text) for text in outcomes.FAILURES.values()]
     for kind, model in TASK_MODELS.items():
         failed = model.objects.filter(status="failed")
-        assert failed.filter(cluster__name__startswith=demo.FLEET_PREFIX).exists(), kind
-        assert failed.exclude(cluster__name__startswith=demo.FLEET_PREFIX).exists(), kind
+        assert failed.filter(cluster__name__startswith=fill.FLEET_PREFIX).exists(), kind
+        assert failed.exclude(cluster__name__startswith=fill.FLEET_PREFIX).exists(), kind
         for task in failed:
             assert any(p.fullmatch(task.failure_reason) for p in patterns), (kind, task.failure_reason)
             assert task.failure_reason == engine_failure(task), kind
         # The seeded events of the failures say the same.
         failed_events = TaskEvent.objects.filter(
-            content_type=ContentType.objects.get_for_model(model), new_status="failed", actor_label=demo.ACTOR
+            content_type=ContentType.objects.get_for_model(model), new_status="failed", actor_label=history.ACTOR
         )
         reasons = dict(failed.values_list("pk", "failure_reason"))
         assert failed_events.exists(), kind
@@ -316,7 +316,7 @@ def test_every_cause_and_failure_reason_the_demo_writes_is_one_the_engine_writes
 @pytest.mark.django_db
 def test_every_seeded_storage_directory_follows_the_engines_layout():
     seed(now=NOW)
-    demo.fill(dict.fromkeys(TaskKind, 1500), now=NOW)
+    fill.fill(dict.fromkeys(TaskKind, 1500), now=NOW)
     for task in DataBackupTask.objects.select_related("policy__destination", "backup_set"):
         policy = task.policy
         assert task.storage_directory == simulation.data_directory(
@@ -440,21 +440,21 @@ def test_tasks_tops_every_kind_up_and_a_second_call_adds_nothing():
     assert all(n >= 2000 for n in after_first.values()), after_first
     # "at least N": the kinds with copies may overshoot a little, not double.
     assert all(n < 2600 for n in after_first.values()), after_first
-    assert demo.fill(dict.fromkeys(TaskKind, 2000), now=NOW)["rows"] == 0
+    assert fill.fill(dict.fromkeys(TaskKind, 2000), now=NOW)["rows"] == 0
     out = seed(now=NOW, tasks=2000)
     assert "nothing added" in out
     assert {kind: model.objects.count() for kind, model in TASK_MODELS.items()} == after_first
     # A bigger target reuses what is there and inserts only the difference.
-    result = demo.fill({TaskKind.CLEANUP: 2500}, now=NOW + timedelta(days=1))
+    result = fill.fill({TaskKind.CLEANUP: 2500}, now=NOW + timedelta(days=1))
     assert result[TaskKind.CLEANUP] == 2500 - after_first[TaskKind.CLEANUP]
     assert CleanupTask.objects.count() == 2500
 
 
 @pytest.mark.django_db
 def test_bulk_rows_respect_the_constraints_and_stay_spread_out_in_time():
-    demo.fill(dict.fromkeys(TaskKind, 3000), now=NOW, batch_size=1000)
-    demo.fill(dict.fromkeys(TaskKind, 5000), now=NOW, batch_size=1000)  # a second, older window
-    fleet = Q(cluster__name__startswith=demo.FLEET_PREFIX)
+    fill.fill(dict.fromkeys(TaskKind, 3000), now=NOW, batch_size=1000)
+    fill.fill(dict.fromkeys(TaskKind, 5000), now=NOW, batch_size=1000)  # a second, older window
+    fleet = Q(cluster__name__startswith=fill.FLEET_PREFIX)
     for kind, model in TASK_MODELS.items():
         rows = model.objects.filter(fleet)
         # Finished, ended after they started, failures explained.
@@ -531,17 +531,17 @@ def test_a_big_top_up_rebuilds_every_index_it_set_aside(monkeypatch):
     before = index_definitions(CleanupTask)
     assert any(name == "cleanup_start" for name, _ in before)
     seen_during = []
-    write = demo._Writer.write
+    write = bulkload.Writer.write
 
     def watching(self, batch):  # what the table has while the rows go in
         seen_during.append({name for name, _ in index_definitions(CleanupTask)})
         return write(self, batch)
 
-    monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
+    monkeypatch.setattr(bulkload, "BULK_LOAD_ROWS", 1000)
     # An empty table, whatever statistics earlier tests left in pg_class (ANALYZE outlives a rollback).
-    monkeypatch.setattr(demo, "_estimated_rows", lambda models: 0)
-    monkeypatch.setattr(demo._Writer, "write", watching)
-    result = demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
+    monkeypatch.setattr(bulkload, "_estimated_rows", lambda models: 0)
+    monkeypatch.setattr(bulkload.Writer, "write", watching)
+    result = fill.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
     assert result[TaskKind.CLEANUP] == 3000
     assert seen_during and "cleanup_start" not in seen_during[-1]  # set aside during the load
     assert any(name.endswith("_pkey") for name in seen_during[-1])  # unique ones stay
@@ -560,12 +560,12 @@ def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatc
             raise KeyboardInterrupt
         return write(self, batch)
 
-    write = demo._Writer.write
-    monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
-    monkeypatch.setattr(demo, "_estimated_rows", lambda models: 0)  # an empty table (see above)
-    monkeypatch.setattr(demo._Writer, "write", failing)
+    write = bulkload.Writer.write
+    monkeypatch.setattr(bulkload, "BULK_LOAD_ROWS", 1000)
+    monkeypatch.setattr(bulkload, "_estimated_rows", lambda models: 0)  # an empty table (see above)
+    monkeypatch.setattr(bulkload.Writer, "write", failing)
     with pytest.raises(KeyboardInterrupt):
-        demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
+        fill.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
     assert index_definitions(CleanupTask) == before
     assert CleanupTask.objects.count() == 0
 
@@ -575,18 +575,18 @@ def test_a_small_top_up_of_a_big_table_keeps_its_indexes(monkeypatch):
     from django.db import connection
 
     require_postgres()  # the bulk load sets indexes aside on PostgreSQL only
-    monkeypatch.setattr(demo, "BULK_LOAD_ROWS", 1000)
-    demo.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
+    monkeypatch.setattr(bulkload, "BULK_LOAD_ROWS", 1000)
+    fill.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {CleanupTask._meta.db_table}")
     seen_during = []
-    write = demo._Writer.write
+    write = bulkload.Writer.write
 
     def watching(self, batch):
         seen_during.append({name for name, _ in index_definitions(CleanupTask)})
         return write(self, batch)
 
-    monkeypatch.setattr(demo._Writer, "write", watching)
-    demo.fill({TaskKind.CLEANUP: 4500}, now=NOW + timedelta(days=1), batch_size=1000)  # 1,500 more: less than the table
+    monkeypatch.setattr(bulkload.Writer, "write", watching)
+    fill.fill({TaskKind.CLEANUP: 4500}, now=NOW + timedelta(days=1), batch_size=1000)  # 1,500 more: less than the table
     assert CleanupTask.objects.count() == 4500
     assert seen_during and all("cleanup_start" in names for names in seen_during)

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backups.choices import TaskKind
-from backups.devtools import demo
+from backups.devtools import fill
 from backups.models import TASK_MODELS
 from tests import factories as f
 from tests.services import require_postgres
@@ -187,7 +187,7 @@ def big_estate(django_db_setup, django_db_blocker):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            demo.fill(dict.fromkeys(TaskKind, ROWS_PER_KIND))
+            fill.fill(dict.fromkeys(TaskKind, ROWS_PER_KIND))
             with connection.cursor() as cursor:
                 for model in TASK_MODELS.values():
                     cursor.execute(f"ANALYZE {model._meta.db_table}")

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo estate and its history (see backups/devtools/demo.py).
+"""`manage.py seed_demo`: the demo estate and its history (see backups/devtools/history.py).
 
     seed_demo                    # demo clusters + 30 days of history + demo/demo login
     seed_demo --if-empty         # the same, but only on a database without clusters
@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from backups.choices import TaskKind
-from backups.devtools import demo
+from backups.devtools import estate, fill, history
 from clusters.models import Cluster
 
 
@@ -32,26 +32,26 @@ class Command(BaseCommand):
     help = "Create demo clusters, policies and 30 days of backup history; optionally bulk rows for benchmarks."
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (same seed, same rows)")
+        parser.add_argument("--seed", type=int, default=estate.DEFAULT_SEED, help="random seed (same seed, same rows)")
         parser.add_argument("--now", type=parse_now, help="ISO date-time the history ends at (default: this minute)")
         parser.add_argument("--if-empty", action="store_true", help="do nothing if any cluster exists")
         parser.add_argument("--reset", action="store_true", help="delete the demo clusters' history and rebuild it")
         parser.add_argument("--tasks", type=int, default=0, metavar="N",
                             help="top every task kind up to at least N rows (bulk, on fleet-* clusters)")
-        parser.add_argument("--batch-size", type=int, default=demo.DEFAULT_BATCH, help="rows per bulk batch")
+        parser.add_argument("--batch-size", type=int, default=fill.DEFAULT_BATCH, help="rows per bulk batch")
 
     def handle(self, *args, seed, now, if_empty, reset, tasks, batch_size, **options):
         if if_empty and Cluster.objects.exists():
             self.stdout.write("seed_demo: clusters exist, nothing to do (--if-empty)")
             return
-        now = now or demo.default_now()
-        created = demo.build(seed=seed, now=now, reset=reset)
+        now = now or estate.default_now()
+        created = history.build(seed=seed, now=now, reset=reset)
         if created:
             summary = ", ".join(f"{count} {label}" for label, count in created.items())
             self.stdout.write(f"demo history created (seed {seed}, now {now:%Y-%m-%d %H:%M %Z}): {summary}")
         else:
             self.stdout.write("demo history already present; nothing added (use --reset to rebuild)")
-        self.stdout.write(f"login: {demo.DEMO_USERNAME} / {demo.DEMO_PASSWORD}")
+        self.stdout.write(f"login: {estate.DEMO_USERNAME} / {estate.DEMO_PASSWORD}")
         if tasks:
             self.fill(tasks, seed, now, batch_size)
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {kind.label}: {done:,}/{wanted:,} rows, {rate:,.0f} rows/s overall")
 
         self.stdout.write(f"topping every task kind up to {tasks:,} rows...")
-        result = demo.fill(dict.fromkeys(TaskKind, tasks), seed=seed, now=now, progress=progress,
+        result = fill.fill(dict.fromkeys(TaskKind, tasks), seed=seed, now=now, progress=progress,
                            batch_size=batch_size)
         if not result["rows"]:
             self.stdout.write("every task kind already has enough rows; nothing added")
