@@ -2,7 +2,7 @@
 cause of each event it writes and the reason a task failed, each under a code.
 
 The operator actions (services.py) and the simulated workers (simulation.py)
-write these texts, and so does the demo (backups/devtools/demo.py): a seeded
+write these texts, and so does the demo (backups/devtools/history.py and fill.py): a seeded
 history and a worked one read the same in the console.  The texts are lazy
 and rendered when written (``cause``, ``failure``), in the language active
 then, as the engine has always done: TaskEvent.cause and failure_reason

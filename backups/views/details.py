@@ -61,6 +61,7 @@ secondary_data_detail = _view(TaskKind.SECONDARY_DATA)
 secondary_log_detail = _view(TaskKind.SECONDARY_LOG)
 
 
+@require_http_methods(["GET", "HEAD"])
 @permission_required("backups.view_databackuptask", raise_exception=True)
 def data_detail(request, pk):
     """One data backup task: what the expanded row shows, plus its history and copies."""
