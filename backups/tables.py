@@ -26,6 +26,8 @@ from django.utils.translation import gettext_lazy as _
 
 from backup_console.lists import query_with, url_pattern
 
+from .choices import LogBackupStatus
+from .engine.transitions import sources
 from .formats import duration_text, log_delay, stamp
 from .kinds import KINDS, kind_of
 from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
@@ -128,13 +130,9 @@ def prepare_delay(rows, page):
 
 def prepare_log_actions(rows, page):
     """Stop and Start appear exactly where the state machine allows the move."""
-    from .engine.transitions import sources
-
-    kind = kind_of(page.model)
-    stop_view, start_view = {True: ("backups:log_stop", "backups:log_start"),
-                             False: ("backups:secondary_log_stop", "backups:secondary_log_start")}[kind.value == "log"]
-    stoppable, startable = sources(kind.value, "stopping"), sources(kind.value, "starting")
-    stop_url, start_url = url_pattern(stop_view), url_pattern(start_view)
+    kind = kind_of(page.model).value
+    stoppable, startable = sources(kind, LogBackupStatus.STOPPING), sources(kind, LogBackupStatus.STARTING)
+    stop_url, start_url = url_pattern(f"backups:{kind}_stop"), url_pattern(f"backups:{kind}_start")
     for row in rows:
         row.stop_url = stop_url(row.pk) if row.status in stoppable else None
         row.start_url = start_url(row.pk) if row.status in startable else None
@@ -257,7 +255,7 @@ class TaskTable(tables.Table):
 
     def render_rows(self, rows, context, request):
         template = row_template(self)
-        return template.render({"rows": rows, "texts": self.page_texts(), **context}, request)
+        return template.render({"rows": rows, "texts": self.page_texts(), "columns": len(self.columns), **context}, request)
 
 
 _ROW_TEMPLATES = {}
@@ -277,7 +275,7 @@ def row_template(table):
 
 DATA_DETAILS = """
 <tr class="collapse row-details" id="task-{{ task.pk }}-details">
-  <td colspan="10">
+  <td colspan="{{ columns }}">
     <dl class="detail-grid mb-0">
       <div><dt>{{ texts.method }}</dt><dd>{{ task.backup_method_label }}</dd></div>
       <div><dt>{{ texts.version }}</dt><dd class="font-monospace">{{ task.data_version }}</dd></div>
