@@ -7,6 +7,7 @@ action that changes data.
 """
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -88,6 +89,15 @@ def _clean_tenant(form, cleaned):
         )
         return False
     return True
+
+
+# The field each of BackupPolicy's check constraints is shown on.
+CONSTRAINT_FIELDS = {
+    "policy_retention_at_least_one_day": "retention_days",
+    "policy_secondary_differs_from_primary": "secondary_destination",
+    "policy_secondary_needs_destination": "secondary_destination",
+    "policy_physical_needs_log_backup": "log_backup_enabled",
+}
 
 
 class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm):
@@ -187,12 +197,6 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             days.append(int(part))
         return days
 
-    def clean_retention_days(self):
-        days = self.cleaned_data["retention_days"]
-        if days is not None and days < 1:
-            raise forms.ValidationError(_("Retention must be at least one day."))
-        return days
-
     def _schedule(self, kind):
         """schedule_days from the schedule fields, or None after adding the errors."""
         if kind == ScheduleKind.WEEKLY:
@@ -239,20 +243,25 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
                     )
                 else:
                     self.instance.schedule_days = days
-        method = cleaned.get("backup_method")
-        if method == BackupMethod.PHYSICAL and not cleaned.get("log_backup_enabled"):
-            self.add_error(
-                "log_backup_enabled",
-                _("Physical backups need log backup: it is always on for physical backups. Turn it on or choose logical."),
-            )
-        primary, secondary = cleaned.get("destination"), cleaned.get("secondary_destination")
-        if cleaned.get("secondary_enabled") and not secondary:
-            self.add_error("secondary_destination", _("Secondary backup needs a secondary destination."))
-        if primary and secondary and primary == secondary:
-            self.add_error("secondary_destination", _("The secondary destination must differ from the primary one."))
         if _clean_tenant(self, cleaned):
             self._clean_one_active_policy(cleaned)
         return cleaned
+
+    def _update_errors(self, errors):
+        """The policy's check constraints (BackupPolicy.Meta) are its rules,
+        stated once; the model validates them, and their refusals land here on
+        the field each is about instead of above the form."""
+        if hasattr(errors, "error_dict"):
+            general = []
+            for error in errors.error_dict.pop(NON_FIELD_ERRORS, []):
+                field = CONSTRAINT_FIELDS.get(error.code)
+                if field in self.fields:
+                    errors.error_dict.setdefault(field, []).append(error)
+                else:
+                    general.append(error)
+            if general:
+                errors.error_dict[NON_FIELD_ERRORS] = general
+        super()._update_errors(errors)
 
     def _clean_one_active_policy(self, cleaned):
         cluster, tenant = cleaned.get("cluster"), cleaned.get("tenant")

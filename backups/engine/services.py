@@ -7,7 +7,9 @@ transaction and queues the worker after commit (IDs only), or refuses with
 
 from datetime import timedelta
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
+from django.db.models import UniqueConstraint
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,49 +34,29 @@ class ActionRefused(Exception):
         self.field = field
 
 
-# What to tell the operator when a constraint refuses a write.  PostgreSQL
-# names the constraint; SQLite names the columns of the unique index.
-_CONSTRAINT_MESSAGES = [
-    (
-        ("one_running_data_backup_per_cluster", "backups_databackuptask.cluster_id"),
-        "cluster",
-        lambda: _("This cluster is already running a data backup."),
-    ),
-    (
-        ("logical_backup_once_per_data_version", "backups_databackuptask.cluster_id, backups_databackuptask.data_version"),
-        "cluster",
-        lambda: _("A logical backup of this data version already exists; it may be taken once per data version."),
-    ),
-    (
-        ("one_live_log_backup_per_cluster", "backups_logbackuptask.cluster_id"),
-        None,
-        lambda: _("This cluster already has a running log backup."),
-    ),
-    (
-        ("one_live_secondary_log_per_source", "backups_secondarylogbackuptask.source_id"),
-        None,
-        lambda: _("This log backup already has a running secondary copy."),
-    ),
-    (
-        ("one_active_policy_per_tenant", "backups_backuppolicy.cluster_id, backups_backuppolicy.tenant_id"),
-        "tenant",
-        lambda: _("This tenant already has an active backup policy."),
-    ),
-    (
-        ("one_active_policy_per_cluster", "backups_backuppolicy.cluster_id"),
-        "cluster",
-        lambda: _("This cluster already has an active backup policy."),
-    ),
-]
+# The form field an operator is shown a refusal on, by the fields a unique
+# constraint covers (the message is the constraint's own).
+_BLAMED_FIELDS = ("tenant", "cluster")
+
+
+def _unique_constraints():
+    for model in apps.get_app_config("backups").get_models():
+        for constraint in model._meta.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                yield model, constraint
 
 
 def refusal_from(error, default):
-    """Turn an IntegrityError into the ActionRefused an operator understands."""
+    """Turn an IntegrityError into the ActionRefused an operator understands:
+    the refusing constraint's own message.  PostgreSQL names the constraint;
+    SQLite names the columns of its unique index."""
     text = str(error)
-    columns = text.split("UNIQUE constraint failed: ", 1)[-1].strip() if "UNIQUE constraint failed" in text else None
-    for (name, sqlite_columns), field, message in _CONSTRAINT_MESSAGES:
-        if name in text or columns == sqlite_columns:
-            return ActionRefused(message(), field)
+    failed = text.split("UNIQUE constraint failed: ", 1)[1].strip() if "UNIQUE constraint failed: " in text else None
+    for model, constraint in _unique_constraints():
+        columns = ", ".join(f"{model._meta.db_table}.{model._meta.get_field(name).column}" for name in constraint.fields)
+        if constraint.name in text or failed == columns:
+            field = next((name for name in _BLAMED_FIELDS if name in constraint.fields), None)
+            return ActionRefused(str(constraint.get_violation_error_message()), field)
     return ActionRefused(default)
 
 

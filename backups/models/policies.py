@@ -87,22 +87,28 @@ class BackupPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(retention_days__gte=1),
                 name="policy_retention_at_least_one_day",
+                violation_error_code="policy_retention_at_least_one_day",
                 violation_error_message=_("Retention must be at least one day."),
             ),
             models.CheckConstraint(
                 condition=~Q(secondary_destination=F("destination")),
                 name="policy_secondary_differs_from_primary",
+                violation_error_code="policy_secondary_differs_from_primary",
                 violation_error_message=_("The secondary destination must differ from the primary one."),
             ),
             models.CheckConstraint(
                 condition=Q(secondary_enabled=False) | Q(secondary_destination__isnull=False),
                 name="policy_secondary_needs_destination",
+                violation_error_code="policy_secondary_needs_destination",
                 violation_error_message=_("Secondary backup needs a secondary destination."),
             ),
             models.CheckConstraint(
                 condition=Q(backup_method="logical") | Q(log_backup_enabled=True),
                 name="policy_physical_needs_log_backup",
-                violation_error_message=_("Physical backup needs log backup."),
+                violation_error_code="policy_physical_needs_log_backup",
+                violation_error_message=_(
+                    "Physical backups need log backup: it is always on for physical backups. Turn it on or choose logical."
+                ),
             ),
         ]
 

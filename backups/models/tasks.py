@@ -123,7 +123,9 @@ class DataBackupTask(TaskBase):
                 fields=["cluster", "data_version"],
                 condition=Q(backup_method="logical") & ~Q(status="failed"),
                 name="logical_backup_once_per_data_version",
-                violation_error_message=_("A logical backup of this data version already exists."),
+                violation_error_message=_(
+                    "A logical backup of this data version already exists; it may be taken once per data version."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(backup_method="physical") | Q(mode="full"),
@@ -253,6 +255,7 @@ class SecondaryLogBackupTask(TaskBase):
                 fields=["source"],
                 condition=Q(status__in=["starting", "in_progress", "stopping"]),
                 name="one_live_secondary_log_per_source",
+                violation_error_message=_("This log backup already has a running secondary copy."),
             ),
         ]
 
