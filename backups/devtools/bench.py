@@ -269,11 +269,15 @@ def as_json(cases, summary):
 
 
 def _bench_transition(pk):
-    from ..engine.transitions import transition
+    from ..engine import transitions
     from ..models import CleanupTask
 
-    transition(CleanupTask, pk, "running", cause="benchmark", actor_label="bench")
-    transition(CleanupTask, pk, "completed", cause="benchmark", actor_label="bench")
+    if os.environ.get("BENCH_ORM_TRANSITIONS") == "1":
+        # The portable path on PostgreSQL too: a read, a conditional UPDATE and
+        # an INSERT in a transaction, to compare with the one-statement path.
+        transitions._plain = lambda model, values: False
+    transitions.transition(CleanupTask, pk, "running", cause="benchmark", actor_label="bench")
+    transitions.transition(CleanupTask, pk, "completed", cause="benchmark", actor_label="bench")
 
 
 try:  # the worker imports this module with -I backups.devtools.bench
@@ -294,9 +298,72 @@ def _database_url():
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def engine_transitions(broker, tasks, out):
+def _use_broker(app, broker):
+    app.conf.broker_url = broker
+    app.conf.broker_transport = None  # the URL's scheme picks it, not the embedded default
+    app._pool = None
+    app.amqp._producer_pool = None
+    with app.connection_for_write() as conn:  # leftovers of an interrupted run
+        try:
+            conn.default_channel.queue_purge(ENGINE_QUEUE)
+        except Exception:
+            pass
+
+
+def _start_workers(app, env, logs, workers):
+    """Two worker processes with one prefork child each, on the bench queue;
+    True once both answer a ping (within a minute)."""
+    celery = str(Path(sys.executable).with_name("celery"))
+    for n in range(2):
+        log = open(f"/tmp/bench-engine-worker-{n}.log", "w")
+        logs.append(log)
+        workers.append(subprocess.Popen(
+            [celery, "-A", "backup_console", "worker", "-c", "1", "-P", "prefork", "-Q", ENGINE_QUEUE,
+             "-I", "backups.devtools.bench", "-n", f"bench{n}@%h", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--loglevel", "WARNING"],
+            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        ))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=1.0) or []
+        if sum(1 for r in replies for name in r if name.startswith("bench")) >= 2:
+            return True
+    return False
+
+
+def _stop_workers(workers, logs):
+    for proc in workers:
+        proc.terminate()
+    for proc in workers:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    for log in logs:
+        log.close()
+
+
+def _wait_until_completed(ids, timeout=600):
+    """Watch cheaply: the last message sent first (one index lookup), then any
+    other; counting every id on each look took CPU from the workers timed."""
+    from ..models import CleanupTask
+
+    last = CleanupTask.objects.filter(pk=ids[-1], status="completed")
+    pending = CleanupTask.objects.filter(pk__in=ids).exclude(status="completed")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if last.exists() and not pending.exists():
+            return
+        time.sleep(0.02)
+
+
+def engine_transitions(broker, tasks, out, orm=False):
     """Transitions/s of two worker processes: each message moves one cleanup
-    task not started → running → completed (two transitions, two events)."""
+    task not started → running → completed (two transitions, two events).
+    ``orm``: the workers take the portable write path instead of the one
+    PostgreSQL statement."""
+    from django.contrib.contenttypes.models import ContentType
+
     from backup_console.celery import app
 
     from ..models import CleanupTask, TaskEvent
@@ -305,59 +372,27 @@ def engine_transitions(broker, tasks, out):
         return {"engine_transitions": "not measured (needs PostgreSQL)"}
     cluster = Cluster.objects.filter(name=FILTER_CLUSTER).first() or Cluster.objects.first()
     now = timezone.now()
-    created = CleanupTask.objects.bulk_create([
+    ids = [t.pk for t in CleanupTask.objects.bulk_create([
         CleanupTask(cluster=cluster, started_at=now, status="not_started", retention_days=7) for _ in range(tasks)
-    ])
-    ids = [t.pk for t in created]
-    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=broker, LOG_LEVEL="WARNING")
-    celery = str(Path(sys.executable).with_name("celery"))
+    ])]
+    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=broker, LOG_LEVEL="WARNING",
+               BENCH_ORM_TRANSITIONS="1" if orm else "0")
     logs, workers = [], []
-    app.conf.broker_url = broker
-    app.conf.broker_transport = None  # the URL's scheme picks it, not the embedded default
-    app._pool = None
-    app.amqp._producer_pool = None
     try:
-        with app.connection_for_write() as conn:  # leftovers of an interrupted run
-            try:
-                conn.default_channel.queue_purge(ENGINE_QUEUE)
-            except Exception:
-                pass
-        for n in range(2):
-            log = open(f"/tmp/bench-engine-worker-{n}.log", "w")
-            logs.append(log)
-            workers.append(subprocess.Popen(
-                [celery, "-A", "backup_console", "worker", "-c", "1", "-P", "prefork", "-Q", ENGINE_QUEUE,
-                 "-I", "backups.devtools.bench", "-n", f"bench{n}@%h", "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "--loglevel", "WARNING"],
-                cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            ))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            replies = app.control.ping(timeout=1.0) or []
-            if sum(1 for r in replies for name in r if name.startswith("bench")) >= 2:
-                break
-        else:
+        _use_broker(app, broker)
+        if not _start_workers(app, env, logs, workers):
             return {"engine_transitions": "not measured (workers did not start; see /tmp/bench-engine-worker-*.log)"}
         started = time.perf_counter()
         for pk in ids:
             bench_transition.apply_async((pk,), queue=ENGINE_QUEUE)
         enqueued = time.perf_counter() - started
-        # Watch cheaply: wait for the last message sent (one index lookup), then
-        # for any other.  Counting all 2,000 ids every 50 ms cost ~18 ms of CPU
-        # (PostgreSQL and Python) a time: a third of a CPU taken from the
-        # workers being timed.
-        last = CleanupTask.objects.filter(pk=ids[-1], status="completed")
-        pending = CleanupTask.objects.filter(pk__in=ids).exclude(status="completed")
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if last.exists() and not pending.exists():
-                break
-            time.sleep(0.02)
+        _wait_until_completed(ids)
         elapsed = time.perf_counter() - started
         done = CleanupTask.objects.filter(pk__in=ids, status="completed").count()
         rate = 2 * done / elapsed
+        path = "the portable (ORM) path" if orm else "one statement each"
         out(f"engine: {2 * done:,} transitions by 2 worker processes in {elapsed:.2f}s = {rate:,.0f} transitions/s "
-            f"(enqueue {enqueued:.2f}s)")
+            f"(enqueue {enqueued:.2f}s; {path})")
         db = connection.settings_dict
         out(f"engine workers: the project's settings (task_acks_late={app.conf.task_acks_late}, "
             f"worker_prefetch_multiplier={app.conf.worker_prefetch_multiplier}, "
@@ -366,17 +401,7 @@ def engine_transitions(broker, tasks, out):
             f"prefork children, two workers with one each")
         return {"engine_transitions_per_s": round(rate), "engine_transitions": 2 * done, "engine_seconds": round(elapsed, 2)}
     finally:
-        for proc in workers:
-            proc.terminate()
-        for proc in workers:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for log in logs:
-            log.close()
-        from django.contrib.contenttypes.models import ContentType
-
+        _stop_workers(workers, logs)
         TaskEvent.objects.filter(content_type=ContentType.objects.get_for_model(CleanupTask), object_id__in=ids).delete()
         CleanupTask.objects.filter(pk__in=ids).delete()
 

@@ -5,6 +5,7 @@
     bench_lists --rows 100000 --json var/bench-100k.json
     bench_lists --rows 10000000 --baseline var/bench-100k.json   # p95 growth vs 100k
     bench_lists --engine-only        # transitions/s and the tick, on what is there (needs a cluster)
+    bench_lists --engine-only --orm-transitions   # the same through the portable write path
 """
 
 import json
@@ -28,6 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--engine-only", action="store_true", help="no fill, no lists: only the engine section")
         parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="Redis for the engine section")
         parser.add_argument("--engine-tasks", type=int, default=2000, help="messages (2 transitions each)")
+        parser.add_argument("--orm-transitions", action="store_true",
+                            help="engine: the workers take the portable write path, not the one PostgreSQL statement")
         parser.add_argument("--tick-rows", type=int, default=10_000, help="running log backups for the tick")
         parser.add_argument("--ticks", type=int, default=3, help="real ticks to watch the delay over")
         parser.add_argument("--json", dest="json_path", help="write the figures here")
@@ -35,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--only", help="comma-separated lists to measure (data,logs,cleanups,...)")
 
     def handle(self, *args, rows, repeat, admin_repeat, no_fill, no_engine, engine_only, broker, engine_tasks,
-               tick_rows, ticks, json_path, baseline, only, **options):
+               tick_rows, ticks, json_path, baseline, only, orm_transitions, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_lists measures PostgreSQL: set DATABASE_URL=postgres://...")
         if engine_only and no_engine:
@@ -45,7 +48,7 @@ class Command(BaseCommand):
             f"{connection.cursor().connection.server_version // 10000}"
             + ("" if engine_only else f"; {rows:,} tasks per kind"))
         if engine_only:
-            summary = self.engine(broker, engine_tasks, tick_rows, ticks, out)
+            summary = self.engine(broker, engine_tasks, tick_rows, ticks, out, orm_transitions)
             if json_path:
                 bench.save(json_path, {"summary": summary, "cases": []})
                 out(f"figures written to {json_path}")
@@ -67,16 +70,16 @@ class Command(BaseCommand):
         summary = bench.report(cases, rows, out, base)
         if not no_engine:
             out("")
-            summary.update(self.engine(broker, engine_tasks, tick_rows, ticks, out))
+            summary.update(self.engine(broker, engine_tasks, tick_rows, ticks, out, orm_transitions))
         if json_path:
             bench.save(json_path, bench.as_json(cases, summary))
             out(f"figures written to {json_path}")
 
     @staticmethod
-    def engine(broker, engine_tasks, tick_rows, ticks, out):
+    def engine(broker, engine_tasks, tick_rows, ticks, out, orm=False):
         summary = {}
         try:
-            summary.update(bench.engine_transitions(broker, engine_tasks, out))
+            summary.update(bench.engine_transitions(broker, engine_tasks, out, orm=orm))
             if isinstance(summary.get("engine_transitions"), str):
                 out(f"engine: {summary['engine_transitions']}")
         except Exception as exc:
