@@ -39,10 +39,18 @@ DEBUG = env_bool("DEBUG", False)
 # HSTS, secure cookies); production sets it, `make run` on a laptop does not.
 HTTPS = env_bool("HTTPS", False)
 
+# Sessions, CSRF tokens and password-reset links are signed with SECRET_KEY:
+# the key below is in the source, so only development (DEBUG=1, as `make run`
+# sets) may fall back to it.  Anything else -- DEBUG=0 or unset -- is a
+# deployment and refuses to start without a key of its own.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if HTTPS:
-        raise ImproperlyConfigured("SECRET_KEY must be set when HTTPS=1 (production).")
+    if HTTPS or not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set unless DEBUG=1 (development): without it every session and CSRF token "
+            "would be signed with the public development key. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
     SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
