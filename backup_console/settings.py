@@ -30,6 +30,17 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
 
 
+def env_int(name, default, minimum=1):
+    value = os.environ.get(name) or str(default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of minutes ({minimum} or more), got {value!r}")
+    return number
+
+
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -76,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside SessionMiddleware, which saves what it marks: the idle timeout.
+    "backup_console.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -198,6 +211,13 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True  # no page script reads the token from the cookie
+# Sessions end after SESSION_IDLE_MINUTES without a page (backup_console/
+# middleware.py pushes the expiry back at most once a minute, so a page costs
+# no session write), and with SESSION_EXPIRE_AT_BROWSER_CLOSE=1 also when the
+# browser closes (the cookie has no expiry; the server-side timeout still holds).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Failed-login throttling (django-axes): 5 wrong passwords for one username

@@ -66,6 +66,61 @@ def test_console_pages_have_no_inline_script_or_style(path):
     assert "<script>" not in html and "<style" not in html and " style=" not in html and " onclick=" not in html
 
 
+# --- Sessions: an idle timeout ------------------------------------------------------------
+
+
+def session_row(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.cookies["sessionid"].value)
+
+
+def minutes_left(client):
+    from django.utils import timezone
+
+    return (session_row(client).expire_date - timezone.now()).total_seconds() / 60
+
+
+@pytest.mark.django_db
+def test_a_session_lasts_30_idle_minutes_then_signs_out(settings):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    client = Client()
+    client.force_login(user_in("viewer"))
+    assert client.get("/backups/data/").status_code == 200
+    assert 29 < minutes_left(client) <= 30
+    # Idle past the timeout: the next request finds no session and goes to the sign-in page.
+    Session.objects.update(expire_date=timezone.now() - timezone.timedelta(seconds=1))
+    response = client.get("/backups/data/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_activity_pushes_the_idle_timeout_back_at_most_once_a_minute():
+    import time
+
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    client = Client()
+    client.force_login(user_in("viewer"))
+    # Last refreshed two minutes ago, with five minutes left.
+    session = client.session
+    session["_idle_refreshed"] = int(time.time()) - 120
+    session.save()
+    Session.objects.update(expire_date=timezone.now() + timezone.timedelta(minutes=5))
+    assert client.get("/backups/data/").status_code == 200
+    assert 29 < minutes_left(client) <= 30  # a page seen: 30 minutes again
+    # Within the minute, a page costs no session write.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/backups/data/").status_code == 200
+    assert not [q["sql"] for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+
+
 # --- Sign-in throttling (django-axes) ----------------------------------------------------
 
 
@@ -167,6 +222,35 @@ def test_production_cookies_are_secure(tmp_path):
     assert found == {"SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
                      "SECURE_HSTS_SECONDS": 31536000, "SESSION_COOKIE_HTTPONLY": True, "CSRF_COOKIE_HTTPONLY": True,
                      "DEBUG": False}
+
+
+SETTINGS_PROBE = """
+import json, sys, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({k: getattr(s, k) for k in sys.argv[1:]}))
+"""
+
+
+def settings_in_a_fresh_process(tmp_path, names, **env_vars):
+    """The settings ``names`` as a process started with ``env_vars`` reads them."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "BEHIND_PROXY", "PROXY_COUNT"}}
+    env.update(SECRET_KEY=secrets.token_urlsafe(50), BACKUP_CONSOLE_VAR_DIR=str(tmp_path),
+               DJANGO_SETTINGS_MODULE="backup_console.settings", **env_vars)
+    result = subprocess.run([sys.executable, "-c", SETTINGS_PROBE, *names], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    return result
+
+
+def test_the_idle_timeout_and_browser_close_expiry_come_from_the_environment(tmp_path):
+    names = ["SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE"]
+    result = settings_in_a_fresh_process(tmp_path, names)
+    assert json.loads(result.stdout) == {"SESSION_COOKIE_AGE": 1800, "SESSION_EXPIRE_AT_BROWSER_CLOSE": False}
+    result = settings_in_a_fresh_process(tmp_path, names, SESSION_IDLE_MINUTES="5", SESSION_EXPIRE_AT_BROWSER_CLOSE="1")
+    assert json.loads(result.stdout) == {"SESSION_COOKIE_AGE": 300, "SESSION_EXPIRE_AT_BROWSER_CLOSE": True}
+    for bad in ("0", "half an hour"):
+        result = settings_in_a_fresh_process(tmp_path, names, SESSION_IDLE_MINUTES=bad)
+        assert result.returncode != 0 and "SESSION_IDLE_MINUTES must be a whole number of minutes" in result.stderr
 
 
 # --- In a real browser, under the CSP ----------------------------------------------------------

@@ -1,0 +1,43 @@
+"""The console's own request/response middleware (order and reasons in settings.MIDDLEWARE)."""
+
+import time
+
+from django.contrib.auth import SESSION_KEY
+
+# When a signed-in session last had its expiry pushed back (epoch seconds).
+IDLE_STAMP = "_idle_refreshed"
+# Push it back at most this often: an idle timeout of N minutes then ends a
+# session after between N-1 and N idle minutes, and a burst of pages costs one
+# session write instead of one per page.
+REFRESH_EVERY_SECONDS = 60
+
+
+def stamp_session(sender, request, user, **kwargs):
+    """On sign-in (user_logged_in): the session was just saved with a full timeout."""
+    request.session[IDLE_STAMP] = int(time.time())
+
+
+class IdleSessionMiddleware:
+    """Sign a user out after SESSION_IDLE_MINUTES without a page.
+
+    A session's expiry (SESSION_COOKIE_AGE, from SESSION_IDLE_MINUTES) is set
+    when the session is saved; Django saves it only when its data changes, so
+    left alone a session expires that long after sign-in whatever the user
+    does.  Here a signed-in request that already read its session marks it
+    changed once a minute, so SessionMiddleware saves it with a fresh expiry:
+    the timeout counts from the last page, not from sign-in.  Anonymous
+    sessions are left alone (no row is made for a visitor).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.accessed and SESSION_KEY in session:
+            now = int(time.time())
+            if now - session.get(IDLE_STAMP, 0) >= REFRESH_EVERY_SECONDS:
+                session[IDLE_STAMP] = now
+        return response
+
