@@ -2,7 +2,9 @@
 
 import time
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.utils.cache import add_never_cache_headers
 
 # When a signed-in session last had its expiry pushed back (epoch seconds).
 IDLE_STAMP = "_idle_refreshed"
@@ -41,3 +43,22 @@ class IdleSessionMiddleware:
                 session[IDLE_STAMP] = now
         return response
 
+
+class PageHeadersMiddleware:
+    """Every page the console answers: never stored, no browser features.
+
+    ``Cache-Control: no-store`` keeps signed-in pages (task lists, the audit
+    trail, the admin) out of the browser's and any proxy's cache, so the back
+    button after sign-out or a shared machine shows nothing.  It sits after
+    WhiteNoise in MIDDLEWARE, so static files keep their own cache headers.
+    ``Permissions-Policy`` denies the powerful browser features no page uses.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

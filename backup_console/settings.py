@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: pages get no-store and Permissions-Policy, static files keep their caching.
+    "backup_console.middleware.PageHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Inside SessionMiddleware, which saves what it marks: the idle timeout.
     "backup_console.middleware.IdleSessionMiddleware",
@@ -218,6 +220,8 @@ CSRF_COOKIE_HTTPONLY = True  # no page script reads the token from the cookie
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+# No page uses these browser features; PageHeadersMiddleware denies them.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Failed-login throttling (django-axes): 5 wrong passwords for one username

@@ -66,6 +66,34 @@ def test_console_pages_have_no_inline_script_or_style(path):
     assert "<script>" not in html and "<style" not in html and " style=" not in html and " onclick=" not in html
 
 
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/backups/data/", "/backups/audit/", "/clusters/", "/admin/", "/admin/auth/user/"])
+def test_console_pages_are_never_stored_and_deny_browser_features(path):
+    client = Client()
+    client.force_login(user_in("admin"))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert response["Permissions-Policy"] == PERMISSIONS_POLICY
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_and_redirects_to_it_are_never_stored_either():
+    for response in (Client().get("/accounts/login/"), Client().get("/backups/data/")):
+        assert "no-store" in response["Cache-Control"], response.status_code
+        assert response["Permissions-Policy"] == PERMISSIONS_POLICY
+
+
+@pytest.mark.django_db
+def test_static_files_stay_cacheable():
+    response = Client().get("/static/vendor/bootstrap/css/bootstrap.min.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")
+
+
 # --- Sessions: an idle timeout ------------------------------------------------------------
 
 
