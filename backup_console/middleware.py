@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 
 # When a signed-in session last had its expiry pushed back (epoch seconds).
@@ -62,3 +63,29 @@ class PageHeadersMiddleware:
         add_never_cache_headers(response)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse, with 413, a request that says its body is over MAX_REQUEST_BODY_BYTES.
+
+    The console takes no uploads: its largest body is a form of a few
+    kilobytes.  Django caps only the non-file part of a body
+    (DATA_UPLOAD_MAX_MEMORY_SIZE) and streams files of any size to disk, so
+    an anonymous 50 MB multipart POST to the sign-in page was read whole.
+    This answers from the Content-Length header alone, before anything reads
+    the body.  A body without one (chunked) is never read by Django at all
+    (its stream is capped to CONTENT_LENGTH, 0), and the proxy in front
+    (deploy/nginx.conf) caps those too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body then either
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return HttpResponse("Request body too large.\n", status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

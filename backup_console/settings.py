@@ -30,14 +30,14 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
 
 
-def env_int(name, default, minimum=1):
+def env_int(name, default, minimum=1, unit="minutes"):
     value = os.environ.get(name) or str(default)
     try:
         number = int(value)
     except ValueError:
         number = None
     if number is None or number < minimum:
-        raise ImproperlyConfigured(f"{name} must be a whole number of minutes ({minimum} or more), got {value!r}")
+        raise ImproperlyConfigured(f"{name} must be a whole number of {unit} ({minimum} or more), got {value!r}")
     return number
 
 
@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: pages get no-store and Permissions-Policy, static files keep their caching.
     "backup_console.middleware.PageHeadersMiddleware",
+    # Before anything reads a body: over MAX_REQUEST_BODY_BYTES is refused with 413.
+    "backup_console.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Inside SessionMiddleware, which saves what it marks: the idle timeout.
     "backup_console.middleware.IdleSessionMiddleware",
@@ -220,6 +222,12 @@ CSRF_COOKIE_HTTPONLY = True  # no page script reads the token from the cookie
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+# Request bodies: the console takes no uploads, its largest form is a few KB.
+# RequestBodyLimitMiddleware refuses a body over the cap with 413 before it is
+# read; neither form fields nor (absent) files may hold more in memory.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_KB", 1024, unit="kilobytes") * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # No page uses these browser features; PageHeadersMiddleware denies them.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

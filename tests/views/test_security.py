@@ -94,6 +94,33 @@ def test_static_files_stay_cacheable():
     assert "no-store" not in response.get("Cache-Control", "")
 
 
+# --- Request bodies: capped ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_50_mb_anonymous_upload_to_the_sign_in_page_is_refused_with_413(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == settings.FILE_UPLOAD_MAX_MEMORY_SIZE == 1024 * 1024
+    big = SimpleUploadedFile("big.bin", b"\0" * (50 * 1024 * 1024))
+    response = Client().post("/accounts/login/", {"username": "x", "password": "y", "file": big})
+    assert response.status_code == 413
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_body_one_byte_over_the_cap_is_refused_and_one_at_it_is_read(settings):
+    settings.MAX_REQUEST_BODY_BYTES = 2000
+    user_in("operator")
+    # A form whose urlencoded body is exactly the cap, then one byte more.
+    body = f"username=operator&password={PASSWORD}&pad="
+    body += "x" * (2000 - len(body))
+    ok = Client().post("/accounts/login/", body, content_type="application/x-www-form-urlencoded", REMOTE_ADDR="127.0.0.9")
+    assert ok.status_code == 302
+    over = Client().post("/accounts/login/", body + "x", content_type="application/x-www-form-urlencoded")
+    assert over.status_code == 413
+
+
 # --- Sessions: an idle timeout ------------------------------------------------------------
 
 
