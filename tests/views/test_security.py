@@ -279,6 +279,69 @@ def test_production_cookies_are_secure(tmp_path):
                      "DEBUG": False}
 
 
+# --- Demo logins exist only in development ---------------------------------------------------
+
+
+def seed_demo():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def demoted_demo_user():
+    """The demo user as an admin left it: no longer staff or superuser, deactivated."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("demo", password="an-admin-changed-this", is_active=False)
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_production_and_makes_no_login(settings):
+    from django.contrib.auth import get_user_model
+    from django.core.management.base import CommandError
+
+    from clusters.models import Cluster
+
+    settings.HTTPS = True
+    with pytest.raises(CommandError, match="HTTPS=1"):
+        seed_demo()
+    assert not get_user_model().objects.exists()
+    assert not Cluster.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("https", [True, False])
+def test_seed_demo_never_revives_or_promotes_an_existing_demo_user(settings, https):
+    from django.core.management.base import CommandError
+
+    settings.HTTPS = https
+    demo = demoted_demo_user()
+    if https:
+        with pytest.raises(CommandError):
+            seed_demo()
+    else:
+        assert "demo / demo" not in seed_demo()  # that login does not work: the output does not offer it
+    demo.refresh_from_db()
+    assert (demo.is_active, demo.is_staff, demo.is_superuser) == (False, False, False)
+    assert demo.check_password("an-admin-changed-this")
+
+
+@pytest.mark.django_db
+def test_create_demo_roles_leaves_an_existing_user_as_an_admin_left_it():
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    operator = get_user_model().objects.create_user("operator", password="an-admin-changed-this", is_active=False)
+    call_command("create_demo_roles", stdout=__import__("io").StringIO())
+    operator.refresh_from_db()
+    assert not operator.groups.exists() and not operator.is_active
+    assert get_user_model().objects.get(username="viewer").groups.get().name == "viewer"  # the missing one is made
+
+
 SETTINGS_PROBE = """
 import json, sys, django
 django.setup()
