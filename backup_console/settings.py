@@ -208,7 +208,14 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# BEHIND_PROXY=1: requests come through PROXY_COUNT reverse proxies (nginx,
+# deploy/nginx.conf), each setting X-Forwarded-Proto and appending to
+# X-Forwarded-For.  Only then are those headers believed: the scheme here,
+# the client's address for lock-outs below.  Without it any client could claim
+# https or another address.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+PROXY_COUNT = env_int("PROXY_COUNT", 1, unit="proxies")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -249,11 +256,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
-# Behind a TLS-terminating proxy the client address is in X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_PROXY", False) else None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env_bool("BEHIND_PROXY", False) else ["REMOTE_ADDR"]
-)
+# The address a lock-out is keyed on: REMOTE_ADDR, or behind the proxy the
+# X-Forwarded-For entry the outermost trusted proxy wrote (backup_console/
+# proxy.py).  Axes' own AXES_IPWARE_* settings need django-ipware, which is not
+# installed: without this every client behind the proxy shared its address.
+AXES_CLIENT_IP_CALLABLE = "backup_console.proxy.client_address"
 
 # Content Security Policy (django-csp 4): every script and style comes from
 # our own static files; no inline script, style attribute, frame or plugin.

@@ -202,6 +202,76 @@ def test_five_wrong_passwords_lock_the_user_out_from_that_address():
     assert sign_in(Client(), "viewer", PASSWORD).status_code == 302
 
 
+# Behind the proxy every request comes from its address; nginx appends the
+# address it was connected from to whatever X-Forwarded-For the client sent.
+PROXY = "127.0.0.1"
+
+
+def sign_in_via_proxy(client, username, password, client_address, sent_forwarded_for=None):
+    forwarded = f"{sent_forwarded_for}, {client_address}" if sent_forwarded_for else client_address
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=PROXY,
+                       HTTP_X_FORWARDED_FOR=forwarded)
+
+
+@pytest.mark.django_db
+def test_two_clients_behind_the_proxy_do_not_lock_each_other_out(settings):
+    settings.BEHIND_PROXY, settings.PROXY_COUNT = True, 1
+    user_in("operator")
+    for _ in range(5):
+        sign_in_via_proxy(Client(), "operator", "wrong", "203.0.113.7")
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "203.0.113.7").status_code == 429
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "198.51.100.9").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_spoofed_left_most_forwarded_for_is_not_trusted(settings):
+    settings.BEHIND_PROXY, settings.PROXY_COUNT = True, 1
+    user_in("operator")
+    # An attacker who names another address on each try is still one client ...
+    for n in range(5):
+        sign_in_via_proxy(Client(), "operator", "wrong", "203.0.113.66", sent_forwarded_for=f"192.0.2.{n}")
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "203.0.113.66", "192.0.2.99").status_code == 429
+    # ... and naming the victim's address does not lock the victim out.
+    for _ in range(5):
+        sign_in_via_proxy(Client(), "operator", "wrong", "203.0.113.67", sent_forwarded_for="198.51.100.9")
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "198.51.100.9").status_code == 302
+
+
+@pytest.mark.django_db
+def test_not_behind_a_proxy_forwarded_for_is_ignored(settings):
+    settings.BEHIND_PROXY = False
+    user_in("operator")
+    # Each try claims another address: all five count against the one that connected.
+    for n in range(5):
+        Client().post(reverse("login"), {"username": "operator", "password": "wrong"}, REMOTE_ADDR="127.0.0.9",
+                      HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+    response = Client().post(reverse("login"), {"username": "operator", "password": PASSWORD}, REMOTE_ADDR="127.0.0.9",
+                             HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert response.status_code == 429
+
+
+@pytest.mark.parametrize(("count", "forwarded", "expected"), [
+    (1, "203.0.113.7", "203.0.113.7"),
+    (1, "192.0.2.1, 203.0.113.7", "203.0.113.7"),           # the client's own claim is left of the proxy's entry
+    (2, "192.0.2.1, 203.0.113.7, 10.0.0.2", "203.0.113.7"),  # two proxies: the outer one's entry
+    (2, "203.0.113.7", PROXY),                              # fewer entries than proxies: not through the chain
+    (1, "", PROXY),
+    (1, "not-an-address", PROXY),
+    (1, "192.0.2.1, 203.0.113.7:4711", PROXY),
+    (1, "2001:db8::7", "2001:db8::7"),
+])
+def test_the_client_address_is_the_entry_the_outermost_trusted_proxy_wrote(settings, count, forwarded, expected):
+    from django.test import RequestFactory
+
+    from backup_console.proxy import client_address
+
+    settings.BEHIND_PROXY, settings.PROXY_COUNT = True, count
+    request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == expected
+    settings.BEHIND_PROXY = False
+    assert client_address(request) == PROXY
+
+
 @pytest.mark.django_db
 def test_the_lock_lifts_after_the_cool_off(settings):
     from axes.models import AccessAttempt
@@ -369,6 +439,26 @@ def test_the_idle_timeout_and_browser_close_expiry_come_from_the_environment(tmp
     for bad in ("0", "half an hour"):
         result = settings_in_a_fresh_process(tmp_path, names, SESSION_IDLE_MINUTES=bad)
         assert result.returncode != 0 and "SESSION_IDLE_MINUTES must be a whole number of minutes" in result.stderr
+
+
+def test_forwarded_headers_are_trusted_only_behind_a_proxy(tmp_path):
+    names = ["BEHIND_PROXY", "PROXY_COUNT", "SECURE_PROXY_SSL_HEADER", "AXES_CLIENT_IP_CALLABLE"]
+    found = json.loads(settings_in_a_fresh_process(tmp_path, names, HTTPS="1").stdout)
+    assert found["BEHIND_PROXY"] is False and found["SECURE_PROXY_SSL_HEADER"] is None
+    found = json.loads(settings_in_a_fresh_process(tmp_path, names, BEHIND_PROXY="1", PROXY_COUNT="2").stdout)
+    assert found == {"BEHIND_PROXY": True, "PROXY_COUNT": 2, "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+                     "AXES_CLIENT_IP_CALLABLE": "backup_console.proxy.client_address"}
+    result = settings_in_a_fresh_process(tmp_path, names, BEHIND_PROXY="1", PROXY_COUNT="0")
+    assert result.returncode != 0 and "PROXY_COUNT must be a whole number" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_forwarded_proto_does_not_make_a_direct_request_secure(settings):
+    """HTTPS=1 without a proxy: a client claiming X-Forwarded-Proto: https is still redirected."""
+    settings.SECURE_SSL_REDIRECT = True
+    assert settings.SECURE_PROXY_SSL_HEADER is None  # the tests run with BEHIND_PROXY unset
+    response = Client().get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == 301 and response["Location"].startswith("https://")
 
 
 # --- In a real browser, under the CSP ----------------------------------------------------------
