@@ -58,8 +58,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if HTTPS or not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set unless DEBUG=1 (development): without it every session and CSRF token "
-            "would be signed with the public development key. Generate one with: "
+            "SECRET_KEY must be set: only development (DEBUG=1 without HTTPS=1) may run without one, "
+            "signing sessions and CSRF tokens with the public development key. Generate one with: "
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
     SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
