@@ -17,13 +17,15 @@ install: $(VENV)/.installed
 
 # Message catalogues are compiled by the build (pure Python: no gettext needed).
 messages: install
-	$(BIN)/python manage.py compile_catalogues
+	DEBUG=1 $(BIN)/python manage.py compile_catalogues  # a build step: signs nothing, needs no SECRET_KEY
 
+# Development: DEBUG=1 for every step (without it the settings demand a SECRET_KEY).
+run: export DEBUG ?= 1
 run: messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py create_demo_roles
-	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=$${DEBUG:-1} $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 test: messages
 	$(BIN)/python tests/run.py $(ARGS)

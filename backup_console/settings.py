@@ -30,6 +30,17 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
 
 
+def env_int(name, default, minimum=1, unit="minutes"):
+    value = os.environ.get(name) or str(default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of {unit} ({minimum} or more), got {value!r}")
+    return number
+
+
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -39,10 +50,18 @@ DEBUG = env_bool("DEBUG", False)
 # HSTS, secure cookies); production sets it, `make run` on a laptop does not.
 HTTPS = env_bool("HTTPS", False)
 
+# Sessions, CSRF tokens and password-reset links are signed with SECRET_KEY:
+# the key below is in the source, so only development (DEBUG=1, as `make run`
+# sets) may fall back to it.  Anything else -- DEBUG=0 or unset -- is a
+# deployment and refuses to start without a key of its own.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if HTTPS:
-        raise ImproperlyConfigured("SECRET_KEY must be set when HTTPS=1 (production).")
+    if HTTPS or not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set: only development (DEBUG=1 without HTTPS=1) may run without one, "
+            "signing sessions and CSRF tokens with the public development key. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
     SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
@@ -67,7 +86,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: pages get no-store and Permissions-Policy, static files keep their caching.
+    "backup_console.middleware.PageHeadersMiddleware",
+    # Before anything reads a body: over MAX_REQUEST_BODY_BYTES is refused with 413.
+    "backup_console.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside SessionMiddleware, which saves what it marks: the idle timeout.
+    "backup_console.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -183,13 +208,35 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# BEHIND_PROXY=1: requests come through PROXY_COUNT reverse proxies (nginx,
+# deploy/nginx.conf), each setting X-Forwarded-Proto and appending to
+# X-Forwarded-For.  Only then are those headers believed: the scheme here,
+# the client's address for lock-outs below.  Without it any client could claim
+# https or another address.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+PROXY_COUNT = env_int("PROXY_COUNT", 1, unit="proxies")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True  # no page script reads the token from the cookie
+# Sessions end after SESSION_IDLE_MINUTES without a page (backup_console/
+# middleware.py pushes the expiry back at most once a minute, so a page costs
+# no session write), and with SESSION_EXPIRE_AT_BROWSER_CLOSE=1 also when the
+# browser closes (the cookie has no expiry; the server-side timeout still holds).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+# Request bodies: the console takes no uploads, its largest form is a few KB.
+# RequestBodyLimitMiddleware refuses a body over the cap with 413 before it is
+# read; neither form fields nor (absent) files may hold more in memory.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_KB", 1024, unit="kilobytes") * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# No page uses these browser features; PageHeadersMiddleware denies them.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Failed-login throttling (django-axes): 5 wrong passwords for one username
@@ -209,11 +256,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
-# Behind a TLS-terminating proxy the client address is in X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_PROXY", False) else None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env_bool("BEHIND_PROXY", False) else ["REMOTE_ADDR"]
-)
+# The address a lock-out is keyed on: REMOTE_ADDR, or behind the proxy the
+# X-Forwarded-For entry the outermost trusted proxy wrote (backup_console/
+# proxy.py).  Axes' own AXES_IPWARE_* settings need django-ipware, which is not
+# installed: without this every client behind the proxy shared its address.
+AXES_CLIENT_IP_CALLABLE = "backup_console.proxy.client_address"
 
 # Content Security Policy (django-csp 4): every script and style comes from
 # our own static files; no inline script, style attribute, frame or plugin.

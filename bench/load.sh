@@ -11,6 +11,8 @@ WORKERS="${LOAD_WEB_WORKERS:-4}" THREADS="${LOAD_WEB_THREADS:-4}"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/${LOAD_DB:-bc_load}"
 export CELERY_BROKER_URL="${LOAD_BROKER:-redis://127.0.0.1:6379/13}"
 export DEBUG=0 SIM_SPEED=60 CONN_MAX_AGE=600 LOG_LEVEL=WARNING
+# DEBUG=0 refuses to start without a key: a throwaway one, shared by gunicorn and the worker.
+export SECRET_KEY="${SECRET_KEY:-bench-only-$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 OUT="${LOAD_OUT:-var/load}"
 mkdir -p "$OUT"
 pids=()

@@ -7,6 +7,7 @@ service a test needs is missing.
 """
 
 import os
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -49,6 +50,10 @@ def main():
     if reachable("127.0.0.1", 6379):
         env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
     env.setdefault("DJANGO_SETTINGS_MODULE", "backup_console.settings")
+    # The settings refuse to start without a key unless DEBUG=1; the tests run
+    # with production's DEBUG=0, so they get a throwaway key, one per run
+    # (inherited by the gunicorn, worker and beat processes they start).
+    env.setdefault("SECRET_KEY", f"tests-only-{secrets.token_urlsafe(32)}")
     os.chdir(Path(__file__).resolve().parent.parent)
     print(f"database: {env.get('DATABASE_URL', 'embedded SQLite')}; redis: {env.get('REDIS_URL', 'none')}", flush=True)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])

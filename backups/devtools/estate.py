@@ -4,7 +4,7 @@ demo's history (history.py) and the bulk top-up (fill.py) share.
 
 Idempotence.  The estate (destinations, clusters, tenants, hosts, policies,
 the ``demo`` superuser) is found by natural keys and created only when
-missing.
+missing; what exists is never changed (a demoted ``demo`` stays demoted).
 
 Determinism.  Every random choice comes from ``random.Random`` seeded with the
 seed and a stable label (``seeded_rng``: the cluster name, or the task kind and
@@ -17,7 +17,9 @@ timestamps aside), a different seed other rows.
 import random
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from clusters.choices import ClusterStatus, HostRole
@@ -94,16 +96,38 @@ DEMO_CLUSTERS = [
 # --- Creating it, each part only if missing ------------------------------------
 
 
+# Demo logins (demo/demo here, viewer/viewer and operator/operator from
+# create_demo_roles) are for a laptop: a production configuration (HTTPS=1)
+# refuses to make them.
+PRODUCTION_REFUSAL = (
+    "Refusing to make demo logins on a production configuration (HTTPS=1): "
+    "a password equal to the user name is for a development machine only."
+)
+
+
+def demo_logins_allowed():
+    return not settings.HTTPS
+
+
 def ensure_demo_user():
-    """The login the README names: demo/demo, a superuser (roles come later)."""
+    """The login the README names: demo/demo, a superuser, made if it is missing.
+
+    An existing ``demo`` user is returned as it is: an admin who deactivated
+    or demoted it, or changed its password, meant it.  Refused outright on a
+    production configuration.
+    """
+    if not demo_logins_allowed():
+        raise ImproperlyConfigured(PRODUCTION_REFUSAL)
     User = get_user_model()
     user = User.objects.filter(username=DEMO_USERNAME).first()
     if user is None:
         return User.objects.create_superuser(DEMO_USERNAME, "demo@example.com", DEMO_PASSWORD)
-    if not (user.is_superuser and user.is_staff and user.is_active):
-        user.is_superuser = user.is_staff = user.is_active = True
-        user.save(update_fields=["is_superuser", "is_staff", "is_active"])
     return user
+
+
+def demo_login_works(user):
+    """Whether ``demo / demo`` signs in as a superuser (what seed_demo may print)."""
+    return user.is_active and user.is_superuser and user.check_password(DEMO_PASSWORD)
 
 
 def ensure_destinations():

@@ -38,6 +38,11 @@ def clean_env(**overrides):
     return env
 
 
+def keyed_env(**overrides):
+    """A clean environment with a SECRET_KEY, as every deployment has (DEBUG=0 refuses to start without one)."""
+    return clean_env(SECRET_KEY=secrets.token_urlsafe(50), **overrides)
+
+
 def probe(env):
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -45,7 +50,7 @@ def probe(env):
 
 
 def test_unset_environment_uses_embedded_sqlite_and_filesystem_broker(tmp_path):
-    found = probe(clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path)))
+    found = probe(keyed_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path)))
     assert found["vendor"] == "sqlite"
     assert found["broker"] == "filesystem://"
     assert (tmp_path / "db.sqlite3").exists()
@@ -59,7 +64,7 @@ def test_environment_switches_to_postgresql_and_redis(tmp_path, db):
 
     s = connection.settings_dict
     database_url = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    found = probe(clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), DATABASE_URL=database_url, CELERY_BROKER_URL=redis_url))
+    found = probe(keyed_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), DATABASE_URL=database_url, CELERY_BROKER_URL=redis_url))
     assert found["vendor"] == "postgresql"
     assert found["broker"] == redis_url
     assert "redis" in found["transport"].lower()
@@ -67,7 +72,7 @@ def test_environment_switches_to_postgresql_and_redis(tmp_path, db):
 
 
 def test_migrations_match_models(tmp_path):
-    result = run_manage("makemigrations", "--check", "--dry-run", env=clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path)))
+    result = run_manage("makemigrations", "--check", "--dry-run", env=keyed_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path)))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -88,6 +93,18 @@ def test_production_settings_refuse_a_missing_secret_key(tmp_path):
     result = run_manage("check", env=clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), HTTPS="1"))
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_no_secret_key_outside_development_is_refused(tmp_path):
+    """Only DEBUG=1 (development, `make run`) may fall back to the public
+    development key; DEBUG=0, or DEBUG left unset, is a deployment."""
+    for debug in ({"DEBUG": "0"}, {}):
+        result = run_manage("check", env=clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), **debug))
+        assert result.returncode != 0, debug
+        assert "SECRET_KEY must be set" in result.stderr, debug
+        assert "DEBUG=1" in result.stderr  # the message says how to run without one on a laptop
+    result = run_manage("check", env=clean_env(BACKUP_CONSOLE_VAR_DIR=str(tmp_path), DEBUG="1"))
+    assert result.returncode == 0, result.stderr
 
 
 def test_bad_boolean_setting_is_a_clear_error(tmp_path):

@@ -66,6 +66,116 @@ def test_console_pages_have_no_inline_script_or_style(path):
     assert "<script>" not in html and "<style" not in html and " style=" not in html and " onclick=" not in html
 
 
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/backups/data/", "/backups/audit/", "/clusters/", "/admin/", "/admin/auth/user/"])
+def test_console_pages_are_never_stored_and_deny_browser_features(path):
+    client = Client()
+    client.force_login(user_in("admin"))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert response["Permissions-Policy"] == PERMISSIONS_POLICY
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_and_redirects_to_it_are_never_stored_either():
+    for response in (Client().get("/accounts/login/"), Client().get("/backups/data/")):
+        assert "no-store" in response["Cache-Control"], response.status_code
+        assert response["Permissions-Policy"] == PERMISSIONS_POLICY
+
+
+@pytest.mark.django_db
+def test_static_files_stay_cacheable():
+    response = Client().get("/static/vendor/bootstrap/css/bootstrap.min.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")
+
+
+# --- Request bodies: capped ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_50_mb_anonymous_upload_to_the_sign_in_page_is_refused_with_413(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == settings.FILE_UPLOAD_MAX_MEMORY_SIZE == 1024 * 1024
+    big = SimpleUploadedFile("big.bin", b"\0" * (50 * 1024 * 1024))
+    response = Client().post("/accounts/login/", {"username": "x", "password": "y", "file": big})
+    assert response.status_code == 413
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_body_one_byte_over_the_cap_is_refused_and_one_at_it_is_read(settings):
+    settings.MAX_REQUEST_BODY_BYTES = 2000
+    user_in("operator")
+    # A form whose urlencoded body is exactly the cap, then one byte more.
+    body = f"username=operator&password={PASSWORD}&pad="
+    body += "x" * (2000 - len(body))
+    ok = Client().post("/accounts/login/", body, content_type="application/x-www-form-urlencoded", REMOTE_ADDR="127.0.0.9")
+    assert ok.status_code == 302
+    over = Client().post("/accounts/login/", body + "x", content_type="application/x-www-form-urlencoded")
+    assert over.status_code == 413
+
+
+# --- Sessions: an idle timeout ------------------------------------------------------------
+
+
+def session_row(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.cookies["sessionid"].value)
+
+
+def minutes_left(client):
+    from django.utils import timezone
+
+    return (session_row(client).expire_date - timezone.now()).total_seconds() / 60
+
+
+@pytest.mark.django_db
+def test_a_session_lasts_30_idle_minutes_then_signs_out(settings):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    client = Client()
+    client.force_login(user_in("viewer"))
+    assert client.get("/backups/data/").status_code == 200
+    assert 29 < minutes_left(client) <= 30
+    # Idle past the timeout: the next request finds no session and goes to the sign-in page.
+    Session.objects.update(expire_date=timezone.now() - timezone.timedelta(seconds=1))
+    response = client.get("/backups/data/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_activity_pushes_the_idle_timeout_back_at_most_once_a_minute():
+    import time
+
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    client = Client()
+    client.force_login(user_in("viewer"))
+    # Last refreshed two minutes ago, with five minutes left.
+    session = client.session
+    session["_idle_refreshed"] = int(time.time()) - 120
+    session.save()
+    Session.objects.update(expire_date=timezone.now() + timezone.timedelta(minutes=5))
+    assert client.get("/backups/data/").status_code == 200
+    assert 29 < minutes_left(client) <= 30  # a page seen: 30 minutes again
+    # Within the minute, a page costs no session write.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/backups/data/").status_code == 200
+    assert not [q["sql"] for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+
+
 # --- Sign-in throttling (django-axes) ----------------------------------------------------
 
 
@@ -90,6 +200,76 @@ def test_five_wrong_passwords_lock_the_user_out_from_that_address():
     assert sign_in(Client(), "operator", PASSWORD, address="127.0.0.10").status_code == 302
     user_in("viewer")
     assert sign_in(Client(), "viewer", PASSWORD).status_code == 302
+
+
+# Behind the proxy every request comes from its address; nginx appends the
+# address it was connected from to whatever X-Forwarded-For the client sent.
+PROXY = "127.0.0.1"
+
+
+def sign_in_via_proxy(client, username, password, client_address, sent_forwarded_for=None):
+    forwarded = f"{sent_forwarded_for}, {client_address}" if sent_forwarded_for else client_address
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=PROXY,
+                       HTTP_X_FORWARDED_FOR=forwarded)
+
+
+@pytest.mark.django_db
+def test_two_clients_behind_the_proxy_do_not_lock_each_other_out(settings):
+    settings.BEHIND_PROXY, settings.PROXY_COUNT = True, 1
+    user_in("operator")
+    for _ in range(5):
+        sign_in_via_proxy(Client(), "operator", "wrong", "203.0.113.7")
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "203.0.113.7").status_code == 429
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "198.51.100.9").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_spoofed_left_most_forwarded_for_is_not_trusted(settings):
+    settings.BEHIND_PROXY, settings.PROXY_COUNT = True, 1
+    user_in("operator")
+    # An attacker who names another address on each try is still one client ...
+    for n in range(5):
+        sign_in_via_proxy(Client(), "operator", "wrong", "203.0.113.66", sent_forwarded_for=f"192.0.2.{n}")
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "203.0.113.66", "192.0.2.99").status_code == 429
+    # ... and naming the victim's address does not lock the victim out.
+    for _ in range(5):
+        sign_in_via_proxy(Client(), "operator", "wrong", "203.0.113.67", sent_forwarded_for="198.51.100.9")
+    assert sign_in_via_proxy(Client(), "operator", PASSWORD, "198.51.100.9").status_code == 302
+
+
+@pytest.mark.django_db
+def test_not_behind_a_proxy_forwarded_for_is_ignored(settings):
+    settings.BEHIND_PROXY = False
+    user_in("operator")
+    # Each try claims another address: all five count against the one that connected.
+    for n in range(5):
+        Client().post(reverse("login"), {"username": "operator", "password": "wrong"}, REMOTE_ADDR="127.0.0.9",
+                      HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+    response = Client().post(reverse("login"), {"username": "operator", "password": PASSWORD}, REMOTE_ADDR="127.0.0.9",
+                             HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert response.status_code == 429
+
+
+@pytest.mark.parametrize(("count", "forwarded", "expected"), [
+    (1, "203.0.113.7", "203.0.113.7"),
+    (1, "192.0.2.1, 203.0.113.7", "203.0.113.7"),           # the client's own claim is left of the proxy's entry
+    (2, "192.0.2.1, 203.0.113.7, 10.0.0.2", "203.0.113.7"),  # two proxies: the outer one's entry
+    (2, "203.0.113.7", PROXY),                              # fewer entries than proxies: not through the chain
+    (1, "", PROXY),
+    (1, "not-an-address", PROXY),
+    (1, "192.0.2.1, 203.0.113.7:4711", PROXY),
+    (1, "2001:db8::7", "2001:db8::7"),
+])
+def test_the_client_address_is_the_entry_the_outermost_trusted_proxy_wrote(settings, count, forwarded, expected):
+    from django.test import RequestFactory
+
+    from backup_console.proxy import client_address
+
+    settings.BEHIND_PROXY, settings.PROXY_COUNT = True, count
+    request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == expected
+    settings.BEHIND_PROXY = False
+    assert client_address(request) == PROXY
 
 
 @pytest.mark.django_db
@@ -167,6 +347,118 @@ def test_production_cookies_are_secure(tmp_path):
     assert found == {"SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
                      "SECURE_HSTS_SECONDS": 31536000, "SESSION_COOKIE_HTTPONLY": True, "CSRF_COOKIE_HTTPONLY": True,
                      "DEBUG": False}
+
+
+# --- Demo logins exist only in development ---------------------------------------------------
+
+
+def seed_demo():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def demoted_demo_user():
+    """The demo user as an admin left it: no longer staff or superuser, deactivated."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("demo", password="an-admin-changed-this", is_active=False)
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_production_and_makes_no_login(settings):
+    from django.contrib.auth import get_user_model
+    from django.core.management.base import CommandError
+
+    from clusters.models import Cluster
+
+    settings.HTTPS = True
+    with pytest.raises(CommandError, match="HTTPS=1"):
+        seed_demo()
+    assert not get_user_model().objects.exists()
+    assert not Cluster.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("https", [True, False])
+def test_seed_demo_never_revives_or_promotes_an_existing_demo_user(settings, https):
+    from django.core.management.base import CommandError
+
+    settings.HTTPS = https
+    demo = demoted_demo_user()
+    if https:
+        with pytest.raises(CommandError):
+            seed_demo()
+    else:
+        assert "demo / demo" not in seed_demo()  # that login does not work: the output does not offer it
+    demo.refresh_from_db()
+    assert (demo.is_active, demo.is_staff, demo.is_superuser) == (False, False, False)
+    assert demo.check_password("an-admin-changed-this")
+
+
+@pytest.mark.django_db
+def test_create_demo_roles_leaves_an_existing_user_as_an_admin_left_it():
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    operator = get_user_model().objects.create_user("operator", password="an-admin-changed-this", is_active=False)
+    call_command("create_demo_roles", stdout=__import__("io").StringIO())
+    operator.refresh_from_db()
+    assert not operator.groups.exists() and not operator.is_active
+    assert get_user_model().objects.get(username="viewer").groups.get().name == "viewer"  # the missing one is made
+
+
+SETTINGS_PROBE = """
+import json, sys, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({k: getattr(s, k) for k in sys.argv[1:]}))
+"""
+
+
+def settings_in_a_fresh_process(tmp_path, names, **env_vars):
+    """The settings ``names`` as a process started with ``env_vars`` reads them."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "BEHIND_PROXY", "PROXY_COUNT"}}
+    env.update(SECRET_KEY=secrets.token_urlsafe(50), BACKUP_CONSOLE_VAR_DIR=str(tmp_path),
+               DJANGO_SETTINGS_MODULE="backup_console.settings", **env_vars)
+    result = subprocess.run([sys.executable, "-c", SETTINGS_PROBE, *names], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    return result
+
+
+def test_the_idle_timeout_and_browser_close_expiry_come_from_the_environment(tmp_path):
+    names = ["SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE"]
+    result = settings_in_a_fresh_process(tmp_path, names)
+    assert json.loads(result.stdout) == {"SESSION_COOKIE_AGE": 1800, "SESSION_EXPIRE_AT_BROWSER_CLOSE": False}
+    result = settings_in_a_fresh_process(tmp_path, names, SESSION_IDLE_MINUTES="5", SESSION_EXPIRE_AT_BROWSER_CLOSE="1")
+    assert json.loads(result.stdout) == {"SESSION_COOKIE_AGE": 300, "SESSION_EXPIRE_AT_BROWSER_CLOSE": True}
+    for bad in ("0", "half an hour"):
+        result = settings_in_a_fresh_process(tmp_path, names, SESSION_IDLE_MINUTES=bad)
+        assert result.returncode != 0 and "SESSION_IDLE_MINUTES must be a whole number of minutes" in result.stderr
+
+
+def test_forwarded_headers_are_trusted_only_behind_a_proxy(tmp_path):
+    names = ["BEHIND_PROXY", "PROXY_COUNT", "SECURE_PROXY_SSL_HEADER", "AXES_CLIENT_IP_CALLABLE"]
+    found = json.loads(settings_in_a_fresh_process(tmp_path, names, HTTPS="1").stdout)
+    assert found["BEHIND_PROXY"] is False and found["SECURE_PROXY_SSL_HEADER"] is None
+    found = json.loads(settings_in_a_fresh_process(tmp_path, names, BEHIND_PROXY="1", PROXY_COUNT="2").stdout)
+    assert found == {"BEHIND_PROXY": True, "PROXY_COUNT": 2, "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+                     "AXES_CLIENT_IP_CALLABLE": "backup_console.proxy.client_address"}
+    result = settings_in_a_fresh_process(tmp_path, names, BEHIND_PROXY="1", PROXY_COUNT="0")
+    assert result.returncode != 0 and "PROXY_COUNT must be a whole number" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_forwarded_proto_does_not_make_a_direct_request_secure(settings):
+    """HTTPS=1 without a proxy: a client claiming X-Forwarded-Proto: https is still redirected."""
+    settings.SECURE_SSL_REDIRECT = True
+    assert settings.SECURE_PROXY_SSL_HEADER is None  # the tests run with BEHIND_PROXY unset
+    response = Client().get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == 301 and response["Location"].startswith("https://")
 
 
 # --- In a real browser, under the CSP ----------------------------------------------------------

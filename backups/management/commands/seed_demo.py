@@ -5,6 +5,10 @@
     seed_demo --tasks 1000000    # ...and top every task kind up to a million rows
     seed_demo --seed 7 --reset   # rebuild the demo clusters' history from another seed
 
+Development only: on a production configuration (HTTPS=1) it refuses and
+makes nothing, since the demo login is a superuser with a known password.  A
+``demo`` user that exists is left as it is (an admin may have demoted it).
+
 The history's live tasks (running, starting, stopping, due) are queued for the
 Celery worker once committed, so a worker started later carries them on.
 """
@@ -12,6 +16,7 @@ Celery worker once committed, so a worker started later carries them on.
 import time
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -41,6 +46,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=fill.DEFAULT_BATCH, help="rows per bulk batch")
 
     def handle(self, *args, seed, now, if_empty, reset, tasks, batch_size, **options):
+        if not estate.demo_logins_allowed():
+            raise CommandError(estate.PRODUCTION_REFUSAL)
         if if_empty and Cluster.objects.exists():
             self.stdout.write("seed_demo: clusters exist, nothing to do (--if-empty)")
             return
@@ -51,7 +58,12 @@ class Command(BaseCommand):
             self.stdout.write(f"demo history created (seed {seed}, now {now:%Y-%m-%d %H:%M %Z}): {summary}")
         else:
             self.stdout.write("demo history already present; nothing added (use --reset to rebuild)")
-        self.stdout.write(f"login: {estate.DEMO_USERNAME} / {estate.DEMO_PASSWORD}")
+        user = get_user_model().objects.get(username=estate.DEMO_USERNAME)
+        if estate.demo_login_works(user):
+            self.stdout.write(f"login: {estate.DEMO_USERNAME} / {estate.DEMO_PASSWORD}")
+        else:
+            self.stdout.write(f"the {estate.DEMO_USERNAME!r} user exists and was left as it is "
+                              "(deactivated, demoted or with another password)")
         if tasks:
             self.fill(tasks, seed, now, batch_size)
 
