@@ -97,6 +97,7 @@ CONSTRAINT_FIELDS = {
     "policy_secondary_differs_from_primary": "secondary_destination",
     "policy_secondary_needs_destination": "secondary_destination",
     "policy_physical_needs_log_backup": "log_backup_enabled",
+    "policy_logical_is_full_only": "schedule_kind",
 }
 
 
@@ -243,9 +244,18 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
                     )
                 else:
                     self.instance.schedule_days = days
+                    self._schedule_days_set = True
         if _clean_tenant(self, cleaned):
             self._clean_one_active_policy(cleaned)
         return cleaned
+
+    def _get_validation_exclusions(self):
+        # schedule_days is not a field, but clean() wrote it: validate the
+        # model's rules on it too (a logical policy schedules no incrementals).
+        exclude = super()._get_validation_exclusions()
+        if getattr(self, "_schedule_days_set", False):
+            exclude.discard("schedule_days")
+        return exclude
 
     def _update_errors(self, errors):
         """The policy's check constraints (BackupPolicy.Meta) are its rules,

@@ -4,13 +4,20 @@ incrementals built on it)."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Cast
+from django.db.models.lookups import Contains
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Tenant
 
-from ..choices import BackupMethod, PolicyState, ScheduleKind, StorageKind
+from ..choices import BackupMethod, BackupMode, PolicyState, ScheduleKind, StorageKind
+
+# schedule_days as text names a mode only as a quoted JSON string value (its
+# keys are day numbers), so "has an incremental day" is portable SQL: no JSON
+# path functions, the same on PostgreSQL and SQLite.
+HAS_INCREMENTAL_DAY = Contains(Cast("schedule_days", TextField()), Value(f'"{BackupMode.INCREMENTAL.value}"'))
 
 
 class StorageDestination(models.Model):
@@ -108,6 +115,15 @@ class BackupPolicy(models.Model):
                 violation_error_code="policy_physical_needs_log_backup",
                 violation_error_message=_(
                     "Physical backups need log backup: it is always on for physical backups. Turn it on or choose logical."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(backup_method="physical") | ~Q(HAS_INCREMENTAL_DAY),
+                name="policy_logical_is_full_only",
+                violation_error_code="policy_logical_is_full_only",
+                violation_error_message=_(
+                    "Logical backups are full only: a logical policy cannot schedule incremental backups. "
+                    "Make every backup day full, or choose physical."
                 ),
             ),
         ]

@@ -6,14 +6,15 @@ clusters models, and the list of constraints is read from the models'
 ``Meta.constraints``: a new constraint without a refused-write test here
 fails ``test_every_constraint_has_a_refused_write``."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, F
 
-from backups.models import BackupSet, DataBackupTask
+from backups.models import BackupPolicy, BackupSet, DataBackupTask
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,8 @@ VIOLATIONS = {
         secondary_destination=F("destination")),
     "policy_secondary_needs_destination": lambda c: update(f.make_policy(c), secondary_enabled=True, secondary_destination=None),
     "policy_physical_needs_log_backup": lambda c: update(f.make_policy(c, backup_method="physical"), log_backup_enabled=False),
+    "policy_logical_is_full_only": lambda c: update(
+        f.make_policy(c, backup_method="logical"), schedule_days={"1": "full", "3": "incremental"}),
     "backup_set_id_unique_in_cluster": lambda c: clone(f.make_backup_set(c, number=5)),
     # Clusters.
     "tenant_name_unique_in_cluster": lambda c: clone(f.make_tenant(c, name="sales")),
@@ -180,6 +183,24 @@ def test_policy_rules(cluster):
     refused(lambda: f.make_policy(cluster, secondary_enabled=True, secondary_destination=None))
     refused(lambda: f.make_policy(cluster, backup_method="physical", log_backup_enabled=False))
     f.make_policy(cluster, backup_method="logical", log_backup_enabled=False)
+
+
+def test_a_logical_policy_schedules_full_backups_only(cluster):
+    refused(lambda: f.make_policy(cluster, backup_method="logical", schedule_days={"1": "full", "4": "incremental"}))
+    refused(lambda: f.make_policy(cluster, backup_method="logical", schedule_kind="monthly", schedule_days={"15": "incremental"}))
+    f.make_policy(cluster, backup_method="logical", schedule_days={"1": "full", "4": "full"}, state="paused")
+    f.make_policy(cluster, backup_method="physical", schedule_days={"1": "full", "4": "incremental"})
+
+
+def test_model_validation_refuses_a_logical_policy_with_incremental_days(cluster):
+    """What the admin and the form run before writing: the same rule, with its message."""
+    policy = BackupPolicy(cluster=cluster, backup_method="logical", destination=f.make_destination(), directory="/x",
+                          schedule_kind="weekly", schedule_days={"1": "full", "2": "incremental"}, run_at=time(2))
+    with pytest.raises(ValidationError) as refusal:
+        policy.full_clean()
+    assert "Logical backups are full only" in str(refusal.value)
+    policy.schedule_days = {"1": "full", "2": "full"}
+    policy.full_clean()
 
 
 def test_one_active_policy_per_cluster_and_per_tenant(cluster):

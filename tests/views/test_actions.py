@@ -185,6 +185,12 @@ REFUSALS = [
     ({"schedule_kind": "monthly", "monthly_full_days": "32"}, "monthly_full_days", "is not a day of the month"),
     ({"retention_days": "0"}, "retention_days", "Retention must be at least one day."),
     ({"log_backup_enabled": None}, "log_backup_enabled", "Physical backups need log backup"),
+    ({"backup_method": "logical", "week_4_mode": "incremental"}, "schedule_kind", "Logical backups are full only"),
+    (
+        {"backup_method": "logical", "schedule_kind": "monthly", "monthly_full_days": "1", "monthly_incremental_days": "15"},
+        "schedule_kind",
+        "Logical backups are full only",
+    ),
     ({"secondary_enabled": "on"}, "secondary_destination", "Secondary backup needs a secondary destination."),
     ({"force": "1"}, None, "Unknown parameter(s): force. Nothing was changed."),
 ]
@@ -214,6 +220,23 @@ def test_logical_policy_may_go_without_log_backup(admin_client, cluster):
     data = policy_data(cluster, f.make_destination(), backup_method="logical", log_backup_enabled=None)
     assert admin_client.post(reverse("backups:policy_create"), data).status_code == 302
     assert not LogBackupTask.objects.exists()
+
+
+def test_a_logical_policy_with_full_days_only_is_accepted(admin_client, cluster):
+    data = policy_data(cluster, f.make_destination(), backup_method="logical", week_2="on", week_2_mode="full")
+    assert admin_client.post(reverse("backups:policy_create"), data).status_code == 302
+    assert BackupPolicy.objects.get().schedule_days == {"1": "full", "2": "full", "4": "full"}
+
+
+def test_editing_a_policy_to_logical_refuses_its_incremental_days(admin_client, cluster):
+    policy = f.make_policy(cluster)
+    before = counts()
+    data = policy_data(cluster, policy.destination, backup_method="logical", week_4_mode="incremental")
+    response = admin_client.post(reverse("backups:policy_edit", args=[policy.pk]), data)
+    assert "Logical backups are full only" in response.context["form"].errors["schedule_kind"][0]
+    assert counts() == before
+    policy.refresh_from_db()
+    assert policy.backup_method == "physical"
 
 
 def test_one_active_policy_per_cluster(admin_client, cluster):
