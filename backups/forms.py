@@ -9,6 +9,7 @@ action that changes data.
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -91,6 +92,26 @@ def _clean_tenant(form, cleaned):
     return True
 
 
+class AlwaysOnCheckbox(forms.CheckboxInput):
+    """A checkbox the form can lock on: shown ticked and disabled, with a
+    hidden input that posts "on" in its place (a disabled input posts
+    nothing).  The hidden input is always rendered, disabled while the
+    checkbox is free, so the page's script can lock and free it; what is
+    posted is still checked by the server."""
+
+    locked = False
+
+    def get_context(self, name, value, attrs):
+        if self.locked:
+            value, attrs = True, {**(attrs or {}), "disabled": True}
+        return super().get_context(name, value, attrs)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        checkbox = super().render(name, value, attrs, renderer)
+        return format_html('{}<input type="hidden" name="{}" value="on" data-locked-on{}>',
+                           checkbox, name, "" if self.locked else " disabled")
+
+
 # The field each of BackupPolicy's check constraints is shown on.
 CONSTRAINT_FIELDS = {
     "policy_retention_at_least_one_day": "retention_days",
@@ -141,6 +162,7 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             "run_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "schedule_kind": forms.RadioSelect,
             "backup_method": forms.RadioSelect,
+            "log_backup_enabled": AlwaysOnCheckbox,
         }
         help_texts = {
             "log_backup_enabled": gettext_lazy("Always on for physical backups: they restore by replaying logs."),
@@ -170,6 +192,10 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             self.initial.setdefault("backup_method", BackupMethod.PHYSICAL)
             self.initial.setdefault("run_at", "02:00")
             self.initial.setdefault("week_1", True)
+        # Physical backups restore by replaying logs: their log backup is
+        # shown on and cannot be unticked (the policy's constraint refuses it).
+        method = self.data.get("backup_method") if self.is_bound else self.initial.get("backup_method")
+        self.fields["log_backup_enabled"].widget.locked = method == BackupMethod.PHYSICAL
         self.style_widgets()
 
     def _load_schedule(self, policy):

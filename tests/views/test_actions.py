@@ -1,6 +1,8 @@
 """Operator actions through their views (OV-1, OV-2, OV-4a): POST only, CSRF,
 permissions, messages, and every refusal leaving the database untouched."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -237,6 +239,38 @@ def test_editing_a_policy_to_logical_refuses_its_incremental_days(admin_client, 
     assert counts() == before
     policy.refresh_from_db()
     assert policy.backup_method == "physical"
+
+
+def log_backup_inputs(body):
+    """The policy form's log-backup checkbox and the hidden input that posts it when the checkbox is locked."""
+    checkbox = re.search(r'<input type="checkbox" name="log_backup_enabled"[^>]*>', body)
+    hidden = re.search(r'<input type="hidden" name="log_backup_enabled"[^>]*>', body)
+    assert checkbox and hidden, body
+    return checkbox.group(0), hidden.group(0)
+
+
+def test_log_backup_is_shown_always_on_for_physical(admin_client, cluster):
+    body = admin_client.get(reverse("backups:policy_create")).content.decode()
+    checkbox, hidden = log_backup_inputs(body)
+    assert " checked" in checkbox and " disabled" in checkbox
+    assert 'value="on"' in hidden and " disabled" not in hidden  # a disabled checkbox posts nothing
+    assert "Always on for physical backups" in body
+
+
+def test_log_backup_may_be_turned_off_for_logical(admin_client, cluster):
+    policy = f.make_policy(cluster, backup_method="logical", log_backup_enabled=False)
+    body = admin_client.get(reverse("backups:policy_edit", args=[policy.pk])).content.decode()
+    checkbox, hidden = log_backup_inputs(body)
+    assert " checked" not in checkbox and " disabled" not in checkbox
+    assert " disabled" in hidden
+
+
+def test_a_refused_physical_policy_shows_log_backup_locked_on(admin_client, cluster):
+    data = policy_data(cluster, f.make_destination(), log_backup_enabled=None)
+    body = admin_client.post(reverse("backups:policy_create"), data).content.decode()
+    checkbox, hidden = log_backup_inputs(body)
+    assert " checked" in checkbox and " disabled" in checkbox and " disabled" not in hidden
+    assert "Physical backups need log backup" in body
 
 
 def test_one_active_policy_per_cluster(admin_client, cluster):
