@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from clusters.models import Cluster, Tenant
 
 from ..choices import BackupMethod, BackupMode, PolicyState, ScheduleKind, StorageKind
+from ..validators import normalise_storage_directory, validate_storage_directory
 
 # schedule_days as text names a mode only as a quoted JSON string value (its
 # keys are day numbers), so "has an incremental day" is portable SQL: no JSON
@@ -45,7 +46,7 @@ class BackupPolicy(models.Model):
     destination = models.ForeignKey(
         StorageDestination, on_delete=models.PROTECT, related_name="policies", verbose_name=_("storage destination")
     )
-    directory = models.CharField(_("storage directory"), max_length=255)
+    directory = models.CharField(_("storage directory"), max_length=255, validators=[validate_storage_directory])
     schedule_kind = models.CharField(_("schedule"), max_length=16, choices=ScheduleKind.choices)
     # {"<day>": "full"|"incremental"}: weekday 1-7 (Monday=1) or day of month 1-31.
     schedule_days = models.JSONField(_("backup days"), default=dict)
@@ -131,6 +132,10 @@ class BackupPolicy(models.Model):
     def __str__(self):
         scope = f"{self.cluster}/{self.tenant}" if self.tenant_id else str(self.cluster)
         return f"{scope} ({self.get_backup_method_display()})"
+
+    def clean(self):
+        # "prod", "/prod" and "/prod/" are one directory: stored as "/prod".
+        self.directory = normalise_storage_directory(self.directory)
 
 
 class BackupSet(models.Model):

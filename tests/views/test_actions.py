@@ -209,6 +209,61 @@ def test_policy_refusals_write_nothing(admin_client, cluster, overrides, field, 
     assert counts() == before
 
 
+DIRECTORY_REFUSALS = [
+    "../../etc", "/prod/../../etc", "./prod", "prod/.", "prod/...", "/", "prod//east", "prod\\east",
+    "prod\neast", "prod\rx", "prod\teast", "prod\x00", "prod\x1b[31m", "\u202eprod", "prod?x=1", "prod#x", "prod east",
+    "x" * 201,
+]
+
+
+@pytest.mark.parametrize("directory", DIRECTORY_REFUSALS)
+def test_unsafe_storage_directories_are_refused(admin_client, cluster, directory):
+    before = counts()
+    response = admin_client.post(reverse("backups:policy_create"), policy_data(cluster, f.make_destination(), directory=directory))
+    assert response.status_code == 200
+    assert response.context["form"].errors.get("directory"), response.context["form"].errors
+    assert counts() == before
+
+
+@pytest.mark.parametrize("directory, stored", [
+    ("prod-east", "/prod-east"), ("/prod-east/", "/prod-east"), ("prod/east/2025", "/prod/east/2025"),
+    ("生产集群/主库", "/生产集群/主库"), ("/a.b_c-d~e@f+g=h,i/", "/a.b_c-d~e@f+g=h,i"), ("/" + "x" * 199, "/" + "x" * 199),
+])
+def test_storage_directories_are_stored_with_one_leading_slash(admin_client, cluster, directory, stored):
+    destination = f.make_destination(uri="file:///mnt/obbackup/")
+    response = admin_client.post(reverse("backups:policy_create"), policy_data(cluster, destination, directory=directory))
+    assert response.status_code == 302, response.context["form"].errors
+    policy = BackupPolicy.objects.get()
+    assert policy.directory == stored
+    assert LogBackupTask.objects.get().storage_directory == f"file:///mnt/obbackup{stored}/clog"
+
+
+def test_the_storage_directory_message_says_what_is_wrong(admin_client, cluster):
+    def error(directory):
+        data = policy_data(cluster, f.make_destination(), directory=directory)
+        return admin_client.post(reverse("backups:policy_create"), data).context["form"].errors["directory"][0]
+
+    assert "“..”" in error("../../etc")
+    assert "U+000A" in error("prod\nx")
+    assert "at most 200 characters" in error("x" * 201)
+
+
+def test_the_admin_refuses_an_unsafe_storage_directory(cluster):
+    from django.core.exceptions import ValidationError
+
+    policy = f.make_policy(cluster)
+    policy.directory = "../../etc"
+    with pytest.raises(ValidationError) as refusal:
+        policy.full_clean()
+    assert "directory" in refusal.value.message_dict
+
+
+def test_policy_list_shows_the_storage_path_with_one_separator(admin_client, cluster):
+    f.make_policy(cluster, destination=f.make_destination(uri="file:///mnt/obbackup/"), directory="prod-east")
+    body = admin_client.get(reverse("backups:policy_list")).content.decode()
+    assert "file:///mnt/obbackup/prod-east<" in body
+
+
 def test_secondary_equal_to_primary_is_refused(admin_client, cluster):
     destination = f.make_destination()
     before = counts()

@@ -163,6 +163,13 @@ def test_logical_incremental_refusal_speaks_chinese(admin_client, estate):
     assert "逻辑备份只能是全量备份：逻辑备份策略不能安排增量备份。" in body
 
 
+def test_storage_directory_refusal_speaks_chinese(admin_client, estate):
+    cluster, policy = estate
+    data = policy_data(f.make_cluster(), policy.destination, directory="../../etc")
+    body = admin_client.post(reverse("backups:policy_create"), data, **ZH).content.decode()
+    assert "存储目录中不允许使用“..”：存储目录必须位于备份目的地的根目录下。" in body
+
+
 def test_instant_backup_page_speaks_chinese(admin_client, estate):
     body = _page(admin_client, reverse("backups:instant_backup"))
     for text in ("立即备份", "开始备份", "取消", "数据备份方式", "全量", "增量", "可选：仅备份集群中的一个租户。"):
