@@ -8,6 +8,7 @@ action that changes data.
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.validators import MaxValueValidator
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -115,6 +116,9 @@ class AlwaysOnCheckbox(forms.CheckboxInput):
 # The field each of BackupPolicy's check constraints is shown on.
 CONSTRAINT_FIELDS = {
     "policy_retention_at_least_one_day": "retention_days",
+    "policy_retention_at_most_ten_years": "retention_days",
+    "policy_timeout_at_most_a_week": "data_backup_timeout_minutes",
+    "policy_log_delay_alert_at_most_a_week": "log_delay_threshold_seconds",
     "policy_secondary_differs_from_primary": "secondary_destination",
     "policy_secondary_needs_destination": "secondary_destination",
     "policy_physical_needs_log_backup": "log_backup_enabled",
@@ -182,6 +186,11 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             )
         for name in ("schedule_kind", "backup_method"):
             self.fields[name].choices = [c for c in self.fields[name].choices if c[0]]
+        for name, field in self.fields.items():
+            if isinstance(field, forms.IntegerField):
+                # The model's upper bound as the input's max: the form offers what the server takes.
+                limits = [v.limit_value for v in BackupPolicy._meta.get_field(name).validators if isinstance(v, MaxValueValidator)]
+                field.widget.attrs["max"] = min(limits)
         if self.instance.pk:
             # A policy belongs to its cluster/tenant for life; make a new one to move it.
             self.fields["cluster"].disabled = True

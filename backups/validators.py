@@ -8,6 +8,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 DIRECTORY_MAX_LENGTH = 200
+
+# The largest numbers a policy may hold: beyond them the engine's date
+# arithmetic overflows (a retention of a million days), and no real policy
+# needs more.  The model puts them on its fields and in its constraints.
+RETENTION_DAYS_MAX = 3650  # ten years
+DATA_BACKUP_TIMEOUT_MINUTES_MAX = 7 * 24 * 60  # a week
+LOG_DELAY_THRESHOLD_SECONDS_MAX = 7 * 24 * 3600  # a week
 # A directory name: letters and digits of any script, and . _ - ~ @ + = ,
 # Nothing a shell, a URI (? # %) or a path (\ and control characters) reads
 # as anything but part of the name.

@@ -83,6 +83,9 @@ VIOLATIONS = {
     "one_active_policy_per_cluster": lambda c: clone(f.make_policy(c), periodic_task_id=None),
     "one_active_policy_per_tenant": lambda c: clone(f.make_policy(c, tenant=f.make_tenant(c)), periodic_task_id=None),
     "policy_retention_at_least_one_day": lambda c: update(f.make_policy(c), retention_days=0),
+    "policy_retention_at_most_ten_years": lambda c: update(f.make_policy(c), retention_days=1_000_000),
+    "policy_timeout_at_most_a_week": lambda c: update(f.make_policy(c), data_backup_timeout_minutes=10081),
+    "policy_log_delay_alert_at_most_a_week": lambda c: update(f.make_policy(c), log_delay_threshold_seconds=604801),
     "policy_secondary_differs_from_primary": lambda c: update(
         f.make_policy(c, secondary_enabled=True, secondary_destination=f.make_destination()),
         secondary_destination=F("destination")),

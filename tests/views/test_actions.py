@@ -186,6 +186,10 @@ REFUSALS = [
     ({"schedule_kind": "monthly", "monthly_full_days": "", "monthly_incremental_days": "3"}, "monthly_full_days", "no full backup day"),
     ({"schedule_kind": "monthly", "monthly_full_days": "32"}, "monthly_full_days", "is not a day of the month"),
     ({"retention_days": "0"}, "retention_days", "Retention must be at least one day."),
+    ({"retention_days": "3651"}, "retention_days", "Ensure this value is less than or equal to 3650."),
+    ({"retention_days": "1000000"}, "retention_days", "Ensure this value is less than or equal to 3650."),
+    ({"data_backup_timeout_minutes": "10081"}, "data_backup_timeout_minutes", "less than or equal to 10080."),
+    ({"log_delay_threshold_seconds": "604801"}, "log_delay_threshold_seconds", "less than or equal to 604800."),
     ({"log_backup_enabled": None}, "log_backup_enabled", "Physical backups need log backup"),
     ({"backup_method": "logical", "week_4_mode": "incremental"}, "schedule_kind", "Logical backups are full only"),
     (
@@ -262,6 +266,16 @@ def test_policy_list_shows_the_storage_path_with_one_separator(admin_client, clu
     f.make_policy(cluster, destination=f.make_destination(uri="file:///mnt/obbackup/"), directory="prod-east")
     body = admin_client.get(reverse("backups:policy_list")).content.decode()
     assert "file:///mnt/obbackup/prod-east<" in body
+
+
+def test_the_largest_numbers_the_engine_computes_with_are_accepted(admin_client, cluster):
+    data = policy_data(cluster, f.make_destination(), retention_days="3650", data_backup_timeout_minutes="10080",
+                       log_delay_threshold_seconds="604800")
+    assert admin_client.post(reverse("backups:policy_create"), data).status_code == 302
+    body = admin_client.get(reverse("backups:policy_create")).content.decode()
+    for name, limit in (("retention_days", 3650), ("data_backup_timeout_minutes", 10080), ("log_delay_threshold_seconds", 604800)):
+        tag = re.search(rf'<input type="number" name="{name}"[^>]*>', body).group(0)
+        assert f'max="{limit}"' in tag, tag
 
 
 def test_secondary_equal_to_primary_is_refused(admin_client, cluster):
