@@ -13,6 +13,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, F
+from django.utils import translation
 
 from backups.models import BackupPolicy, BackupSet, DataBackupTask
 from tests import factories as f
@@ -199,9 +200,10 @@ def test_model_validation_refuses_a_logical_policy_with_incremental_days(cluster
     """What the admin and the form run before writing: the same rule, with its message."""
     policy = BackupPolicy(cluster=cluster, backup_method="logical", destination=f.make_destination(), directory="/x",
                           schedule_kind="weekly", schedule_days={"1": "full", "2": "incremental"}, run_at=time(2))
-    with pytest.raises(ValidationError) as refusal:
+    with translation.override("en"), pytest.raises(ValidationError) as refusal:
         policy.full_clean()
-    assert "Logical backups are full only" in str(refusal.value)
+    (error,) = refusal.value.error_dict["__all__"]
+    assert error.code == "policy_logical_is_full_only" and "Logical backups are full only" in error.message
     policy.schedule_days = {"1": "full", "2": "full"}
     policy.full_clean()
 

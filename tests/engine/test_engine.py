@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
@@ -348,7 +348,7 @@ def test_a_cleanup_that_raises_ends_failed_with_the_error(cluster):
     cleanup = f.make_cleanup_task(cluster, policy=policy, status=CleanupStatus.NOT_STARTED)
     # A retention no date arithmetic can take, written around every validation.
     CleanupTask.objects.filter(pk=cleanup.pk).update(retention_days=1_000_000)
-    with pytest.raises(OverflowError):
+    with translation.override("en"), pytest.raises(OverflowError):
         simulation.run_cleanup(cleanup.pk)
     cleanup.refresh_from_db()
     assert cleanup.status == "failed" and cleanup.ended_at
@@ -366,7 +366,7 @@ def test_a_data_backup_that_raises_ends_failed_with_the_error(cluster, admin_use
         raise RuntimeError("copy refused")
 
     monkeypatch.setattr(simulation, "start_secondary_copy", refuse)
-    with pytest.raises(RuntimeError):
+    with translation.override("en"), pytest.raises(RuntimeError):
         simulation.advance_data_backup(task.pk, now=task.started_at + timedelta(days=1))
     task.refresh_from_db()
     assert task.status == "failed"
@@ -380,7 +380,7 @@ def test_a_secondary_copy_that_raises_ends_failed_with_the_error(cluster, monkey
         raise ValueError("no size")
 
     monkeypatch.setattr(simulation, "data_duration", broken)
-    with pytest.raises(ValueError):
+    with translation.override("en"), pytest.raises(ValueError):
         simulation.advance_secondary_data_backup(copy.pk)
     copy.refresh_from_db()
     assert copy.status == "failed" and copy.failure_reason.endswith("ValueError: no size")
