@@ -126,6 +126,11 @@ class BoundedTableMixin(UntrustedQueryMixin, SingleTableMixin):
             table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=1)
         return table
 
+    def filter_valid(self):
+        """False only for filters that were given and are wrong: a list opened
+        without a query string has an unbound filterset, which is not an error."""
+        return not self.filterset.is_bound or self.filterset.is_valid()
+
     def capped_count(self):
         # Only the IDs: no joins or annotations are needed to count.
         return self.object_list.values("pk")[: COUNT_CAP + 1].count()
@@ -134,7 +139,7 @@ class BoundedTableMixin(UntrustedQueryMixin, SingleTableMixin):
         context = super().get_context_data(**kwargs)
         context.update({
             "notices": self.notices,
-            "filter_valid": self.filterset.is_valid(),
+            "filter_valid": self.filter_valid(),
             "total": self.total,
             "total_capped": self.total is not None and self.total > COUNT_CAP,
             "count_cap": COUNT_CAP,

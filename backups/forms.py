@@ -8,7 +8,9 @@ action that changes data.
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.validators import MaxValueValidator
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -91,12 +93,36 @@ def _clean_tenant(form, cleaned):
     return True
 
 
+class AlwaysOnCheckbox(forms.CheckboxInput):
+    """A checkbox the form can lock on: shown ticked and disabled, with a
+    hidden input that posts "on" in its place (a disabled input posts
+    nothing).  The hidden input is always rendered, disabled while the
+    checkbox is free, so the page's script can lock and free it; what is
+    posted is still checked by the server."""
+
+    locked = False
+
+    def get_context(self, name, value, attrs):
+        if self.locked:
+            value, attrs = True, {**(attrs or {}), "disabled": True}
+        return super().get_context(name, value, attrs)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        checkbox = super().render(name, value, attrs, renderer)
+        return format_html('{}<input type="hidden" name="{}" value="on" data-locked-on{}>',
+                           checkbox, name, "" if self.locked else " disabled")
+
+
 # The field each of BackupPolicy's check constraints is shown on.
 CONSTRAINT_FIELDS = {
     "policy_retention_at_least_one_day": "retention_days",
+    "policy_retention_at_most_ten_years": "retention_days",
+    "policy_timeout_at_most_a_week": "data_backup_timeout_minutes",
+    "policy_log_delay_alert_at_most_a_week": "log_delay_threshold_seconds",
     "policy_secondary_differs_from_primary": "secondary_destination",
     "policy_secondary_needs_destination": "secondary_destination",
     "policy_physical_needs_log_backup": "log_backup_enabled",
+    "policy_logical_is_full_only": "schedule_kind",
 }
 
 
@@ -140,6 +166,7 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             "run_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "schedule_kind": forms.RadioSelect,
             "backup_method": forms.RadioSelect,
+            "log_backup_enabled": AlwaysOnCheckbox,
         }
         help_texts = {
             "log_backup_enabled": gettext_lazy("Always on for physical backups: they restore by replaying logs."),
@@ -159,6 +186,11 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             )
         for name in ("schedule_kind", "backup_method"):
             self.fields[name].choices = [c for c in self.fields[name].choices if c[0]]
+        for name, field in self.fields.items():
+            if isinstance(field, forms.IntegerField):
+                # The model's upper bound as the input's max: the form offers what the server takes.
+                limits = [v.limit_value for v in BackupPolicy._meta.get_field(name).validators if isinstance(v, MaxValueValidator)]
+                field.widget.attrs["max"] = min(limits)
         if self.instance.pk:
             # A policy belongs to its cluster/tenant for life; make a new one to move it.
             self.fields["cluster"].disabled = True
@@ -169,6 +201,10 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             self.initial.setdefault("backup_method", BackupMethod.PHYSICAL)
             self.initial.setdefault("run_at", "02:00")
             self.initial.setdefault("week_1", True)
+        # Physical backups restore by replaying logs: their log backup is
+        # shown on and cannot be unticked (the policy's constraint refuses it).
+        method = self.data.get("backup_method") if self.is_bound else self.initial.get("backup_method")
+        self.fields["log_backup_enabled"].widget.locked = method == BackupMethod.PHYSICAL
         self.style_widgets()
 
     def _load_schedule(self, policy):
@@ -243,9 +279,18 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
                     )
                 else:
                     self.instance.schedule_days = days
+                    self._schedule_days_set = True
         if _clean_tenant(self, cleaned):
             self._clean_one_active_policy(cleaned)
         return cleaned
+
+    def _get_validation_exclusions(self):
+        # schedule_days is not a field, but clean() wrote it: validate the
+        # model's rules on it too (a logical policy schedules no incrementals).
+        exclude = super()._get_validation_exclusions()
+        if getattr(self, "_schedule_days_set", False):
+            exclude.discard("schedule_days")
+        return exclude
 
     def _update_errors(self, errors):
         """The policy's check constraints (BackupPolicy.Meta) are its rules,

@@ -55,7 +55,8 @@ def make_policy(cluster, **kw):
         kw["destination"] = make_destination()
     kw.setdefault("directory", f"/{cluster.name}")
     kw.setdefault("schedule_kind", ScheduleKind.WEEKLY)
-    kw.setdefault("schedule_days", {"1": "full", "4": "incremental"})
+    # Logical backups are full only.
+    kw.setdefault("schedule_days", {"1": "full", "4": "full" if kw["backup_method"] == BackupMethod.LOGICAL else "incremental"})
     kw.setdefault("run_at", "02:00")
     return BackupPolicy.objects.create(cluster=cluster, **kw)
 

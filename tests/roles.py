@@ -17,6 +17,7 @@ def user_in(role, username=None):
 
 
 def policy_data(cluster, destination, **overrides):
+    logical = overrides.get("backup_method") == "logical"
     data = {
         "cluster": cluster.pk,
         "tenant": "",
@@ -27,7 +28,7 @@ def policy_data(cluster, destination, **overrides):
         "week_1": "on",
         "week_1_mode": "full",
         "week_4": "on",
-        "week_4_mode": "incremental",
+        "week_4_mode": "full" if logical else "incremental",  # logical backups are full only
         "run_at": "02:30",
         "log_backup_enabled": "on",
         "retention_days": "7",

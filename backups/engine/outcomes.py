@@ -38,7 +38,8 @@ CAUSES = {
 }
 
 # Why a task failed, by code; the event of the failure says the same.
-# Placeholders: uri (a storage destination), minutes, time.
+# Placeholders: uri (a storage destination), minutes, time, task (a task
+# kind's name), error (an exception, as "Type: message").
 FAILURES = {
     "storage_unreachable": _("Storage destination unreachable: %(uri)s did not answer."),
     "compaction_needed": _("Compaction needed before full backup: the cluster's major compaction has not finished."),
@@ -47,6 +48,7 @@ FAILURES = {
     "log_lost": _("Archive log lost on the service host: the log stream broke."),
     "policy_deleted": _("The backup policy of this cleanup was deleted."),
     "worker_lost": _("Worker lost: no progress since %(time)s."),
+    "crashed": _("%(task)s failed on an unexpected error: %(error)s"),
 }
 
 # The ends a data backup is planned to reach when it is created (its

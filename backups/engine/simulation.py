@@ -14,6 +14,7 @@ is safe to run twice for the same task (a re-delivered message).
 
 import logging
 import random
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from ..choices import BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
@@ -69,6 +71,30 @@ def rng(*identity):
     return random.Random(":".join(str(part) for part in (settings.SIM_SEED, *identity)))
 
 
+
+
+@contextmanager
+def failing_on_error(model, pk, running, now):
+    """Run a step of running task ``pk``; if it raises, end the task failed
+    with the error as its reason, then re-raise (the worker logs it).
+
+    Without this a task whose step raised stayed running until the sweeper
+    failed it as "worker lost", hiding what went wrong.  The step's own
+    writes roll back with its atomic blocks; the failure is written after.
+    """
+    try:
+        yield
+    except Exception as error:
+        reason = outcomes.failure(
+            "crashed", task=capfirst(model._meta.verbose_name), error=f"{type(error).__name__}: {error}"[:500]
+        )
+        try:
+            transition(model, pk, "failed", cause=reason, failure_reason=reason, expect=[running], now=now)
+        except IllegalTransition:
+            pass  # it ended meanwhile (the sweeper, a duplicate message)
+        except Exception:
+            log.exception("could not fail %s #%s after an error", model.KIND, pk)
+        raise
 
 
 # --- Where backups go ------------------------------------------------------------
@@ -140,6 +166,12 @@ def advance_data_backup(pk, now=None):
     task = DataBackupTask.objects.select_related("policy__destination").filter(pk=pk).first()
     if task is None or task.status != DataBackupStatus.IN_PROGRESS:
         return None
+    with failing_on_error(DataBackupTask, pk, DataBackupStatus.IN_PROGRESS, now):
+        return _advance_data_backup(task, now)
+
+
+def _advance_data_backup(task, now):
+    pk = task.pk
     duration = data_duration(task)
     elapsed = max(0.0, (now - task.started_at).total_seconds() * speed())
     progress = min(100, int(elapsed * 100 / duration))
@@ -196,6 +228,12 @@ def advance_secondary_data_backup(pk, now=None):
     copy = SecondaryDataBackupTask.objects.select_related("source", "destination").filter(pk=pk).first()
     if copy is None or copy.status != DataBackupStatus.IN_PROGRESS:
         return None
+    with failing_on_error(SecondaryDataBackupTask, pk, DataBackupStatus.IN_PROGRESS, now):
+        return _advance_secondary_data_backup(copy, now)
+
+
+def _advance_secondary_data_backup(copy, now):
+    pk = copy.pk
     duration = data_duration(copy.source) / 2
     elapsed = max(0.0, (now - copy.started_at).total_seconds() * speed())
     try:
@@ -398,6 +436,11 @@ def run_cleanup(pk, now=None):
         transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=outcomes.cause("cleanup_started"), now=now)
     except IllegalTransition:
         return None  # already taken by another delivery of this message
+    with failing_on_error(CleanupTask, pk, CleanupStatus.RUNNING, now):
+        return _run_cleanup(pk, now)
+
+
+def _run_cleanup(pk, now):
     cleanup = CleanupTask.objects.select_related("policy__destination").get(pk=pk)
     try:
         if cleanup.policy is None:

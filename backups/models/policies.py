@@ -3,14 +3,30 @@ policies (SPEC section 2, OV-1) and backup sets (a full backup and the
 incrementals built on it)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Cast
+from django.db.models.lookups import Contains
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Tenant
 
-from ..choices import BackupMethod, PolicyState, ScheduleKind, StorageKind
+from ..choices import BackupMethod, BackupMode, PolicyState, ScheduleKind, StorageKind
+from ..validators import (
+    DATA_BACKUP_TIMEOUT_MINUTES_MAX,
+    LOG_DELAY_THRESHOLD_SECONDS_MAX,
+    RETENTION_DAYS_MAX,
+    normalise_storage_directory,
+    validate_storage_directory,
+)
+
+# schedule_days as text names a mode only as a quoted JSON string value (its
+# keys are day numbers), so "has an incremental day" is portable SQL: no JSON
+# path functions, the same on PostgreSQL and SQLite.
+HAS_INCREMENTAL_DAY = Contains(Cast("schedule_days", TextField()), Value(f'"{BackupMode.INCREMENTAL.value}"'))
 
 
 class StorageDestination(models.Model):
@@ -38,13 +54,15 @@ class BackupPolicy(models.Model):
     destination = models.ForeignKey(
         StorageDestination, on_delete=models.PROTECT, related_name="policies", verbose_name=_("storage destination")
     )
-    directory = models.CharField(_("storage directory"), max_length=255)
+    directory = models.CharField(_("storage directory"), max_length=255, validators=[validate_storage_directory])
     schedule_kind = models.CharField(_("schedule"), max_length=16, choices=ScheduleKind.choices)
     # {"<day>": "full"|"incremental"}: weekday 1-7 (Monday=1) or day of month 1-31.
     schedule_days = models.JSONField(_("backup days"), default=dict)
     run_at = models.TimeField(_("time of day"))
     log_backup_enabled = models.BooleanField(_("log backup"), default=True)
-    retention_days = models.PositiveIntegerField(_("retention (days)"), default=7)
+    retention_days = models.PositiveIntegerField(
+        _("retention (days)"), default=7, validators=[MaxValueValidator(RETENTION_DAYS_MAX)]
+    )
     secondary_enabled = models.BooleanField(_("secondary backup"), default=False)
     secondary_destination = models.ForeignKey(
         StorageDestination,
@@ -54,8 +72,12 @@ class BackupPolicy(models.Model):
         related_name="secondary_policies",
         verbose_name=_("secondary destination"),
     )
-    data_backup_timeout_minutes = models.PositiveIntegerField(_("data backup timeout (minutes)"), default=360)
-    log_delay_threshold_seconds = models.PositiveIntegerField(_("log backup delay alert (seconds)"), default=300)
+    data_backup_timeout_minutes = models.PositiveIntegerField(
+        _("data backup timeout (minutes)"), default=360, validators=[MaxValueValidator(DATA_BACKUP_TIMEOUT_MINUTES_MAX)]
+    )
+    log_delay_threshold_seconds = models.PositiveIntegerField(
+        _("log backup delay alert (seconds)"), default=300, validators=[MaxValueValidator(LOG_DELAY_THRESHOLD_SECONDS_MAX)]
+    )
     state = models.CharField(_("state"), max_length=16, choices=PolicyState.choices, default=PolicyState.ACTIVE)
     # The beat entry that runs this policy's schedule (django-celery-beat).
     periodic_task = models.OneToOneField(
@@ -90,6 +112,31 @@ class BackupPolicy(models.Model):
                 violation_error_code="policy_retention_at_least_one_day",
                 violation_error_message=_("Retention must be at least one day."),
             ),
+            # The fields' upper bounds (their validators say them on the form
+            # and in the admin), for rows written around validation: the
+            # engine computes with these numbers.
+            models.CheckConstraint(
+                condition=Q(retention_days__lte=RETENTION_DAYS_MAX),
+                name="policy_retention_at_most_ten_years",
+                violation_error_code="policy_retention_at_most_ten_years",
+                violation_error_message=format_lazy(_("Retention must be at most {max} days."), max=RETENTION_DAYS_MAX),
+            ),
+            models.CheckConstraint(
+                condition=Q(data_backup_timeout_minutes__lte=DATA_BACKUP_TIMEOUT_MINUTES_MAX),
+                name="policy_timeout_at_most_a_week",
+                violation_error_code="policy_timeout_at_most_a_week",
+                violation_error_message=format_lazy(
+                    _("The data backup timeout must be at most {max} minutes."), max=DATA_BACKUP_TIMEOUT_MINUTES_MAX
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(log_delay_threshold_seconds__lte=LOG_DELAY_THRESHOLD_SECONDS_MAX),
+                name="policy_log_delay_alert_at_most_a_week",
+                violation_error_code="policy_log_delay_alert_at_most_a_week",
+                violation_error_message=format_lazy(
+                    _("The log backup delay alert must be at most {max} seconds."), max=LOG_DELAY_THRESHOLD_SECONDS_MAX
+                ),
+            ),
             models.CheckConstraint(
                 condition=~Q(secondary_destination=F("destination")),
                 name="policy_secondary_differs_from_primary",
@@ -110,11 +157,24 @@ class BackupPolicy(models.Model):
                     "Physical backups need log backup: it is always on for physical backups. Turn it on or choose logical."
                 ),
             ),
+            models.CheckConstraint(
+                condition=Q(backup_method="physical") | ~Q(HAS_INCREMENTAL_DAY),
+                name="policy_logical_is_full_only",
+                violation_error_code="policy_logical_is_full_only",
+                violation_error_message=_(
+                    "Logical backups are full only: a logical policy cannot schedule incremental backups. "
+                    "Make every backup day full, or choose physical."
+                ),
+            ),
         ]
 
     def __str__(self):
         scope = f"{self.cluster}/{self.tenant}" if self.tenant_id else str(self.cluster)
         return f"{scope} ({self.get_backup_method_display()})"
+
+    def clean(self):
+        # "prod", "/prod" and "/prod/" are one directory: stored as "/prod".
+        self.directory = normalise_storage_directory(self.directory)
 
 
 class BackupSet(models.Model):

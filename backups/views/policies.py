@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..choices import BackupMode, PolicyState, ScheduleKind
-from ..engine import services
+from ..engine import services, simulation
 from ..forms import BackupPolicyForm
 from ..models import BackupPolicy
 from .actions import act, is_safe
@@ -29,6 +29,7 @@ def policy_list(request):
     for policy in policies:
         policy.schedule_rows = schedule_rows(policy)
         policy.state_color = PolicyState(policy.state).color
+        policy.storage_root = simulation.storage_root(policy.destination.uri, policy.directory)
     return render(request, "backups/policy_list.html", {"policies": policies})
 
 

@@ -6,14 +6,16 @@ clusters models, and the list of constraints is read from the models'
 ``Meta.constraints``: a new constraint without a refused-write test here
 fails ``test_every_constraint_has_a_refused_write``."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, F
+from django.utils import translation
 
-from backups.models import BackupSet, DataBackupTask
+from backups.models import BackupPolicy, BackupSet, DataBackupTask
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -82,11 +84,16 @@ VIOLATIONS = {
     "one_active_policy_per_cluster": lambda c: clone(f.make_policy(c), periodic_task_id=None),
     "one_active_policy_per_tenant": lambda c: clone(f.make_policy(c, tenant=f.make_tenant(c)), periodic_task_id=None),
     "policy_retention_at_least_one_day": lambda c: update(f.make_policy(c), retention_days=0),
+    "policy_retention_at_most_ten_years": lambda c: update(f.make_policy(c), retention_days=1_000_000),
+    "policy_timeout_at_most_a_week": lambda c: update(f.make_policy(c), data_backup_timeout_minutes=10081),
+    "policy_log_delay_alert_at_most_a_week": lambda c: update(f.make_policy(c), log_delay_threshold_seconds=604801),
     "policy_secondary_differs_from_primary": lambda c: update(
         f.make_policy(c, secondary_enabled=True, secondary_destination=f.make_destination()),
         secondary_destination=F("destination")),
     "policy_secondary_needs_destination": lambda c: update(f.make_policy(c), secondary_enabled=True, secondary_destination=None),
     "policy_physical_needs_log_backup": lambda c: update(f.make_policy(c, backup_method="physical"), log_backup_enabled=False),
+    "policy_logical_is_full_only": lambda c: update(
+        f.make_policy(c, backup_method="logical"), schedule_days={"1": "full", "3": "incremental"}),
     "backup_set_id_unique_in_cluster": lambda c: clone(f.make_backup_set(c, number=5)),
     # Clusters.
     "tenant_name_unique_in_cluster": lambda c: clone(f.make_tenant(c, name="sales")),
@@ -180,6 +187,25 @@ def test_policy_rules(cluster):
     refused(lambda: f.make_policy(cluster, secondary_enabled=True, secondary_destination=None))
     refused(lambda: f.make_policy(cluster, backup_method="physical", log_backup_enabled=False))
     f.make_policy(cluster, backup_method="logical", log_backup_enabled=False)
+
+
+def test_a_logical_policy_schedules_full_backups_only(cluster):
+    refused(lambda: f.make_policy(cluster, backup_method="logical", schedule_days={"1": "full", "4": "incremental"}))
+    refused(lambda: f.make_policy(cluster, backup_method="logical", schedule_kind="monthly", schedule_days={"15": "incremental"}))
+    f.make_policy(cluster, backup_method="logical", schedule_days={"1": "full", "4": "full"}, state="paused")
+    f.make_policy(cluster, backup_method="physical", schedule_days={"1": "full", "4": "incremental"})
+
+
+def test_model_validation_refuses_a_logical_policy_with_incremental_days(cluster):
+    """What the admin and the form run before writing: the same rule, with its message."""
+    policy = BackupPolicy(cluster=cluster, backup_method="logical", destination=f.make_destination(), directory="/x",
+                          schedule_kind="weekly", schedule_days={"1": "full", "2": "incremental"}, run_at=time(2))
+    with translation.override("en"), pytest.raises(ValidationError) as refusal:
+        policy.full_clean()
+    (error,) = refusal.value.error_dict["__all__"]
+    assert error.code == "policy_logical_is_full_only" and "Logical backups are full only" in error.message
+    policy.schedule_days = {"1": "full", "2": "full"}
+    policy.full_clean()
 
 
 def test_one_active_policy_per_cluster_and_per_tenant(cluster):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
@@ -334,6 +334,56 @@ def test_cleanups_are_scheduled_per_active_policy_once_a_simulated_day(cluster):
     first = simulation.schedule_cleanups()
     assert CleanupTask.objects.get(pk__in=first).policy == policy
     assert simulation.schedule_cleanups() == []
+
+
+# --- A worker that meets an unexpected error ------------------------------------------------
+# It must not leave its task running for the sweeper to call "worker lost":
+# the task ends failed with the error, and the error goes on to the worker's log.
+
+
+def test_a_cleanup_that_raises_ends_failed_with_the_error(cluster):
+    policy = f.make_policy(cluster)
+    _set_with_full(cluster, 30)
+    _set_with_full(cluster, 2)
+    cleanup = f.make_cleanup_task(cluster, policy=policy, status=CleanupStatus.NOT_STARTED)
+    # A retention no date arithmetic can take, written around every validation.
+    CleanupTask.objects.filter(pk=cleanup.pk).update(retention_days=1_000_000)
+    with translation.override("en"), pytest.raises(OverflowError):
+        simulation.run_cleanup(cleanup.pk)
+    cleanup.refresh_from_db()
+    assert cleanup.status == "failed" and cleanup.ended_at
+    assert cleanup.failure_reason.startswith("Cleanup task failed on an unexpected error: OverflowError: ")
+    assert cleanup.events.latest("id").cause == cleanup.failure_reason
+    assert not BackupSet.objects.filter(expired_at__isnull=False).exists()
+    assert simulation.sweep_lost_tasks(now=timezone.now() + timedelta(hours=1))["failed"] == []
+
+
+def test_a_data_backup_that_raises_ends_failed_with_the_error(cluster, admin_user, monkeypatch):
+    f.make_policy(cluster, secondary_enabled=True, secondary_destination=f.make_destination())
+    task = services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+
+    def refuse(task, now):
+        raise RuntimeError("copy refused")
+
+    monkeypatch.setattr(simulation, "start_secondary_copy", refuse)
+    with translation.override("en"), pytest.raises(RuntimeError):
+        simulation.advance_data_backup(task.pk, now=task.started_at + timedelta(days=1))
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert task.failure_reason == "Data backup task failed on an unexpected error: RuntimeError: copy refused"
+
+
+def test_a_secondary_copy_that_raises_ends_failed_with_the_error(cluster, monkeypatch):
+    copy = f.make_secondary_data_task(f.make_data_task(cluster), status="in_progress")
+
+    def broken(task):
+        raise ValueError("no size")
+
+    monkeypatch.setattr(simulation, "data_duration", broken)
+    with translation.override("en"), pytest.raises(ValueError):
+        simulation.advance_secondary_data_backup(copy.pk)
+    copy.refresh_from_db()
+    assert copy.status == "failed" and copy.failure_reason.endswith("ValueError: no size")
 
 
 # --- Lost tasks ---------------------------------------------------------------------

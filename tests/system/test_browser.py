@@ -179,3 +179,29 @@ def test_narrow_window(browser, live_server, demo):
     assert widths["page"] <= widths["window"], widths
     assert widths["table"] > widths["box"] and widths["scrolled"] > 0, widths
     screenshot(page, "en-data-narrow")
+
+
+def test_policy_form_keeps_log_backup_on_for_physical(browser, live_server, demo):
+    """The checkbox says what the server enforces: locked on for physical,
+    free for logical, and a physical policy saved from the page keeps it on."""
+    from backups.models import BackupPolicy
+
+    page = new_page(browser, live_server)
+    log_in(page)
+    page.goto(page.base + "/backups/policies/new/")
+    log_box = page.locator("input[type=checkbox][name=log_backup_enabled]")
+    assert log_box.is_checked() and log_box.is_disabled()
+    page.check("input[name=backup_method][value=logical]")
+    assert log_box.is_enabled()
+    log_box.uncheck()
+    page.check("input[name=backup_method][value=physical]")
+    assert log_box.is_checked() and log_box.is_disabled()
+    page.select_option("select[name=cluster]", label="staging")
+    page.select_option("select[name=destination]", index=1)
+    page.fill("input[name=directory]", "/staging")
+    with page.expect_navigation():
+        page.click("form.policy-form button[type=submit]")
+    assert page.url.endswith("/backups/policies/"), page.locator(".invalid-feedback, .alert").all_inner_texts()
+    policy = BackupPolicy.objects.get(cluster=demo["stage"])
+    assert policy.backup_method == "physical" and policy.log_backup_enabled
+    assert_no_problems(page)

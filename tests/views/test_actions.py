@@ -1,6 +1,8 @@
 """Operator actions through their views (OV-1, OV-2, OV-4a): POST only, CSRF,
 permissions, messages, and every refusal leaving the database untouched."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -184,7 +186,17 @@ REFUSALS = [
     ({"schedule_kind": "monthly", "monthly_full_days": "", "monthly_incremental_days": "3"}, "monthly_full_days", "no full backup day"),
     ({"schedule_kind": "monthly", "monthly_full_days": "32"}, "monthly_full_days", "is not a day of the month"),
     ({"retention_days": "0"}, "retention_days", "Retention must be at least one day."),
+    ({"retention_days": "3651"}, "retention_days", "Ensure this value is less than or equal to 3650."),
+    ({"retention_days": "1000000"}, "retention_days", "Ensure this value is less than or equal to 3650."),
+    ({"data_backup_timeout_minutes": "10081"}, "data_backup_timeout_minutes", "less than or equal to 10080."),
+    ({"log_delay_threshold_seconds": "604801"}, "log_delay_threshold_seconds", "less than or equal to 604800."),
     ({"log_backup_enabled": None}, "log_backup_enabled", "Physical backups need log backup"),
+    ({"backup_method": "logical", "week_4_mode": "incremental"}, "schedule_kind", "Logical backups are full only"),
+    (
+        {"backup_method": "logical", "schedule_kind": "monthly", "monthly_full_days": "1", "monthly_incremental_days": "15"},
+        "schedule_kind",
+        "Logical backups are full only",
+    ),
     ({"secondary_enabled": "on"}, "secondary_destination", "Secondary backup needs a secondary destination."),
     ({"force": "1"}, None, "Unknown parameter(s): force. Nothing was changed."),
 ]
@@ -201,6 +213,71 @@ def test_policy_refusals_write_nothing(admin_client, cluster, overrides, field, 
     assert counts() == before
 
 
+DIRECTORY_REFUSALS = [
+    "../../etc", "/prod/../../etc", "./prod", "prod/.", "prod/...", "/", "prod//east", "prod\\east",
+    "prod\neast", "prod\rx", "prod\teast", "prod\x00", "prod\x1b[31m", "\u202eprod", "prod?x=1", "prod#x", "prod east",
+    "x" * 201,
+]
+
+
+@pytest.mark.parametrize("directory", DIRECTORY_REFUSALS)
+def test_unsafe_storage_directories_are_refused(admin_client, cluster, directory):
+    before = counts()
+    response = admin_client.post(reverse("backups:policy_create"), policy_data(cluster, f.make_destination(), directory=directory))
+    assert response.status_code == 200
+    assert response.context["form"].errors.get("directory"), response.context["form"].errors
+    assert counts() == before
+
+
+@pytest.mark.parametrize("directory, stored", [
+    ("prod-east", "/prod-east"), ("/prod-east/", "/prod-east"), ("prod/east/2025", "/prod/east/2025"),
+    ("生产集群/主库", "/生产集群/主库"), ("/a.b_c-d~e@f+g=h,i/", "/a.b_c-d~e@f+g=h,i"), ("/" + "x" * 199, "/" + "x" * 199),
+])
+def test_storage_directories_are_stored_with_one_leading_slash(admin_client, cluster, directory, stored):
+    destination = f.make_destination(uri="file:///mnt/obbackup/")
+    response = admin_client.post(reverse("backups:policy_create"), policy_data(cluster, destination, directory=directory))
+    assert response.status_code == 302, response.context["form"].errors
+    policy = BackupPolicy.objects.get()
+    assert policy.directory == stored
+    assert LogBackupTask.objects.get().storage_directory == f"file:///mnt/obbackup{stored}/clog"
+
+
+def test_the_storage_directory_message_says_what_is_wrong(admin_client, cluster):
+    def error(directory):
+        data = policy_data(cluster, f.make_destination(), directory=directory)
+        return admin_client.post(reverse("backups:policy_create"), data).context["form"].errors["directory"][0]
+
+    assert "“..”" in error("../../etc")
+    assert "U+000A" in error("prod\nx")
+    assert "at most 200 characters" in error("x" * 201)
+
+
+def test_the_admin_refuses_an_unsafe_storage_directory(cluster):
+    from django.core.exceptions import ValidationError
+
+    policy = f.make_policy(cluster)
+    policy.directory = "../../etc"
+    with pytest.raises(ValidationError) as refusal:
+        policy.full_clean()
+    assert "directory" in refusal.value.message_dict
+
+
+def test_policy_list_shows_the_storage_path_with_one_separator(admin_client, cluster):
+    f.make_policy(cluster, destination=f.make_destination(uri="file:///mnt/obbackup/"), directory="prod-east")
+    body = admin_client.get(reverse("backups:policy_list")).content.decode()
+    assert "file:///mnt/obbackup/prod-east<" in body
+
+
+def test_the_largest_numbers_the_engine_computes_with_are_accepted(admin_client, cluster):
+    data = policy_data(cluster, f.make_destination(), retention_days="3650", data_backup_timeout_minutes="10080",
+                       log_delay_threshold_seconds="604800")
+    assert admin_client.post(reverse("backups:policy_create"), data).status_code == 302
+    body = admin_client.get(reverse("backups:policy_create")).content.decode()
+    for name, limit in (("retention_days", 3650), ("data_backup_timeout_minutes", 10080), ("log_delay_threshold_seconds", 604800)):
+        tag = re.search(rf'<input type="number" name="{name}"[^>]*>', body).group(0)
+        assert f'max="{limit}"' in tag, tag
+
+
 def test_secondary_equal_to_primary_is_refused(admin_client, cluster):
     destination = f.make_destination()
     before = counts()
@@ -214,6 +291,55 @@ def test_logical_policy_may_go_without_log_backup(admin_client, cluster):
     data = policy_data(cluster, f.make_destination(), backup_method="logical", log_backup_enabled=None)
     assert admin_client.post(reverse("backups:policy_create"), data).status_code == 302
     assert not LogBackupTask.objects.exists()
+
+
+def test_a_logical_policy_with_full_days_only_is_accepted(admin_client, cluster):
+    data = policy_data(cluster, f.make_destination(), backup_method="logical", week_2="on", week_2_mode="full")
+    assert admin_client.post(reverse("backups:policy_create"), data).status_code == 302
+    assert BackupPolicy.objects.get().schedule_days == {"1": "full", "2": "full", "4": "full"}
+
+
+def test_editing_a_policy_to_logical_refuses_its_incremental_days(admin_client, cluster):
+    policy = f.make_policy(cluster)
+    before = counts()
+    data = policy_data(cluster, policy.destination, backup_method="logical", week_4_mode="incremental")
+    response = admin_client.post(reverse("backups:policy_edit", args=[policy.pk]), data)
+    assert "Logical backups are full only" in response.context["form"].errors["schedule_kind"][0]
+    assert counts() == before
+    policy.refresh_from_db()
+    assert policy.backup_method == "physical"
+
+
+def log_backup_inputs(body):
+    """The policy form's log-backup checkbox and the hidden input that posts it when the checkbox is locked."""
+    checkbox = re.search(r'<input type="checkbox" name="log_backup_enabled"[^>]*>', body)
+    hidden = re.search(r'<input type="hidden" name="log_backup_enabled"[^>]*>', body)
+    assert checkbox and hidden, body
+    return checkbox.group(0), hidden.group(0)
+
+
+def test_log_backup_is_shown_always_on_for_physical(admin_client, cluster):
+    body = admin_client.get(reverse("backups:policy_create")).content.decode()
+    checkbox, hidden = log_backup_inputs(body)
+    assert " checked" in checkbox and " disabled" in checkbox
+    assert 'value="on"' in hidden and " disabled" not in hidden  # a disabled checkbox posts nothing
+    assert "Always on for physical backups" in body
+
+
+def test_log_backup_may_be_turned_off_for_logical(admin_client, cluster):
+    policy = f.make_policy(cluster, backup_method="logical", log_backup_enabled=False)
+    body = admin_client.get(reverse("backups:policy_edit", args=[policy.pk])).content.decode()
+    checkbox, hidden = log_backup_inputs(body)
+    assert " checked" not in checkbox and " disabled" not in checkbox
+    assert " disabled" in hidden
+
+
+def test_a_refused_physical_policy_shows_log_backup_locked_on(admin_client, cluster):
+    data = policy_data(cluster, f.make_destination(), log_backup_enabled=None)
+    body = admin_client.post(reverse("backups:policy_create"), data).content.decode()
+    checkbox, hidden = log_backup_inputs(body)
+    assert " checked" in checkbox and " disabled" in checkbox and " disabled" not in hidden
+    assert "Physical backups need log backup" in body
 
 
 def test_one_active_policy_per_cluster(admin_client, cluster):

@@ -35,6 +35,20 @@ def test_cluster_list_search_and_status(admin_client, cluster):
     assert "staging" in body and "prod-east</a>" not in body
 
 
+def test_cluster_list_shows_no_error_box_without_a_bad_filter(admin_client, cluster):
+    for url in ("/clusters/", "/clusters/?q=prod", "/clusters/?status=running"):
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        assert b"alert-danger" not in response.content, url
+
+
+def test_cluster_list_says_what_is_wrong_with_a_filter(admin_client, cluster):
+    response = admin_client.get("/clusters/?status=nonsense")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "alert-danger" in body and "nonsense" in body
+
+
 def test_cluster_list_query_count_is_constant(admin_client, django_assert_num_queries):
     for _i in range(3):
         f.make_cluster()

@@ -119,6 +119,8 @@ def test_no_input_breaks_the_policy_form(estate, edit):
             assert list(BackupPolicy.objects.order_by("pk").values()) == policy_before
         else:
             assert not set(overrides) & {"week_9", "state", "periodic_task", "created_by"}  # unknown names are refused
+            saved = BackupPolicy.objects.get(pk=estate["policy"].pk) if edit else BackupPolicy.objects.get(cluster=target)
+            saved.full_clean(validate_unique=False)  # what was written passes the model's own rules
             BackupPolicy.objects.filter(cluster=target).delete()  # let the next example create again
 
     check()

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from backups.choices import LogBackupStatus
 from tests import factories as f
+from tests.roles import policy_data
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]")
@@ -153,6 +154,20 @@ def test_policy_form_errors_speak_chinese(admin_client, estate):
     assert "“40”不是有效的日期（1–31）。" in body
     assert "物理备份需要日志备份" in body
     assert "is not a day of the month" not in body
+
+
+def test_logical_incremental_refusal_speaks_chinese(admin_client, estate):
+    cluster, policy = estate
+    data = policy_data(f.make_cluster(), policy.destination, backup_method="logical", week_4_mode="incremental")
+    body = admin_client.post(reverse("backups:policy_create"), data, **ZH).content.decode()
+    assert "逻辑备份只能是全量备份：逻辑备份策略不能安排增量备份。" in body
+
+
+def test_storage_directory_refusal_speaks_chinese(admin_client, estate):
+    cluster, policy = estate
+    data = policy_data(f.make_cluster(), policy.destination, directory="../../etc")
+    body = admin_client.post(reverse("backups:policy_create"), data, **ZH).content.decode()
+    assert "存储目录中不允许使用“..”：存储目录必须位于备份目的地的根目录下。" in body
 
 
 def test_instant_backup_page_speaks_chinese(admin_client, estate):
