@@ -129,8 +129,14 @@ def prepare_delay(rows, page):
 
 
 def prepare_log_actions(rows, page):
-    """Stop and Start appear exactly where the state machine allows the move."""
+    """Stop and Start appear exactly where the state machine allows the move,
+    and only to a user who may take it (the views check the same permission)."""
     kind = kind_of(page.model).value
+    meta = page.model._meta
+    if not page.request.user.has_perm(f"{meta.app_label}.change_{meta.model_name}"):
+        for row in rows:
+            row.stop_url = row.start_url = None
+        return
     stoppable, startable = sources(kind, LogBackupStatus.STOPPING), sources(kind, LogBackupStatus.STARTING)
     stop_url, start_url = url_pattern(f"backups:{kind}_stop"), url_pattern(f"backups:{kind}_start")
     for row in rows:
