@@ -390,3 +390,50 @@ def test_query_count_does_not_grow_with_rows(admin_client, django_assert_num_que
         response = admin_client.get(f"{url}?cluster={big.pk}&per_page=100")
     assert response.status_code == 200
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+# --- every row reaches its task page and its failure reason (issue 11) ----------------
+
+def _failed_of_every_kind(cluster, reason):
+    """{list URL: (a failed task in it, its task page)}."""
+    log = f.make_log_task(cluster, status="failed", failure_reason=reason)
+    made = {
+        "/backups/data/": f.make_data_task(cluster, status="failed", failure_reason=reason),
+        "/backups/logs/": log,
+        "/backups/cleanups/": f.make_cleanup_task(cluster, status="failed", failure_reason=reason),
+        "/backups/secondary/data/": f.make_secondary_data_task(f.make_data_task(cluster), status="failed", failure_reason=reason),
+        "/backups/secondary/logs/": f.make_secondary_log_task(log, status="failed", failure_reason=reason),
+    }
+    pages = {"/backups/data/": "data", "/backups/logs/": "logs", "/backups/cleanups/": "cleanups",
+             "/backups/secondary/data/": "secondary/data", "/backups/secondary/logs/": "secondary/logs"}
+    return {url: (task, f"/backups/{pages[url]}/{task.pk}/") for url, task in made.items()}
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_every_row_links_to_its_task_page(admin_client, cluster, url):
+    tasks = _failed_of_every_kind(cluster, "x")
+    task, page = tasks[url]
+    body = admin_client.get(url).content.decode()
+    assert f'<a href="{page}" class="btn btn-sm btn-icon"' in body
+    assert admin_client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_every_failed_row_offers_view_reason(admin_client, cluster, url):
+    tasks = _failed_of_every_kind(cluster, "Archive destination <full> & unreachable")
+    task, page = tasks[url]
+    body = admin_client.get(url).content.decode()
+    assert body.count("View reason") == 1, "only the failed row offers it"
+    button = re.search(r'<a href="([^"]+)" class="btn btn-sm btn-outline-danger view-reason"\s+[^>]*data-reason="([^"]*)" '
+                       r'data-reason-for="(\d+)"', body)
+    assert button and button.groups() == (f"{page}#failure-reason", "Archive destination &lt;full&gt; &amp; unreachable", str(task.pk))
+    assert body.count('id="reason-modal"') == 1  # the modal the button opens
+
+
+@pytest.mark.parametrize("url", ["/backups/logs/", "/backups/secondary/logs/"])
+def test_a_log_row_offers_its_move_beside_its_details(admin_client, cluster, url):
+    log = f.make_log_task(cluster, status="stopped")
+    task = log if url == "/backups/logs/" else f.make_secondary_log_task(log, status="stopped")
+    body = admin_client.get(url).content.decode()
+    assert f'action="{url}{task.pk}/start/"' in body and f'href="{url}{task.pk}/"' in body
+
