@@ -48,7 +48,7 @@ def variants(url, cluster_id, tenant_id=None):
 
 @pytest.fixture
 def estate(db):
-    from tests.test_lists import _fill
+    from tests.views.test_lists import _fill
 
     cluster = f.make_cluster(name="perf-1")
     _fill(cluster, 30)
