@@ -437,3 +437,47 @@ def test_a_log_row_offers_its_move_beside_its_details(admin_client, cluster, url
     body = admin_client.get(url).content.decode()
     assert f'action="{url}{task.pk}/start/"' in body and f'href="{url}{task.pk}/"' in body
 
+
+# --- Start only on the cluster's current log backup (issue 11) ------------------------
+
+def _pieces(cluster):
+    """A stopped log backup of three weeks ago, and the cluster's newer, current one."""
+    now = timezone.now()
+    ancient = f.make_log_task(cluster, status="stopped", started_at=now - timedelta(days=22), ended_at=now - timedelta(days=21))
+    current = f.make_log_task(cluster, status="stopped", started_at=now - timedelta(days=2), ended_at=now - timedelta(hours=5))
+    return ancient, current
+
+
+def _startable(body, path):
+    return sorted(int(pk) for pk in re.findall(rf'<form method="post" action="{re.escape(path)}(\d+)/start/"', body))
+
+
+def test_start_is_offered_only_on_the_clusters_current_log_backup(admin_client, cluster):
+    ancient, current = _pieces(cluster)
+    elsewhere = f.make_log_task(f.make_cluster(name="prod-west"), status="stopped")  # another cluster's own current one
+    body = admin_client.get("/backups/logs/?range=all").content.decode()
+    assert _startable(body, "/backups/logs/") == sorted([current.pk, elsewhere.pk])
+    assert f'href="/backups/logs/{ancient.pk}/"' in body  # still listed, with its page
+
+
+def test_secondary_start_is_offered_only_on_the_newest_copy_of_the_current_log_backup(admin_client, cluster):
+    ancient, current = _pieces(cluster)
+    now = timezone.now()
+    f.make_secondary_log_task(ancient, status="stopped")  # copy of an old piece
+    older_copy = f.make_secondary_log_task(current, status="stopped", started_at=now - timedelta(days=2))
+    newest_copy = f.make_secondary_log_task(current, status="stopped", started_at=now - timedelta(days=1))
+    body = admin_client.get("/backups/secondary/logs/?range=all").content.decode()
+    assert _startable(body, "/backups/secondary/logs/") == [newest_copy.pk]
+    assert older_copy.pk != newest_copy.pk
+
+
+@pytest.mark.parametrize("url", ["/backups/logs/", "/backups/secondary/logs/"])
+def test_the_current_pieces_cost_no_query_of_their_own(admin_client, django_assert_num_queries, cluster, url):
+    for other in [cluster] + [f.make_cluster() for _ in range(4)]:
+        ancient, current = _pieces(other)
+        f.make_secondary_log_task(ancient, status="stopped")
+        f.make_secondary_log_task(current, status="stopped")
+    admin_client.get(url)
+    with django_assert_num_queries(4):
+        body = admin_client.get(f"{url}?range=all").content.decode()
+    assert len(_startable(body, url)) == 5
