@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from .auth import ConsoleAuthenticationForm
+from .views import frame_not_allowed
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="backups:overview", permanent=False)),
@@ -19,3 +20,10 @@ urlpatterns = [
     path("backups/", include("backups.urls")),
     path("clusters/", include("clusters.urls")),
 ]
+
+# Error pages in the console's frame (backup_console/views.py); Django has no
+# handler405, so every view's bare 405 answer is framed here.
+handler403 = "backup_console.views.permission_denied"
+handler404 = "backup_console.views.page_not_found"
+handler500 = "backup_console.views.server_error"
+frame_not_allowed(urlpatterns)

@@ -129,17 +129,24 @@ def prepare_delay(rows, page):
 
 
 def prepare_log_actions(rows, page):
-    """Stop and Start appear exactly where the state machine allows the move."""
+    """Stop and Start appear exactly where the engine would accept them: the
+    state machine allows the move, the user may take it (the views check the
+    same permission), and, for Start, the row is its cluster's current piece
+    (``superseded``: the list's annotation, backups.engine.services)."""
     kind = kind_of(page.model).value
+    meta = page.model._meta
+    if not page.request.user.has_perm(f"{meta.app_label}.change_{meta.model_name}"):
+        for row in rows:
+            row.stop_url = row.start_url = None
+        return
     stoppable, startable = sources(kind, LogBackupStatus.STOPPING), sources(kind, LogBackupStatus.STARTING)
     stop_url, start_url = url_pattern(f"backups:{kind}_stop"), url_pattern(f"backups:{kind}_start")
     for row in rows:
         row.stop_url = stop_url(row.pk) if row.status in stoppable else None
-        row.start_url = start_url(row.pk) if row.status in startable else None
+        row.start_url = start_url(row.pk) if row.status in startable and not row.superseded else None
 
 
 def prepare_data_details(rows, page):
-    prepare_detail_url(rows, page)
     prepare_label("backup_method")(rows, page)
     for row in rows:
         row.duration_text = duration_text(row.duration)
@@ -192,15 +199,6 @@ def storage_cell():
     return Cell(_("Storage directory"), "{{ task.storage_directory }}", td=' class="font-monospace small text-break"')
 
 
-LOG_ACTIONS_CELL = """
-{%- if task.stop_url %}<form method="post" action="{{ task.stop_url }}" class="d-inline">{{ csrf_field }}
-  <input type="hidden" name="next" value="{{ next_path }}">
-  <button type="submit" class="btn btn-sm btn-outline-danger" data-confirm="{{ texts.confirm_stop }}"><i class="bi bi-stop-circle me-1"></i>{{ texts.stop }}</button>
-</form>{% elif task.start_url %}<form method="post" action="{{ task.start_url }}" class="d-inline">{{ csrf_field }}
-  <input type="hidden" name="next" value="{{ next_path }}">
-  <button type="submit" class="btn btn-sm btn-outline-success"><i class="bi bi-play-circle me-1"></i>{{ texts.start }}</button>
-</form>{% else %}<span class="text-body-secondary">—</span>{% endif %}"""
-
 # A failed row's "View reason" (the modal, or the task page's reason without
 # script), and the link to the task's page: the last cell of every list.
 REASON_AND_DETAILS = """
@@ -209,11 +207,34 @@ REASON_AND_DETAILS = """
 <a href="{{ task.detail_url }}" class="btn btn-sm btn-icon" title="{{ texts.details }}" aria-label="{{ texts.details }}"><i class="bi bi-box-arrow-up-right"></i></a>"""
 REASON_TEXTS = {"view_reason": _("View reason"), "details": _("Details")}
 
+# A log row's Stop or Start (where the move is allowed and the user may make
+# it), then the reason and details every row has.
+LOG_MOVE = """
+{%- if task.stop_url %}<form method="post" action="{{ task.stop_url }}" class="d-inline">{{ csrf_field }}
+  <input type="hidden" name="next" value="{{ next_path }}">
+  <button type="submit" class="btn btn-sm btn-outline-danger" data-confirm="{{ texts.confirm_stop }}"><i class="bi bi-stop-circle me-1"></i>{{ texts.stop }}</button>
+</form>{% elif task.start_url %}<form method="post" action="{{ task.start_url }}" class="d-inline">{{ csrf_field }}
+  <input type="hidden" name="next" value="{{ next_path }}">
+  <button type="submit" class="btn btn-sm btn-outline-success"><i class="bi bi-play-circle me-1"></i>{{ texts.start }}</button>
+</form>{% endif %}"""
+
+
+def actions_cell():
+    """The last column of every list: "View reason" on a failed row, and the task's page."""
+    return Cell(_("Actions"), f'<div class="d-flex align-items-center gap-1">{REASON_AND_DETAILS}</div>',
+                td=' class="text-nowrap"', prepare=prepare_detail_url, texts=REASON_TEXTS)
+
+
+def prepare_log_row_actions(rows, page):
+    prepare_log_actions(rows, page)
+    prepare_detail_url(rows, page)
+
 
 def log_actions_cell():
     return Cell(
-        _("Actions"), LOG_ACTIONS_CELL, prepare=prepare_log_actions,
-        texts={"stop": _("Stop"), "start": _("Start"), "confirm_stop": _("Stop this log backup?")},
+        _("Actions"), f'<div class="d-flex align-items-center gap-1">{LOG_MOVE}{REASON_AND_DETAILS}</div>',
+        td=' class="text-nowrap"', prepare=prepare_log_row_actions,
+        texts={"stop": _("Stop"), "start": _("Start"), "confirm_stop": _("Stop this log backup?"), **REASON_TEXTS},
     )
 
 
@@ -303,6 +324,7 @@ class DataTaskTable(TaskTable):
     started_at = start_cell()
     ended_at = end_cell()
     status = status_cell()
+    actions = actions_cell()
 
 
 class DataBackupTaskTable(DataTaskTable):
@@ -320,8 +342,6 @@ class DataBackupTaskTable(DataTaskTable):
         '{% else %}<span class="text-body-secondary">{{ texts.no }}</span>{% endif %}',
         prepare=prepare_copies_url, texts={"yes": _("Yes"), "no": _("No")},
     )
-    actions = Cell(_("Actions"), f'<div class="d-flex align-items-center gap-1">{REASON_AND_DETAILS}</div>',
-                   td=' class="text-nowrap"', texts=REASON_TEXTS)
 
     row_attrs_source = ' data-task="{{ task.pk }}"'
     after_row = DATA_DETAILS
@@ -364,10 +384,11 @@ class CleanupTaskTable(TaskTable):
     started_at = start_cell()
     ended_at = end_cell()
     status = status_cell()
+    actions = actions_cell()
 
     class Meta(TaskTable.Meta):
         model = CleanupTask
-        fields = ("id", "cluster", "started_at", "ended_at", "status")
+        fields = ("id", "cluster", "started_at", "ended_at", "status", "actions")
         empty_text = _("No cleanup tasks match these filters.")
 
 
@@ -377,7 +398,7 @@ class SecondaryDataBackupTaskTable(DataTaskTable):
 
     class Meta(TaskTable.Meta):
         model = SecondaryDataBackupTask
-        fields = ("id", "cluster", "tenant", "mode", "backup_set", "started_at", "ended_at", "status")
+        fields = ("id", "cluster", "tenant", "mode", "backup_set", "started_at", "ended_at", "status", "actions")
         empty_text = _("No secondary data backups match these filters.")
 
 

@@ -9,16 +9,16 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import UniqueConstraint
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, UniqueConstraint
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clusters.choices import HostRole
 from clusters.models import Cluster, Host
 
-from ..choices import BackupMethod, BackupMode, DataBackupStatus, LogBackupStatus, PolicyState, ScheduleKind, Trigger
+from ..choices import BackupMethod, BackupMode, DataBackupStatus, LogBackupStatus, PolicyState, ScheduleKind, TaskKind, Trigger
 from ..kinds import LOG_KINDS
-from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask
+from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, SecondaryLogBackupTask
 from . import audit, dispatch, outcomes, simulation
 from .dispatch import BrokerUnavailable, check_broker
 from .schedules import sync_periodic_task
@@ -263,16 +263,87 @@ def stop_log_backup(kind, pk, user):
 
 
 def start_log_backup(kind, pk, user):
-    """Operator's Start: → starting now; the worker finishes → in progress."""
+    """Operator's Start: → starting now; the worker finishes → in progress.
+
+    Only the cluster's current piece starts (``check_current_piece``); the
+    state machine and the one-live-per-cluster constraint speak first, so a
+    row that is not stopped, or a cluster whose current piece runs, gets
+    their refusal."""
     _require_broker()
     try:
         with transaction.atomic():
             transition(_log_model(kind), pk, LogBackupStatus.STARTING, cause=outcomes.cause("start_requested"), actor=user)
+            check_current_piece(kind, pk)  # refusing rolls the move back
             _audit_log_move(user, audit.Action.LOG_START, kind, pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The log backup could not start; try again.")) from error
     dispatch.enqueue(dispatch.FINISH_LOG_MOVE, kind, pk, countdown=simulation.log_switch_delay())
     return _("%(task)s #%(pk)s is starting.") % {"task": _log_label(kind), "pk": pk}
+
+
+# --- The current piece: what Start applies to -----------------------------------------
+# A cluster's log archive goes on in its newest log backup task; an older,
+# stopped one is a closed piece of history (restarting it would archive into
+# a finished round while the cluster has a newer one).  Secondary logs copy
+# the current piece: its newest copy is the one that goes on.  "Newest" is
+# the lists' own order: start time, then ID.
+NEWEST_FIRST = ("-started_at", "-id")
+
+
+def _newer(model, **same):
+    """Exists: a row of ``model`` with the same ``same`` (field: outer field)
+    as the outer row, and newer than it.  ``started_at >=`` bounds the index
+    range (the OR alone would leave the index only the cluster, and walk a
+    current piece's whole history); the OR breaks a tie by ID."""
+    rows = model.objects.filter(**{name: OuterRef(outer) for name, outer in same.items()})
+    start = OuterRef("started_at")
+    return Exists(rows.filter(Q(started_at__gte=start) & (Q(started_at__gt=start) | Q(pk__gt=OuterRef("pk")))))
+
+
+def superseded(kind):
+    """A boolean expression, for a list's page query: this (secondary) log
+    backup is not its cluster's current piece, so Start does not apply to it.
+    One correlated subquery per row on the (cluster, start) and source
+    indexes, in the page's own query."""
+    newer_log = _newer(LogBackupTask, cluster="cluster")
+    if kind == TaskKind.LOG:
+        return newer_log
+    old_source = Exists(LogBackupTask.objects.filter(pk=OuterRef("source")).filter(newer_log))
+    newer_copy = _newer(SecondaryLogBackupTask, source="source")
+    return ExpressionWrapper(Q(old_source) | Q(newer_copy), output_field=BooleanField())
+
+
+def check_current_piece(kind, pk):
+    """Refuse, saying which one is, unless task ``pk`` is its cluster's
+    current log backup (for a secondary log: the newest copy of it)."""
+    task = _log_model(kind).objects.get(pk=pk)
+    if kind == TaskKind.LOG:
+        current = LogBackupTask.objects.filter(cluster_id=task.cluster_id).order_by(*NEWEST_FIRST).first()
+        if current.pk != task.pk:
+            raise ActionRefused(
+                _("Log backup #%(pk)s is not the cluster's current log backup (#%(current)s is): start that one.")
+                % {"pk": pk, "current": current.pk}
+            )
+        return
+    source = LogBackupTask.objects.get(pk=task.source_id)
+    current_log = LogBackupTask.objects.filter(cluster_id=source.cluster_id).order_by(*NEWEST_FIRST).first()
+    current = SecondaryLogBackupTask.objects.filter(source=current_log).order_by(*NEWEST_FIRST).first()
+    if current is None:
+        raise ActionRefused(
+            _(
+                "Secondary log backup #%(pk)s copies log backup #%(source)s, which is not the cluster's current "
+                "log backup (#%(current)s is)."
+            )
+            % {"pk": pk, "source": source.pk, "current": current_log.pk}
+        )
+    if current.pk != task.pk:
+        raise ActionRefused(
+            _(
+                "Secondary log backup #%(pk)s is not the current copy of the cluster's log backup "
+                "(#%(current)s is): start that one."
+            )
+            % {"pk": pk, "current": current.pk}
+        )
 
 
 def _audit_log_move(user, action, kind, pk):
@@ -394,5 +465,6 @@ __all__ = [
     "save_policy",
     "start_log_backup",
     "stop_log_backup",
+    "superseded",
     "sync_periodic_task",
 ]

@@ -20,7 +20,8 @@ from django_tables2.utils import OrderBy
 from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, options_html, query_with
 
 from .. import filtersets, tables
-from ..choices import STATUS_COLORS, DataBackupStatus
+from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
+from ..engine.services import superseded
 from ..kinds import TAB_GROUPS, kind_of
 from ..models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from ..paging import Page, PartsQuery
@@ -246,7 +247,9 @@ class LiveFirstMixin:
 
 
 class LogBackupTaskListView(LiveFirstMixin, TaskListView):
-    queryset = LogBackupTask.objects.select_related("cluster", "host", "policy")
+    # superseded: Start applies only to the cluster's current piece (engine rule),
+    # answered in the page's own query.
+    queryset = LogBackupTask.objects.select_related("cluster", "host", "policy").annotate(superseded=superseded(TaskKind.LOG))
     filterset_class = filtersets.LogBackupTaskFilterSet
     table_class = tables.LogBackupTaskTable
 
@@ -264,6 +267,6 @@ class SecondaryDataBackupTaskListView(TaskListView):
 
 
 class SecondaryLogBackupTaskListView(LiveFirstMixin, TaskListView):
-    queryset = SecondaryLogBackupTask.objects.select_related("cluster")
+    queryset = SecondaryLogBackupTask.objects.select_related("cluster").annotate(superseded=superseded(TaskKind.SECONDARY_LOG))
     filterset_class = filtersets.SecondaryLogBackupTaskFilterSet
     table_class = tables.SecondaryLogBackupTaskTable

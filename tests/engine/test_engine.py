@@ -226,6 +226,66 @@ def test_start_refused_while_another_log_backup_of_the_cluster_runs(cluster, adm
     assert old.status == "stopped" and TaskEvent.objects.count() == 0
 
 
+def _ancient_and_current(cluster):
+    """A log backup stopped three weeks ago and the cluster's newer, current one."""
+    now = timezone.now()
+    ancient = f.make_log_task(cluster, status=LogBackupStatus.STOPPED, started_at=now - timedelta(days=22),
+                              ended_at=now - timedelta(days=21))
+    current = f.make_log_task(cluster, status=LogBackupStatus.STOPPED, started_at=now - timedelta(days=2),
+                              ended_at=now - timedelta(hours=5))
+    return ancient, current
+
+
+def test_start_refused_on_a_log_backup_that_is_not_the_clusters_current(cluster, admin_user):
+    ancient, current = _ancient_and_current(cluster)
+    with pytest.raises(ActionRefused) as refused:
+        services.start_log_backup("log", ancient.pk, admin_user)
+    assert str(refused.value) == (
+        f"Log backup #{ancient.pk} is not the cluster's current log backup (#{current.pk} is): start that one."
+    )
+    ancient.refresh_from_db()
+    assert ancient.status == "stopped" and TaskEvent.objects.count() == 0
+    services.start_log_backup("log", current.pk, admin_user)
+    assert LogBackupTask.objects.get(pk=current.pk).status == "starting"
+
+
+def test_a_newer_log_backup_of_another_cluster_does_not_matter(cluster, admin_user):
+    log = f.make_log_task(cluster, status=LogBackupStatus.STOPPED, started_at=timezone.now() - timedelta(days=22))
+    f.make_log_task(f.make_cluster(), status=LogBackupStatus.STOPPED)
+    services.start_log_backup("log", log.pk, admin_user)
+    assert LogBackupTask.objects.get(pk=log.pk).status == "starting"
+
+
+def test_secondary_start_refused_unless_the_newest_copy_of_the_current_log_backup(cluster, admin_user):
+    ancient, current = _ancient_and_current(cluster)
+    now = timezone.now()
+    of_ancient = f.make_secondary_log_task(ancient, status=LogBackupStatus.STOPPED)
+    older = f.make_secondary_log_task(current, status=LogBackupStatus.STOPPED, started_at=now - timedelta(days=2))
+    newest = f.make_secondary_log_task(current, status=LogBackupStatus.STOPPED, started_at=now - timedelta(days=1))
+    for stale in (of_ancient, older):
+        with pytest.raises(ActionRefused) as refused:
+            services.start_log_backup("secondary_log", stale.pk, admin_user)
+        assert str(refused.value) == (
+            f"Secondary log backup #{stale.pk} is not the current copy of the cluster's log backup "
+            f"(#{newest.pk} is): start that one."
+        )
+        assert SecondaryLogBackupTask.objects.get(pk=stale.pk).status == "stopped"
+    assert TaskEvent.objects.count() == 0
+    services.start_log_backup("secondary_log", newest.pk, admin_user)
+    assert SecondaryLogBackupTask.objects.get(pk=newest.pk).status == "starting"
+
+
+def test_secondary_start_refused_when_the_current_log_backup_has_no_copy(cluster, admin_user):
+    ancient, current = _ancient_and_current(cluster)
+    copy = f.make_secondary_log_task(ancient, status=LogBackupStatus.STOPPED)
+    with pytest.raises(ActionRefused) as refused:
+        services.start_log_backup("secondary_log", copy.pk, admin_user)
+    assert str(refused.value) == (
+        f"Secondary log backup #{copy.pk} copies log backup #{ancient.pk}, which is not the cluster's current "
+        f"log backup (#{current.pk} is)."
+    )
+
+
 def test_tick_advances_every_running_log_backup_in_one_update(cluster, django_assert_num_queries):
     now = timezone.now()
     running = [f.make_log_task(c, latest_point=now - timedelta(hours=1)) for c in [cluster] + [f.make_cluster() for _ in range(3)]]

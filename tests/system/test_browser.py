@@ -205,3 +205,96 @@ def test_policy_form_keeps_log_backup_on_for_physical(browser, live_server, demo
     policy = BackupPolicy.objects.get(cluster=demo["stage"])
     assert policy.backup_method == "physical" and policy.log_backup_enabled
     assert_no_problems(page)
+
+
+def _sign_in(page, username, password):
+    page.goto(page.base + "/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/backups/**")
+
+
+def test_each_role_sees_its_own_buttons_and_every_failure_reason(browser, live_server, demo):
+    """Issue 11: a viewer is offered no Stop/Start, instant backup or new
+    policy; an operator gets Start only on a cluster's current log backup;
+    a failed log backup's reason opens from its row."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from backups.models import LogBackupTask
+    from tests import factories as f
+    from tests.roles import PASSWORD, user_in
+
+    now = timezone.now()
+    ancient = f.make_log_task(demo["stage"], status="stopped", started_at=now - timedelta(days=22),
+                              ended_at=now - timedelta(days=21), latest_point=now - timedelta(days=21))
+    current = LogBackupTask.objects.filter(cluster=demo["stage"]).exclude(pk=ancient.pk).get()
+    failed = LogBackupTask.objects.get(cluster=demo["east"], status="failed")
+    user_in("viewer", "viewer")
+
+    page = new_page(browser, live_server)
+    log_in(page)  # the demo's operator
+    page.goto(page.base + "/backups/logs/?range=30d")
+    starts = page.locator("form[action$='/start/']").evaluate_all("forms => forms.map(f => f.getAttribute('action'))")
+    assert starts == [f"/backups/logs/{current.pk}/start/"]
+    assert page.locator("form[action$='/stop/']").count() == 2  # the two running ones
+    assert page.get_by_role("link", name="Instant backup").is_visible()
+    page.locator(f'a.view-reason[data-reason-for="{failed.pk}"]').click()
+    modal = page.locator("#reason-modal")
+    modal.wait_for(state="visible")
+    assert failed.failure_reason in modal.inner_text()
+    expect(modal).to_have_css("opacity", "1")  # faded in
+    screenshot(page, "en-logs-operator-reason")
+    modal.locator(".btn-close").click()
+    modal.wait_for(state="hidden")
+    page.locator(".modal-backdrop").wait_for(state="detached")  # its fade-out
+    screenshot(page, "en-logs-operator")
+    page.context.close()
+
+    page = new_page(browser, live_server)
+    _sign_in(page, "viewer", PASSWORD)
+    page.goto(page.base + "/backups/logs/?range=30d")
+    assert page.locator("form[action$='/start/'], form[action$='/stop/']").count() == 0
+    assert page.get_by_role("link", name="Instant backup").count() == 0
+    assert page.get_by_role("link", name="New backup policy").count() == 0
+    assert page.locator(f'a.view-reason[data-reason-for="{failed.pk}"]').is_visible()  # reading is for everyone
+    assert page.locator(f'a[href="/backups/logs/{ancient.pk}/"]').is_visible()
+    screenshot(page, "en-logs-viewer")
+    assert_no_problems(page)
+    page.context.close()
+
+
+def test_error_pages_keep_the_console_frame(browser, live_server, demo):
+    from tests.roles import PASSWORD, user_in
+
+    user_in("viewer", "viewer")
+    for language, suffix, heading, back in (("en-US", "en", "You may not do this", "Back to the backup overview"),
+                                            ("zh-CN", "zh", "无权执行此操作", "返回备份概览")):
+        page = new_page(browser, live_server, language=language)
+        _sign_in(page, "viewer", PASSWORD)
+        # An operator's form, opened from the log list: 403 for a viewer.
+        page.goto(page.base + "/backups/instant/", referer=page.base + "/backups/logs/")
+        assert page.locator(".console-navbar").is_visible()
+        assert page.locator(".error-page h1").inner_text() == heading
+        card = page.eval_on_selector(".error-page", "el => getComputedStyle(el).backgroundColor")
+        assert card not in ("rgba(0, 0, 0, 0)", "transparent"), card  # styled by the console's stylesheet
+        assert page.locator("[data-back]").get_attribute("href") == "/backups/logs/"
+        # The page's own status, and nothing else (no asset failed, no script or CSP error).
+        problems, page.problems[:] = page.problems[:], []
+        assert [p for p in problems if "403" not in p] == [] and f"HTTP 403 {page.base}/backups/instant/" in problems, problems
+        screenshot(page, f"{suffix}-error-403")
+        page.goto(page.base + "/backups/logs/1/stop/")  # a button's address opened by hand: 405
+        assert page.locator('.error-page[data-error="405"]').count() == 1
+        page.goto(page.base + "/backups/no-such-page/")
+        assert page.locator('.error-page[data-error="404"]').count() == 1
+        problems, page.problems[:] = page.problems[:], []
+        assert [p for p in problems if "404" not in p and "405" not in p] == [], problems
+        screenshot(page, f"{suffix}-error-404")
+        page.get_by_role("link", name=back).click()
+        page.wait_for_url("**/backups/")
+        assert page.locator("h1").inner_text() in ("Backup overview", "备份概览")
+        assert_no_problems(page)
+        page.context.close()

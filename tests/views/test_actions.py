@@ -2,12 +2,14 @@
 permissions, messages, and every refusal leaving the database untouched."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, LogBackupStatus, PolicyState
@@ -492,3 +494,15 @@ def test_a_viewer_may_not_open_instant_backup(client):
     viewer = get_user_model().objects.create_user("viewer", password="pw-viewer-123456")
     client.force_login(viewer)
     assert client.get(reverse("backups:instant_backup")).status_code == 403
+
+
+def test_start_of_an_old_log_backup_says_which_one_is_current(admin_client, cluster):
+    now = timezone.now()
+    ancient = f.make_log_task(cluster, status="stopped", started_at=now - timedelta(days=22), ended_at=now - timedelta(days=21))
+    current = f.make_log_task(cluster, status="stopped", started_at=now - timedelta(days=2), ended_at=now - timedelta(hours=5))
+    response = admin_client.post(reverse("backups:log_start", args=[ancient.pk]), follow=True)
+    assert messages_of(response) == [
+        f"Log backup #{ancient.pk} is not the cluster's current log backup (#{current.pk} is): start that one."
+    ]
+    ancient.refresh_from_db()
+    assert ancient.status == "stopped" and TaskEvent.objects.count() == 0

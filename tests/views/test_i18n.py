@@ -216,3 +216,19 @@ def test_start_refusal_names_the_attempt_in_chinese(admin_client, estate):
     log = f.make_log_task(cluster, status=LogBackupStatus.STOPPING)
     response = admin_client.post(reverse("backups:log_start", args=[log.pk]), follow=True, **ZH)
     assert [str(m) for m in response.context["messages"]] == [f"日志备份 #{log.pk} 当前为停止中，无法启动。"]
+
+
+def test_start_of_an_old_log_backup_is_refused_in_chinese(admin_client, estate):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cluster, _policy = estate
+    now = timezone.now()
+    old = f.make_log_task(cluster, status=LogBackupStatus.STOPPED, started_at=now - timedelta(days=22),
+                          ended_at=now - timedelta(days=21))
+    current = f.make_log_task(cluster, status=LogBackupStatus.STOPPED, started_at=now - timedelta(days=2))
+    response = admin_client.post(reverse("backups:log_start", args=[old.pk]), follow=True, **ZH)
+    assert [str(m) for m in response.context["messages"]] == [
+        f"日志备份 #{old.pk} 不是该集群当前的日志备份（当前为 #{current.pk}）：请启动该任务。"
+    ]

@@ -390,3 +390,94 @@ def test_query_count_does_not_grow_with_rows(admin_client, django_assert_num_que
         response = admin_client.get(f"{url}?cluster={big.pk}&per_page=100")
     assert response.status_code == 200
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+# --- every row reaches its task page and its failure reason (issue 11) ----------------
+
+def _failed_of_every_kind(cluster, reason):
+    """{list URL: (a failed task in it, its task page)}."""
+    log = f.make_log_task(cluster, status="failed", failure_reason=reason)
+    made = {
+        "/backups/data/": f.make_data_task(cluster, status="failed", failure_reason=reason),
+        "/backups/logs/": log,
+        "/backups/cleanups/": f.make_cleanup_task(cluster, status="failed", failure_reason=reason),
+        "/backups/secondary/data/": f.make_secondary_data_task(f.make_data_task(cluster), status="failed", failure_reason=reason),
+        "/backups/secondary/logs/": f.make_secondary_log_task(log, status="failed", failure_reason=reason),
+    }
+    pages = {"/backups/data/": "data", "/backups/logs/": "logs", "/backups/cleanups/": "cleanups",
+             "/backups/secondary/data/": "secondary/data", "/backups/secondary/logs/": "secondary/logs"}
+    return {url: (task, f"/backups/{pages[url]}/{task.pk}/") for url, task in made.items()}
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_every_row_links_to_its_task_page(admin_client, cluster, url):
+    tasks = _failed_of_every_kind(cluster, "x")
+    task, page = tasks[url]
+    body = admin_client.get(url).content.decode()
+    assert f'<a href="{page}" class="btn btn-sm btn-icon"' in body
+    assert admin_client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_every_failed_row_offers_view_reason(admin_client, cluster, url):
+    tasks = _failed_of_every_kind(cluster, "Archive destination <full> & unreachable")
+    task, page = tasks[url]
+    body = admin_client.get(url).content.decode()
+    assert body.count("View reason") == 1, "only the failed row offers it"
+    button = re.search(r'<a href="([^"]+)" class="btn btn-sm btn-outline-danger view-reason"\s+[^>]*data-reason="([^"]*)" '
+                       r'data-reason-for="(\d+)"', body)
+    assert button and button.groups() == (f"{page}#failure-reason", "Archive destination &lt;full&gt; &amp; unreachable", str(task.pk))
+    assert body.count('id="reason-modal"') == 1  # the modal the button opens
+
+
+@pytest.mark.parametrize("url", ["/backups/logs/", "/backups/secondary/logs/"])
+def test_a_log_row_offers_its_move_beside_its_details(admin_client, cluster, url):
+    log = f.make_log_task(cluster, status="stopped")
+    task = log if url == "/backups/logs/" else f.make_secondary_log_task(log, status="stopped")
+    body = admin_client.get(url).content.decode()
+    assert f'action="{url}{task.pk}/start/"' in body and f'href="{url}{task.pk}/"' in body
+
+
+# --- Start only on the cluster's current log backup (issue 11) ------------------------
+
+def _pieces(cluster):
+    """A stopped log backup of three weeks ago, and the cluster's newer, current one."""
+    now = timezone.now()
+    ancient = f.make_log_task(cluster, status="stopped", started_at=now - timedelta(days=22), ended_at=now - timedelta(days=21))
+    current = f.make_log_task(cluster, status="stopped", started_at=now - timedelta(days=2), ended_at=now - timedelta(hours=5))
+    return ancient, current
+
+
+def _startable(body, path):
+    return sorted(int(pk) for pk in re.findall(rf'<form method="post" action="{re.escape(path)}(\d+)/start/"', body))
+
+
+def test_start_is_offered_only_on_the_clusters_current_log_backup(admin_client, cluster):
+    ancient, current = _pieces(cluster)
+    elsewhere = f.make_log_task(f.make_cluster(name="prod-west"), status="stopped")  # another cluster's own current one
+    body = admin_client.get("/backups/logs/?range=all").content.decode()
+    assert _startable(body, "/backups/logs/") == sorted([current.pk, elsewhere.pk])
+    assert f'href="/backups/logs/{ancient.pk}/"' in body  # still listed, with its page
+
+
+def test_secondary_start_is_offered_only_on_the_newest_copy_of_the_current_log_backup(admin_client, cluster):
+    ancient, current = _pieces(cluster)
+    now = timezone.now()
+    f.make_secondary_log_task(ancient, status="stopped")  # copy of an old piece
+    older_copy = f.make_secondary_log_task(current, status="stopped", started_at=now - timedelta(days=2))
+    newest_copy = f.make_secondary_log_task(current, status="stopped", started_at=now - timedelta(days=1))
+    body = admin_client.get("/backups/secondary/logs/?range=all").content.decode()
+    assert _startable(body, "/backups/secondary/logs/") == [newest_copy.pk]
+    assert older_copy.pk != newest_copy.pk
+
+
+@pytest.mark.parametrize("url", ["/backups/logs/", "/backups/secondary/logs/"])
+def test_the_current_pieces_cost_no_query_of_their_own(admin_client, django_assert_num_queries, cluster, url):
+    for other in [cluster] + [f.make_cluster() for _ in range(4)]:
+        ancient, current = _pieces(other)
+        f.make_secondary_log_task(ancient, status="stopped")
+        f.make_secondary_log_task(current, status="stopped")
+    admin_client.get(url)
+    with django_assert_num_queries(4):
+        body = admin_client.get(f"{url}?range=all").content.decode()
+    assert len(_startable(body, url)) == 5

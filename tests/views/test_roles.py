@@ -343,3 +343,60 @@ def test_the_admin_sign_in_refuses_a_viewer(estate):
 
 def test_the_nav_hides_the_admin_from_others(estate):
     assert b'href="/admin/"' not in client_for("operator").get(reverse("backups:data_list")).content
+
+
+# --- What each role is offered (issue 11) --------------------------------------------------
+# The server refuses what a role may not do (above); the pages do not offer it either.
+
+# Markup that offers an action: the log lists' Stop/Start forms, the header's
+# instant backup and new policy, the policy list's edit/pause/resume.
+OFFERS = {
+    "stop": re.compile(r'<form method="post" action="/backups/(secondary/)?logs/\d+/stop/"'),
+    "start": re.compile(r'<form method="post" action="/backups/(secondary/)?logs/\d+/start/"'),
+    "instant backup": re.compile(r'href="/backups/instant/'),
+    "new policy": re.compile(r'href="/backups/policies/new/'),
+    "edit policy": re.compile(r'href="/backups/policies/\d+/edit/"'),
+    "pause or resume": re.compile(r'action="/backups/policies/\d+/(pause|resume)/"'),
+}
+
+
+def offered(client, estate):
+    """Which offers each page makes to the client's user."""
+    pages = [reverse("backups:log_list"), reverse("backups:secondary_log_list"), reverse("backups:data_list"),
+             reverse("backups:policy_list"), reverse("clusters:detail", args=[estate["cluster"].pk]),
+             reverse("clusters:detail", args=[estate["bare"].pk])]
+    found = set()
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        body = response.content.decode()
+        found |= {name for name, pattern in OFFERS.items() if pattern.search(body)}
+    return found
+
+
+def test_a_viewer_is_offered_no_button_it_may_not_press(estate):
+    assert offered(client_for("viewer"), estate) == set()
+
+
+@pytest.mark.parametrize("role", ["operator", "admin"])
+def test_an_operator_is_offered_every_button(estate, role):
+    assert offered(client_for(role), estate) == set(OFFERS)
+
+
+@pytest.mark.parametrize("permission,offers", [
+    ("change_logbackuptask", {"stop", "start"}),  # the log list's; the secondary list needs its own
+    ("change_secondarylogbackuptask", {"stop", "start"}),
+    ("add_databackuptask", {"instant backup"}),
+    ("add_backuppolicy", {"new policy"}),
+    ("change_backuppolicy", {"edit policy", "pause or resume"}),
+])
+def test_each_button_follows_its_own_permission(estate, permission, offers):
+    client = client_for("viewer")
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.get(username="viewer").user_permissions.add(Permission.objects.get(codename=permission))
+    assert offered(client, estate) == offers
+    log_list = client.get(reverse("backups:log_list")).content.decode()
+    secondary_list = client.get(reverse("backups:secondary_log_list")).content.decode()
+    assert bool(OFFERS["stop"].search(log_list)) == (permission == "change_logbackuptask")
+    assert bool(OFFERS["stop"].search(secondary_list)) == (permission == "change_secondarylogbackuptask")
