@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = ROOT / ".venv" / "bin" / "mutmut"
 CORE_FILES = ["backups/engine/transitions.py", "backups/timerange.py", "backups/paging.py",
-              "backups/views/actions.py", "backups/engine/simulation.py", "backups/tables.py"]
+              "backups/views/actions.py", "backups/engine/simulation.py", "backups/formats.py"]
 
 # The core, as mutmut names its mutants: module.x_function or module.xǁClassǁmethod.
 AREAS = {
@@ -47,7 +47,7 @@ AREAS = {
         "backups.views.actions.x_act__mutmut_*",
     ],
     "sweeper": ["backups.engine.simulation.x_sweep_lost_tasks__mutmut_*"],
-    "log delay": ["backups.tables.x_log_delay__mutmut_*", "backups.tables.x_readable_delay__mutmut_*"],
+    "log delay": ["backups.formats.x_log_delay__mutmut_*", "backups.formats.x_readable_delay__mutmut_*"],
 }
 # What only PostgreSQL runs: the one-statement move, and the GiST-shaped AliveAt.
 POSTGRES_ONLY = [
@@ -285,6 +285,8 @@ def main(args):
         env = {key: value for key, value in os.environ.items()
                if key not in ("DATABASE_URL", "CI", "REDIS_URL", "CELERY_BROKER_URL", "TEST_DATABASE_NAME")}
         env["DJANGO_SETTINGS_MODULE"] = "backup_console.settings"
+        # Tests run with DEBUG off, where the settings demand a key (as tests/run.py gives one).
+        env.setdefault("SECRET_KEY", "mutation-run-only-" + hashlib.sha256(os.urandom(16)).hexdigest())
         if database == "postgres":
             env["DATABASE_URL"] = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/backup_console")
         run(database, env, int(os.environ.get("MUTATION_CHILDREN", "2")))

@@ -1,4 +1,4 @@
-"""The log-delay rule (backups/tables.py log_delay, readable_delay) at its
+"""The log-delay rule (backups/formats.py log_delay, readable_delay) at its
 edges; written to kill mutants the rest of the suite let live (bench/mutation.sh)."""
 
 from datetime import UTC, datetime, timedelta
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from backups.tables import DEFAULT_LOG_DELAY_THRESHOLD, log_delay, readable_delay
+from backups.formats import DEFAULT_LOG_DELAY_THRESHOLD, log_delay, readable_delay
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
