@@ -45,3 +45,13 @@ def client_as(client, db):
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in Chinese activates Chinese for the thread; the next test in
+    the same thread must not inherit it (it would read Chinese messages)."""
+    from django.utils import translation
+
+    yield
+    translation.activate("en")
