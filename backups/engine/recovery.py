@@ -1,0 +1,145 @@
+"""Recoverable intervals: to which moments can a tenant be restored?
+
+The rule, as the real system states it (shared/DOMAIN.md, "Restore"): a
+physical backup set restores to any moment from its own restore point to the
+newest checkpoint of the log archive round that has run, without a gap, since
+before the set began (replay starts at the set's start).  A set is usable
+only with every set it builds on: an incremental needs its previous
+incremental and so on down to its full set, all available.  A logical backup
+restores to its own point only.  A tenant's recoverable moments are the union
+of what each usable set gives; the union is kept as sorted, disjoint
+intervals, each remembering the sets and the round that make it.
+
+This module is pure (no Django, no database): the engine feeds it the sets
+and rounds of one tenant, and the property-based test
+(tests/engine/test_recovery_intervals.py) checks it against a brute-force
+oracle moment by moment.  Any comparable values work as moments (datetimes
+in the engine, integers in the test).
+"""
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BackupSetPoint:
+    """What recovery needs to know of one backup set."""
+
+    id: int
+    # The set it builds on: None for a full set; for an incremental, the
+    # previous incremental or, for the first one, the full set.
+    parent_id: int | None
+    # Replay starts here (the set's start) and the set is consistent from
+    # ``restore_point`` (its end): the earliest moment it restores to.
+    replay_from: object
+    restore_point: object
+    available: bool = True
+    logical: bool = False
+
+
+@dataclass(frozen=True)
+class ArchiveRound:
+    """One round of continuous log archive: from ``start`` to ``checkpoint``
+    (the newest archived moment; None while nothing is archived yet)."""
+
+    id: int
+    start: object
+    checkpoint: object | None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Recoverable from ``start`` to ``end``, both included."""
+
+    start: object
+    end: object
+    # The sets (ids) whose restore point opens a part of this interval and
+    # the rounds that carry it, in order: what a restore inside would use.
+    set_ids: tuple = field(default=())
+    round_ids: tuple = field(default=())
+
+
+def usable(sets):
+    """The sets whose whole chain down to the full set is available."""
+    by_id = {s.id: s for s in sets}
+    ok = {}
+
+    def chain_ok(backup_set):
+        path, current = [], backup_set
+        while True:
+            if current.id in ok:
+                result = ok[current.id]
+                break
+            if not current.available or current in path:  # unavailable, or a cycle
+                result = False
+                break
+            path.append(current)
+            if current.parent_id is None:
+                result = True
+                break
+            current = by_id.get(current.parent_id)
+            if current is None:  # builds on a set that is gone
+                result = False
+                break
+        for s in path:
+            ok[s.id] = result
+        return result
+
+    return [s for s in sets if chain_ok(s)]
+
+
+def covering_round(backup_set, rounds):
+    """The round that archived without a gap from the set's start to its restore point."""
+    for r in rounds:
+        if r.checkpoint is not None and r.start <= backup_set.replay_from and backup_set.restore_point <= r.checkpoint:
+            return r
+    return None
+
+
+def recoverable_intervals(sets, rounds):
+    """Sorted, disjoint intervals of the moments these sets and rounds restore to."""
+    pieces = []
+    for s in usable(sets):
+        if s.logical:
+            pieces.append(Interval(s.restore_point, s.restore_point, (s.id,), ()))
+            continue
+        r = covering_round(s, rounds)
+        if r is not None:
+            pieces.append(Interval(s.restore_point, r.checkpoint, (s.id,), (r.id,)))
+    return merge(pieces)
+
+
+def merge(pieces):
+    merged = []
+    for piece in sorted(pieces, key=lambda p: (p.start, p.end)):
+        if merged and piece.start <= merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Interval(
+                last.start,
+                max(last.end, piece.end),
+                last.set_ids + tuple(i for i in piece.set_ids if i not in last.set_ids),
+                last.round_ids + tuple(i for i in piece.round_ids if i not in last.round_ids),
+            )
+        else:
+            merged.append(piece)
+    return merged
+
+
+@dataclass(frozen=True)
+class Answer:
+    """"Can I restore to T?": the interval holding T, or the nearest moments."""
+
+    recoverable: bool
+    interval: Interval | None = None
+    before: object | None = None  # the newest recoverable moment before T
+    after: object | None = None  # the oldest recoverable moment after T
+
+
+def answer(intervals, moment):
+    """Look T up in sorted, disjoint intervals (as ``recoverable_intervals`` gives)."""
+    i = bisect_right([iv.start for iv in intervals], moment) - 1
+    if i >= 0 and moment <= intervals[i].end:
+        return Answer(True, intervals[i])
+    before = intervals[i].end if i >= 0 else None
+    after = intervals[i + 1].start if i + 1 < len(intervals) else None
+    return Answer(False, None, before, after)
