@@ -30,6 +30,7 @@ from ..choices import DataBackupStatus as D
 from ..choices import LogBackupStatus as L
 from ..choices import TaskKind
 from ..kinds import KINDS
+from . import intervals
 
 # Which status may follow which, per kind (declared with the kinds, backups/kinds.py).
 MOVES = {value: kind.moves for value, kind in KINDS.items()}
@@ -120,12 +121,18 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
         "created_at": now,
     }
     using = router.db_for_write(model)
-    if connections[using].vendor == "postgresql" and _plain(model, values):
-        moved, current = _move_in_one_statement(using, model, pk, allowed, values, event)
-    else:
-        moved, current = _move_step_by_step(using, model, pk, allowed, values, event)
-    if not moved:
-        raise IllegalTransition(_refusal(model, pk, current, to))
+    # A move that changes what can be restored rewrites the cluster's
+    # recoverable intervals in its own transaction (engine/intervals.py).
+    refresh = intervals.needs_refresh(model.KIND, to)
+    with transaction.atomic(using) if refresh else nullcontext():
+        if connections[using].vendor == "postgresql" and _plain(model, values):
+            moved, current = _move_in_one_statement(using, model, pk, allowed, values, event)
+        else:
+            moved, current = _move_step_by_step(using, model, pk, allowed, values, event)
+        if not moved:
+            raise IllegalTransition(_refusal(model, pk, current, to))
+        if refresh:
+            intervals.refresh(model.objects.using(using).values_list("cluster_id", flat=True).get(pk=pk))
     return current
 
 

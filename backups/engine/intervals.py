@@ -1,0 +1,146 @@
+"""Keeping every tenant's recoverable intervals (RecoverableInterval) true.
+
+The rule is backups/engine/recovery.py's; this module feeds it one cluster's
+backup sets and log archive rounds and stores its answer for each tenant (a
+cluster-level backup or round covers every tenant of the cluster).  It runs
+in the transaction of each change that can move an interval: a data backup
+completing, a cleanup expiring sets, a log archive round closing
+(``transitions.transition`` calls ``refresh``).  A round that advances does
+not: an interval carried by a live round stores no end and ends at the
+round's checkpoint, read with it.
+
+What it reads is bounded by what is still available — the unexpired sets
+and the rounds that reach them — never the history.  Two refreshes of one
+cluster queue on the cluster's row lock, so the second reads what the first
+wrote and the intervals are never written from a stale read.
+"""
+
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from clusters.models import Cluster, Tenant
+
+from ..choices import BackupMethod, BackupMode, DataBackupStatus
+from ..models import DataBackupTask, LogBackupTask, RecoverableInterval
+from .recovery import ArchiveRound, BackupSetPoint, Interval, answer, recoverable_intervals
+
+# A live round's checkpoint for the rule: it will archive past any set it
+# covers from its start, so the interval it carries ends "at its checkpoint",
+# whatever that is when someone reads it.
+LIVE = datetime.max.replace(tzinfo=UTC)
+
+# The moves after which a cluster's intervals are rewritten, by task kind.
+REFRESH_AFTER = {
+    "data": {DataBackupStatus.COMPLETED},
+    "log": {"stopped", "failed"},
+    "cleanup": {"completed"},
+}
+
+
+def needs_refresh(kind, to):
+    return to in REFRESH_AFTER.get(kind, ())
+
+
+def sets_and_rounds(cluster_id):
+    """The cluster's usable inputs: completed backups of unexpired sets, and the rounds that reach them."""
+    tasks = list(
+        DataBackupTask.objects.filter(
+            cluster_id=cluster_id, status=DataBackupStatus.COMPLETED, backup_set__expired_at__isnull=True
+        )
+        .order_by("started_at", "id")
+        .values("id", "tenant_id", "backup_set_id", "mode", "backup_method", "started_at", "ended_at")
+    )
+    if not tasks:
+        return [], []
+    oldest = tasks[0]["started_at"]
+    rounds = list(
+        LogBackupTask.objects.filter(cluster_id=cluster_id)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=oldest))
+        .exclude(latest_point__isnull=True, ended_at__isnull=False)  # closed before archiving anything
+        .values("id", "tenant_id", "status", "started_at", "latest_point")
+    )
+    return tasks, rounds
+
+
+def _points(tasks):
+    """BackupSetPoints: each incremental builds on the backup before it in its set."""
+    last_in_set, points = {}, []
+    for t in tasks:
+        if t["mode"] == BackupMode.FULL:
+            parent = None
+        else:
+            parent = last_in_set.get(t["backup_set_id"], -1)  # -1: its full set is gone
+        last_in_set[t["backup_set_id"]] = t["id"]
+        points.append(
+            (
+                t["tenant_id"],
+                BackupSetPoint(
+                    t["id"], parent, t["started_at"], t["ended_at"], logical=t["backup_method"] == BackupMethod.LOGICAL
+                ),
+            )
+        )
+    return points
+
+
+def compute(cluster_id, tenant_ids):
+    """{tenant id: [recovery.Interval]} from the cluster's current sets and rounds."""
+    tasks, rounds = sets_and_rounds(cluster_id)
+    points = _points(tasks)
+    live = {r["id"] for r in rounds if r["status"] in LogBackupTask.ALIVE}
+    result = {}
+    for tenant in tenant_ids:
+        sets = [p for owner, p in points if owner in (None, tenant)]
+        archive = [
+            ArchiveRound(r["id"], r["started_at"], LIVE if r["id"] in live else r["latest_point"])
+            for r in rounds
+            if r["tenant_id"] in (None, tenant)
+        ]
+        result[tenant] = recoverable_intervals(sets, archive)
+    return result
+
+
+def refresh(cluster_id):
+    """Rewrite the stored intervals of every tenant of a cluster (in the caller's transaction)."""
+    with transaction.atomic():
+        Cluster.objects.select_for_update().filter(pk=cluster_id).values_list("pk", flat=True).first()
+        tenant_ids = list(Tenant.objects.filter(cluster_id=cluster_id).values_list("pk", flat=True))
+        rows = [
+            RecoverableInterval(
+                cluster_id=cluster_id,
+                tenant_id=tenant,
+                start=iv.start,
+                end=None if iv.end == LIVE else iv.end,
+                round_id=iv.round_ids[-1] if iv.round_ids else None,
+                data_task_ids=list(iv.set_ids),
+            )
+            for tenant, intervals in compute(cluster_id, tenant_ids).items()
+            for iv in intervals
+        ]
+        RecoverableInterval.objects.filter(cluster_id=cluster_id).delete()
+        RecoverableInterval.objects.bulk_create(rows)
+
+
+def current(tenant_id):
+    """A tenant's recoverable intervals now, as recovery.Intervals: live ends read
+    from their rounds, and an interval whose round has not yet archived up to
+    its start left out (its set is complete, its log not yet)."""
+    out = []
+    for row in RecoverableInterval.objects.filter(tenant_id=tenant_id).select_related("round").order_by("start"):
+        end = row.effective_end
+        if end is None or end < row.start:
+            continue
+        out.append(Interval(row.start, end, tuple(row.data_task_ids), (row.round_id,) if row.round_id else ()))
+    return out
+
+
+def can_restore(tenant_id, moment):
+    """recovery.Answer for one tenant and moment, from the stored intervals."""
+    return answer(current(tenant_id), moment)
+
+
+def newest_point(tenant_id):
+    """The newest moment the tenant can be restored to, or None (RPO = now − this)."""
+    intervals = current(tenant_id)
+    return max((iv.end for iv in intervals), default=None)
