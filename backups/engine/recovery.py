@@ -89,11 +89,13 @@ def usable(sets):
 
 
 def covering_round(backup_set, rounds):
-    """The round that archived without a gap from the set's start to its restore point."""
-    for r in rounds:
-        if r.checkpoint is not None and r.start <= backup_set.replay_from and backup_set.restore_point <= r.checkpoint:
-            return r
-    return None
+    """Of the rounds that archived without a gap from the set's start to its
+    restore point, the one that reaches furthest (None if none does)."""
+    covering = [
+        r for r in rounds
+        if r.checkpoint is not None and r.start <= backup_set.replay_from and backup_set.restore_point <= r.checkpoint
+    ]
+    return max(covering, key=lambda r: r.checkpoint, default=None)
 
 
 def recoverable_intervals(sets, rounds):

@@ -37,7 +37,7 @@ class RecoverableInterval(models.Model):
         indexes = [models.Index(fields=["tenant", "start"], name="interval_tenant_start")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(end__isnull=True, round__isnull=False) | models.Q(end__gte=models.F("start")),
+                condition=models.Q(end__isnull=True, round__isnull=False) | models.Q(end__isnull=False, end__gte=models.F("start")),
                 name="interval_ends_after_start_or_follows_its_round",
             ),
         ]

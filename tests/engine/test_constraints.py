@@ -13,9 +13,9 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, F
-from django.utils import translation
+from django.utils import timezone, translation
 
-from backups.models import BackupPolicy, BackupSet, DataBackupTask
+from backups.models import BackupPolicy, BackupSet, DataBackupTask, RecoverableInterval
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +95,10 @@ VIOLATIONS = {
     "policy_logical_is_full_only": lambda c: update(
         f.make_policy(c, backup_method="logical"), schedule_days={"1": "full", "3": "incremental"}),
     "backup_set_id_unique_in_cluster": lambda c: clone(f.make_backup_set(c, number=5)),
+    # Recoverable intervals: an end not before the start, or a live round to follow.
+    "interval_ends_after_start_or_follows_its_round": lambda c: update(
+        RecoverableInterval.objects.create(cluster=c, tenant=f.make_tenant(c), start=timezone.now(), end=timezone.now()),
+        end=None),
     # Clusters.
     "tenant_name_unique_in_cluster": lambda c: clone(f.make_tenant(c, name="sales")),
     "host_ip_port_unique": lambda c: clone(f.make_host(c, ip="10.9.9.9", port=2881), cluster_id=f.make_cluster().pk),
