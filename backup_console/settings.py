@@ -342,6 +342,12 @@ SIM_LOG_TICK_SECONDS = float(os.environ.get("SIM_LOG_TICK_SECONDS", "5"))
 SIM_SWEEP_SECONDS = float(os.environ.get("SIM_SWEEP_SECONDS", "30"))
 SIM_STALE_SECONDS = float(os.environ.get("SIM_STALE_SECONDS", "60"))  # no heartbeat this long: worker lost
 
+# --- Recovery (backups/engine/intervals.py) --------------------------------------
+# A tenant's RPO (now minus its newest recoverable moment) is a warning over
+# its policy's log-delay alert threshold and breached over this many minutes
+# (or when nothing can be restored at all).
+RPO_BREACHED_MINUTES = env_int("RPO_BREACHED_MINUTES", 60, unit="minutes")
+
 # --- System beat entries ------------------------------------------------------
 # DatabaseScheduler copies these into django-celery-beat's tables when beat
 # starts; each policy's own entry is made there by backups/engine/schedules.py.

@@ -357,3 +357,30 @@ class InstantBackupForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
         """Show a refusal the service raised after the form was valid (a race)."""
         self.add_error(refused.field if refused.field in self.fields else None, refused.message)
         self.style_widgets()
+
+
+class RestorePointForm(BootstrapMixin, forms.Form):
+    """"Can I restore to T?": a tenant of the cluster and a moment to the second
+    (in the shown time zone), plus the timeline's window."""
+
+    tenant = forms.ModelChoiceField(Tenant.objects.none(), label=gettext_lazy("Source tenant"), required=False)
+    at = forms.DateTimeField(
+        label=gettext_lazy("Restore point"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+    )
+    days = forms.TypedChoiceField(
+        choices=[(7, gettext_lazy("Last 7 days")), (30, gettext_lazy("Last 30 days"))],
+        coerce=int, required=False, empty_value=7, label=gettext_lazy("Timeline"),
+    )
+
+    def __init__(self, cluster, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = Tenant.objects.filter(cluster=cluster).order_by("name")
+        self.style_widgets()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("at") and not cleaned.get("tenant"):
+            self.add_error("tenant", _("Choose the tenant to restore."))
+        return cleaned

@@ -15,15 +15,19 @@ cluster queue on the cluster's row lock, so the second reads what the first
 wrote and the intervals are never written from a stale read.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from clusters.models import Cluster, Tenant
 
-from ..choices import BackupMethod, BackupMode, DataBackupStatus
-from ..models import DataBackupTask, LogBackupTask, RecoverableInterval
+from ..choices import BackupMethod, BackupMode, DataBackupStatus, PolicyState
+from ..formats import DEFAULT_LOG_DELAY_THRESHOLD
+from ..models import BackupPolicy, DataBackupTask, LogBackupTask, RecoverableInterval
 from .recovery import ArchiveRound, BackupSetPoint, Interval, answer, recoverable_intervals
 
 # A live round's checkpoint for the rule: it will archive past any set it
@@ -144,3 +148,48 @@ def newest_point(tenant_id):
     """The newest moment the tenant can be restored to, or None (RPO = now − this)."""
     intervals = current(tenant_id)
     return max((iv.end for iv in intervals), default=None)
+
+
+# --- RPO ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rpo:
+    """A tenant's recovery point objective now: how much would be lost."""
+
+    state: str  # "ok", "warning" or "breached"
+    seconds: float | None  # None: nothing to restore to
+    newest: datetime | None
+    warning_after: int  # seconds: the policy's log-delay alert threshold
+    breached_after: int  # seconds: RPO_BREACHED_MINUTES
+
+
+def warning_thresholds(cluster_id):
+    """{tenant id or None: seconds}: the log-delay threshold of the active
+    policy of each tenant (None: the cluster-level policy's)."""
+    policies = BackupPolicy.objects.filter(cluster_id=cluster_id, state=PolicyState.ACTIVE)
+    return dict(policies.values_list("tenant_id", "log_delay_threshold_seconds"))
+
+
+def judge(newest, warning_after, now=None):
+    now = now or timezone.now()
+    breached_after = settings.RPO_BREACHED_MINUTES * 60
+    if newest is None:
+        return Rpo("breached", None, None, warning_after, breached_after)
+    seconds = max(0.0, (now - newest).total_seconds())
+    state = "breached" if seconds > breached_after else "warning" if seconds > warning_after else "ok"
+    return Rpo(state, seconds, newest, warning_after, breached_after)
+
+
+def cluster_rpo(cluster_id, now=None):
+    """{tenant id: Rpo} for every tenant of a cluster, in a constant number of queries."""
+    thresholds = warning_thresholds(cluster_id)
+    default = thresholds.get(None, DEFAULT_LOG_DELAY_THRESHOLD)
+    newest = {}
+    rows = RecoverableInterval.objects.filter(cluster_id=cluster_id).select_related("round")
+    for row in rows:
+        end = row.effective_end
+        if end is not None and end >= row.start and (row.tenant_id not in newest or end > newest[row.tenant_id]):
+            newest[row.tenant_id] = end
+    tenants = Tenant.objects.filter(cluster_id=cluster_id).values_list("pk", flat=True)
+    return {t: judge(newest.get(t), thresholds.get(t, default), now) for t in tenants}

@@ -23,9 +23,11 @@ class RecoverableInterval(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="recoverable_intervals", verbose_name=_("tenant"))
     start = models.DateTimeField(_("recoverable from"))
     end = models.DateTimeField(_("recoverable to"), null=True, blank=True)
-    # The newest round that carries the interval (none for a logical backup's single point).
+    # The newest round that carries the interval (none for a logical backup's
+    # single point).  An interval goes with its round: without the round's
+    # archive nothing in it can be restored.
     round = models.ForeignKey(
-        LogBackupTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("log archive round")
+        LogBackupTask, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("log archive round")
     )
     # The data backups (sets) whose restore points open parts of it, oldest first.
     data_task_ids = models.JSONField(_("backup sets"), default=list)

@@ -1,0 +1,253 @@
+"""A cluster's recovery page: per tenant, to which moments it can be restored
+(a timeline of the last 7 or 30 days and the same data as a table), every gap
+explained, the backup-set chains, the RPO, and "can I restore to T?".
+
+Everything comes from the stored intervals (backups/engine/intervals.py)
+and from the rows of the window, in a constant number of queries.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.decorators import permission_required
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from clusters.models import Cluster
+
+from ..choices import DataBackupStatus, LogBackupStatus, PolicyState
+from ..engine import intervals as kept
+from ..engine.recovery import Interval, answer
+from ..formats import readable_delay, stamp
+from ..forms import RestorePointForm
+from ..models import BackupPolicy, CleanupTask, DataBackupTask, LogBackupTask, RecoverableInterval, TaskEvent
+
+
+@dataclass
+class Row:
+    """A line of a tenant's table: a recoverable stretch, a gap, or the part
+    not yet archived, with its explanation as (text, link or "") parts."""
+
+    start: object
+    end: object
+    state: str  # "recoverable", "gap" or "archiving"
+    parts: list
+
+
+@dataclass
+class Facts:
+    """What the window's rows say, by id: to explain intervals and gaps."""
+
+    tasks: dict  # DataBackupTask by id (sets of the window, their chain)
+    rounds: dict  # LogBackupTask by id
+    stoppers: dict  # round id -> who asked it to stop
+    cleanups: list  # cleanups of the window that deleted sets
+
+
+def _facts(cluster, since):
+    tasks = {
+        t.pk: t
+        for t in DataBackupTask.objects.filter(cluster=cluster, status=DataBackupStatus.COMPLETED)
+        .filter(Q(backup_set__expired_at__isnull=True) | Q(backup_set__expired_at__gte=since))
+        .select_related("backup_set", "tenant")
+        .order_by("started_at", "id")
+    }
+    rounds = {
+        r.pk: r
+        for r in LogBackupTask.objects.filter(cluster=cluster).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since))
+    }
+    stoppers = {
+        e.object_id: e.actor_display
+        for e in TaskEvent.objects.filter(
+            content_type=ContentType.objects.get_for_model(LogBackupTask),
+            object_id__in=list(rounds),
+            new_status=LogBackupStatus.STOPPING,
+        ).select_related("actor")
+    }
+    cleanups = list(
+        CleanupTask.objects.filter(cluster=cluster, status="completed", ended_at__gte=since, deleted_sets__gt=0).order_by("ended_at")
+    )
+    return Facts(tasks, rounds, stoppers, cleanups)
+
+
+def _set_text(task):
+    return _("%(mode)s backup #%(pk)s completed at %(time)s") % {
+        "mode": task.get_mode_display(), "pk": task.pk, "time": stamp(task.ended_at)
+    }
+
+
+def _why_it_ended(interval, facts, now):
+    """Why restoring stops being possible after ``interval``."""
+    round_ = facts.rounds.get(interval.round_ids[-1]) if interval.round_ids else None
+    if round_ is None:
+        if not interval.round_ids:
+            return _("A logical backup restores to its own point only."), ""
+        return _("The log archive round that carried it is no longer kept."), ""
+    url = reverse("backups:log_detail", args=[round_.pk])
+    if round_.status == LogBackupStatus.FAILED:
+        return _("Log backup #%(pk)s failed at %(time)s: %(reason)s") % {
+            "pk": round_.pk, "time": stamp(round_.ended_at), "reason": round_.failure_reason
+        }, url
+    if round_.status == LogBackupStatus.STOPPED:
+        return _("Log backup #%(pk)s was stopped by %(who)s at %(time)s.") % {
+            "pk": round_.pk, "who": facts.stoppers.get(round_.pk) or _("the system"), "time": stamp(round_.ended_at)
+        }, url
+    return _("Log backup #%(pk)s has archived up to here (%(delay)s ago).") % {
+        "pk": round_.pk, "delay": readable_delay((now - interval.end).total_seconds())
+    }, url
+
+
+def _why_it_starts(interval, facts):
+    task = facts.tasks.get(interval.set_ids[0]) if interval.set_ids else None
+    if task is None:
+        return _("Recoverable from here."), ""
+    return _("Recoverable again from %(set)s.") % {"set": _set_text(task)}, task.get_absolute_url()
+
+
+def _first_gap_text(facts, until):
+    deleted = [c for c in facts.cleanups if c.ended_at <= until]
+    if deleted:
+        last = deleted[-1]
+        return (_("Backup sets deleted by cleanup #%(pk)s at %(time)s.") % {"pk": last.pk, "time": stamp(last.ended_at)},
+                reverse("backups:cleanup_detail", args=[last.pk]))
+    return _("No backup set restores to these moments."), ""
+
+
+def _interval_text(iv):
+    backups = ", ".join(f"#{pk}" for pk in iv.set_ids)
+    if not iv.round_ids:
+        return _("Logical backup %(backups)s restores to this point only.") % {"backups": backups}
+    return _("Backups %(backups)s with log archive round #%(round)s.") % {"backups": backups, "round": iv.round_ids[-1]}
+
+
+def _rows(tenant_intervals, facts, since, now):
+    """The window, oldest first: recoverable stretches and the gaps between them, each explained."""
+    rows, cursor, previous = [], since, None
+    for iv in (iv for iv in tenant_intervals if iv.end >= since):
+        if iv.start > cursor:
+            why_gap = _why_it_ended(previous, facts, now) if previous else _first_gap_text(facts, iv.start)
+            rows.append(Row(cursor, iv.start, "gap", [why_gap, _why_it_starts(iv, facts)]))
+        rows.append(Row(iv.start, iv.end, "recoverable", [(_interval_text(iv), "")]))
+        cursor, previous = iv.end, iv
+    if previous is None:
+        rows.append(Row(since, now, "gap", [(_("No backup set restores to any moment of this window."), "")]))
+    elif cursor < now:
+        live = previous.round_ids and facts.rounds.get(previous.round_ids[-1])
+        state = "archiving" if live and live.status in LogBackupTask.ALIVE else "gap"
+        rows.append(Row(cursor, now, state, [_why_it_ended(previous, facts, now)]))
+    return rows
+
+
+def _bars(tenant_intervals, since, now):
+    """The timeline's bars, as shares of the window (for the SVG)."""
+    span = (now - since).total_seconds()
+    bars = []
+    for iv in tenant_intervals:
+        start, end = max(iv.start, since), min(iv.end, now)
+        if end < since or start > now:
+            continue
+        x = (start - since).total_seconds() / span * 1000
+        width = max((end - start).total_seconds() / span * 1000, 2)  # a point is still seen
+        bars.append({"x": round(x, 1), "width": round(width, 1), "start": start, "end": end})
+    return bars
+
+
+def _chain_row(tasks, retention):
+    """One backup set: its full and incrementals, size, and when it expires
+    (or expired): the newest backup on it plus the retention of its policy."""
+    backup_set = tasks[0].backup_set
+    days = retention.get(backup_set.tenant_id, retention.get(None))
+    expires = tasks[-1].ended_at + timedelta(days=days) if days and backup_set.expired_at is None else None
+    return {
+        "set": backup_set,
+        "tasks": tasks,
+        "size": sum(t.size_bytes for t in tasks),
+        "expired_at": backup_set.expired_at,
+        "expires": expires,
+    }
+
+
+def _chain(tasks, until):
+    """The backups a restore to a point of ``tasks[until]``'s chain uses: its full, then incrementals, oldest first."""
+    last = tasks[until]
+    return [t for t in tasks.values() if t.backup_set_id == last.backup_set_id and t.started_at <= last.started_at]
+
+
+def _verdict(tenant_intervals, moment, facts):
+    found = answer(tenant_intervals, moment)
+    if found.recoverable:
+        candidates = [facts.tasks[pk] for pk in found.interval.set_ids if pk in facts.tasks and facts.tasks[pk].ended_at <= moment]
+        newest = max(candidates, key=lambda t: t.ended_at, default=None)
+        used = _chain(facts.tasks, newest.pk) if newest else []
+        rounds = [facts.rounds[pk] for pk in found.interval.round_ids if pk in facts.rounds]
+        return {"recoverable": True, "sets": used, "rounds": rounds}
+    if found.before is None and found.after is None:
+        why = _("Nothing of this tenant can be restored: no available backup set is covered by the log archive.")
+    elif found.after is None:
+        why = _("This moment is after the newest recoverable moment: the log archive has not reached it.")
+    elif found.before is None:
+        why = _("This moment is before the oldest recoverable moment.")
+    else:
+        why = _("This moment falls in a gap of the log archive: no backup set and log round reach it without a break.")
+    return {"recoverable": False, "why": why, "before": found.before, "after": found.after}
+
+
+@require_http_methods(["GET", "HEAD"])
+@permission_required("clusters.view_cluster", raise_exception=True)
+def cluster_recovery(request, pk):
+    cluster = get_object_or_404(Cluster, pk=pk)
+    form = RestorePointForm(cluster, request.GET or None)
+    valid = form.is_valid() if form.is_bound else True
+    cleaned = form.cleaned_data if form.is_bound and valid else {}
+    now = timezone.now()
+    days = cleaned.get("days") or 7
+    since = now - timedelta(days=days)
+
+    tenants = list(cluster.tenants.order_by("name"))
+    by_tenant = {t.pk: [] for t in tenants}
+    for row in RecoverableInterval.objects.filter(cluster=cluster).select_related("round").order_by("start"):
+        end = row.effective_end
+        if end is not None and end >= row.start and row.tenant_id in by_tenant:
+            by_tenant[row.tenant_id].append(
+                Interval(row.start, end, tuple(row.data_task_ids), (row.round_id,) if row.round_id else ())
+            )
+    facts = _facts(cluster, since)
+    rpo = kept.cluster_rpo(cluster.pk, now)
+    sections = [
+        {
+            "tenant": t,
+            "rpo": rpo[t.pk],
+            "rpo_text": readable_delay(rpo[t.pk].seconds) if rpo[t.pk].seconds is not None else "—",
+            "bars": _bars(by_tenant[t.pk], since, now),
+            "rows": _rows(by_tenant[t.pk], facts, since, now),
+        }
+        for t in tenants
+    ]
+    verdict = None
+    if cleaned.get("at") and cleaned.get("tenant"):
+        verdict = _verdict(by_tenant[cleaned["tenant"].pk], cleaned["at"], facts)
+        verdict.update(tenant=cleaned["tenant"], at=cleaned["at"])
+
+    retention = dict(BackupPolicy.objects.filter(cluster=cluster, state=PolicyState.ACTIVE).values_list("tenant_id", "retention_days"))
+    chains = {}
+    for task in facts.tasks.values():
+        chains.setdefault(task.backup_set_id, []).append(task)
+    chains = [_chain_row(tasks, retention) for tasks in chains.values()]
+    context = {
+        "cluster": cluster,
+        "form": form,
+        "days": days,
+        "since": since,
+        "now": now,
+        "sections": sections,
+        "verdict": verdict,
+        "chains": sorted(chains, key=lambda c: c["tasks"][0].started_at, reverse=True),
+        "tz_name": timezone.get_current_timezone_name(),
+    }
+    return render(request, "backups/recovery.html", context, status=200 if valid else 400)
+

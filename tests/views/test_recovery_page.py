@@ -1,0 +1,138 @@
+"""/clusters/<id>/recovery/: the intervals, their gaps explained, RPO, and "can I restore to T?"."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from backups.choices import BackupMode, DataBackupStatus, LogBackupStatus
+from backups.engine.transitions import transition
+from backups.models import DataBackupTask, LogBackupTask
+from tests.factories import make_cluster, make_data_task, make_log_task, make_policy, make_tenant
+from tests.roles import user_in
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def at(hours):
+    return NOW + timedelta(hours=hours)
+
+
+def local(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@pytest.fixture
+def estate():
+    """A full in a round an operator stopped, then a new round with an incremental on that full."""
+    cluster = make_cluster(name="prod-east")
+    tenant = make_tenant(cluster, name="sales")
+    make_policy(cluster, log_delay_threshold_seconds=600)
+    operator = user_in("operator", "ops-anna")
+    first = make_log_task(cluster, started_at=at(-30), latest_point=at(-20))
+    full = make_data_task(cluster, started_at=at(-28), status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, full.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-27), progress=100)
+    LogBackupTask.objects.filter(pk=first.pk).update(latest_point=at(-20))
+    transition(LogBackupTask, first.pk, LogBackupStatus.STOPPING, cause="stop", actor=operator, now=at(-20))
+    transition(LogBackupTask, first.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(-20))
+    second = make_log_task(cluster, started_at=at(-10), latest_point=at(-1))
+    incremental = make_data_task(cluster, started_at=at(-8), mode=BackupMode.INCREMENTAL, backup_set=full.backup_set,
+                                 status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, incremental.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-7), progress=100)
+    return {"cluster": cluster, "tenant": tenant, "full": full, "incremental": incremental, "first": first, "second": second}
+
+
+def page(client, cluster, **params):
+    return client.get(reverse("clusters:recovery", args=[cluster.pk]), params)
+
+
+def test_the_page_shows_each_interval_and_explains_the_gap(client_as, estate):
+    response = page(client_as("viewer"), estate["cluster"])
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Tenant sales" in body
+    # The gap after the stop names who stopped it, and what made restore possible again.
+    assert f"Log backup #{estate['first'].pk} was stopped by ops-anna" in body
+    assert f"Recoverable again from Incremental backup #{estate['incremental'].pk}" in body
+    # Two bars on the timeline, and the chain full → incremental with its status.
+    assert body.count('class="timeline-interval"') == 2
+    assert f"Full #{estate['full'].pk}</a> → " in body and "Available" in body
+
+
+def test_yes_names_the_backups_and_round_a_restore_would_use(client_as, estate):
+    response = page(client_as("viewer"), estate["cluster"], tenant=estate["tenant"].pk, at=local(at(-3)))
+    body = response.content.decode()
+    assert response.status_code == 200 and "can be restored to" in body
+    assert f"#{estate['full'].pk}</a> → " in body and f"#{estate['incremental'].pk}</a>" in body
+    assert f"log archive round #{estate['second'].pk}" in body
+
+
+def test_no_says_why_and_gives_the_nearest_moments(client_as, estate):
+    response = page(client_as("viewer"), estate["cluster"], tenant=estate["tenant"].pk, at=local(at(-15)))
+    body = response.content.decode()
+    assert "cannot be restored to" in body and "falls in a gap" in body
+    assert timezone.localtime(at(-20)).strftime("%Y-%m-%d %H:%M:%S") in body  # before
+    assert timezone.localtime(at(-7)).strftime("%Y-%m-%d %H:%M:%S") in body  # after
+
+
+def test_the_rpo_is_judged_against_the_policy(client_as, estate):
+    # Newest point 1 h ago, the policy warns over 600 s and RPO_BREACHED_MINUTES is 60: breached.
+    client = client_as("viewer")
+    body = page(client, estate["cluster"]).content.decode()
+    assert "rpo-breached" in body
+    LogBackupTask.objects.filter(pk=estate["second"].pk).update(latest_point=timezone.now() - timedelta(minutes=20))
+    body = page(client, estate["cluster"]).content.decode()
+    assert "rpo-warning" in body
+    LogBackupTask.objects.filter(pk=estate["second"].pk).update(latest_point=timezone.now() - timedelta(minutes=2))
+    assert "rpo-ok" in page(client, estate["cluster"]).content.decode()
+
+
+@pytest.mark.parametrize("params, field_message", [
+    ({"at": "2026-02-30T10:00:00", "tenant": "TENANT"}, "Enter a valid date/time."),
+    ({"at": "2026-11-01T10:00:00"}, "Choose the tenant to restore."),
+    ({"at": "2026-11-01T10:00:00", "tenant": "999999"}, "Select a valid choice."),
+    ({"days": "365"}, "Select a valid choice."),
+])
+def test_bad_input_is_a_400_with_the_message_on_its_field(client_as, estate, params, field_message):
+    params = {k: (str(estate["tenant"].pk) if v == "TENANT" else v) for k, v in params.items()}
+    response = page(client_as("viewer"), estate["cluster"], **params)
+    assert response.status_code == 400
+    assert field_message in response.content.decode()
+
+
+def test_a_tenant_of_another_cluster_is_not_a_choice(client_as, estate):
+    other = make_tenant(make_cluster(), name="elsewhere")
+    response = page(client_as("viewer"), estate["cluster"], tenant=other.pk, at=local(at(-3)))
+    assert response.status_code == 400
+
+
+def test_signed_out_and_roleless_users_are_kept_out(client, client_as, estate):
+    assert page(client, estate["cluster"]).status_code == 302
+    assert page(client_as(None, "nobody"), estate["cluster"]).status_code == 403
+
+
+def test_the_page_reads_a_constant_number_of_queries(client_as, estate, django_assert_num_queries):
+    client = client_as("viewer")
+    page(client, estate["cluster"])  # warm the session and content types
+    with CaptureQueriesContext(connection) as first:
+        page(client, estate["cluster"], tenant=estate["tenant"].pk, at=local(at(-3)))
+    cluster = estate["cluster"]
+    for n in range(6):
+        make_tenant(cluster, name=f"t{n}")
+        task = make_data_task(cluster, started_at=at(-6 + n * 0.5), status=DataBackupStatus.IN_PROGRESS)
+        transition(DataBackupTask, task.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-5.9 + n * 0.5), progress=100)
+    with django_assert_num_queries(len(first.captured_queries)):
+        page(client, cluster, tenant=estate["tenant"].pk, at=local(at(-3)))
+
+
+def test_the_page_speaks_chinese(client_as, estate):
+    client = client_as("viewer")
+    body = client.get(reverse("clusters:recovery", args=[estate["cluster"].pk]), {"tenant": estate["tenant"].pk, "at": local(at(-15))},
+                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "可恢复时间区间" in body and "不可以：sales 无法恢复到" in body and "断档" in body
+    assert f"日志备份 #{estate['first'].pk} 于" in body and "被 ops-anna 停止" in body
