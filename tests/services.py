@@ -53,3 +53,8 @@ def require_chromium():
     if not CHROMIUM:
         missing("Chromium", "apt-get install chromium")
     return CHROMIUM
+
+
+def require_xgettext():
+    if not shutil.which("xgettext"):
+        missing("GNU gettext (xgettext)", "apt-get install gettext")
