@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from clusters.models import Cluster, Tenant
 
 from ..choices import BackupMethod, BackupMode, DataBackupStatus, PolicyState
 from ..formats import DEFAULT_LOG_DELAY_THRESHOLD
-from ..models import BackupPolicy, DataBackupTask, LogBackupTask, RecoverableInterval
+from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, RecoverableInterval
+from ..timerange import effective_end
 from .recovery import ArchiveRound, BackupSetPoint, Interval, answer, recoverable_intervals
 
 # A live round's checkpoint for the rule: it will archive past any set it
@@ -49,10 +49,9 @@ def needs_refresh(kind, to):
 
 def sets_and_rounds(cluster_id):
     """The cluster's usable inputs: completed backups of unexpired sets, and the rounds that reach them."""
+    live_sets = BackupSet.objects.filter(cluster_id=cluster_id, expired_at__isnull=True)  # backupset_cluster_expiry
     tasks = list(
-        DataBackupTask.objects.filter(
-            cluster_id=cluster_id, status=DataBackupStatus.COMPLETED, backup_set__expired_at__isnull=True
-        )
+        DataBackupTask.objects.filter(backup_set__in=live_sets, status=DataBackupStatus.COMPLETED)
         .order_by("started_at", "id")
         .values("id", "tenant_id", "backup_set_id", "mode", "backup_method", "started_at", "ended_at")
     )
@@ -60,8 +59,8 @@ def sets_and_rounds(cluster_id):
         return [], []
     oldest = tasks[0]["started_at"]
     rounds = list(
-        LogBackupTask.objects.filter(cluster_id=cluster_id)
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=oldest))
+        LogBackupTask.objects.alias(end=effective_end())  # logbk_cluster_end
+        .filter(cluster_id=cluster_id, end__gte=oldest)
         .exclude(latest_point__isnull=True, ended_at__isnull=False)  # closed before archiving anything
         .values("id", "tenant_id", "status", "started_at", "latest_point")
     )

@@ -195,6 +195,11 @@ class BackupSet(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["cluster", "number"], name="backup_set_id_unique_in_cluster"),
         ]
+        indexes = [
+            # A cluster's sets still available (expired_at IS NULL) or expired
+            # since a moment: what recovery reads (backups/engine/intervals.py).
+            models.Index(fields=["cluster", "expired_at"], name="backupset_cluster_expiry"),
+        ]
 
     def __str__(self):
         return f"{self.cluster_id}#{self.number}"

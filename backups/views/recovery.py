@@ -25,7 +25,8 @@ from ..engine import intervals as kept
 from ..engine.recovery import Interval, answer
 from ..formats import readable_delay, stamp
 from ..forms import RestorePointForm
-from ..models import BackupPolicy, CleanupTask, DataBackupTask, LogBackupTask, RecoverableInterval, TaskEvent
+from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RecoverableInterval, TaskEvent
+from ..timerange import effective_end
 
 
 @dataclass
@@ -50,17 +51,15 @@ class Facts:
 
 
 def _facts(cluster, since):
+    # Each read is a bounded range of an index (named), not the cluster's history.
+    sets = BackupSet.objects.filter(cluster=cluster).filter(Q(expired_at__isnull=True) | Q(expired_at__gte=since))  # backupset_cluster_expiry
     tasks = {
         t.pk: t
-        for t in DataBackupTask.objects.filter(cluster=cluster, status=DataBackupStatus.COMPLETED)
-        .filter(Q(backup_set__expired_at__isnull=True) | Q(backup_set__expired_at__gte=since))
-        .select_related("backup_set", "tenant")
+        for t in DataBackupTask.objects.filter(backup_set__in=sets, status=DataBackupStatus.COMPLETED)
+        .select_related("backup_set", "backup_set__tenant", "tenant")
         .order_by("started_at", "id")
     }
-    rounds = {
-        r.pk: r
-        for r in LogBackupTask.objects.filter(cluster=cluster).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since))
-    }
+    rounds = {r.pk: r for r in LogBackupTask.objects.alias(end=effective_end()).filter(cluster=cluster, end__gte=since)}  # logbk_cluster_end
     stoppers = {
         e.object_id: e.actor_display
         for e in TaskEvent.objects.filter(
@@ -70,7 +69,9 @@ def _facts(cluster, since):
         ).select_related("actor")
     }
     cleanups = list(
-        CleanupTask.objects.filter(cluster=cluster, status="completed", ended_at__gte=since, deleted_sets__gt=0).order_by("ended_at")
+        CleanupTask.objects.alias(end=effective_end())  # cleanup_cluster_end
+        .filter(cluster=cluster, end__gte=since, status="completed", deleted_sets__gt=0)
+        .order_by("ended_at")
     )
     return Facts(tasks, rounds, stoppers, cleanups)
 
