@@ -24,6 +24,9 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from clusters.choices import ClusterStatus
+from clusters.models import Cluster
+
 from ..choices import BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
 from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
@@ -163,7 +166,7 @@ def advance_data_backup(pk, now=None):
     no longer running (finished now, or by someone else before).
     """
     now = now or timezone.now()
-    task = DataBackupTask.objects.select_related("policy__destination").filter(pk=pk).first()
+    task = DataBackupTask.objects.select_related("policy__destination", "cluster").filter(pk=pk).first()
     if task is None or task.status != DataBackupStatus.IN_PROGRESS:
         return None
     with failing_on_error(DataBackupTask, pk, DataBackupStatus.IN_PROGRESS, now):
@@ -176,6 +179,14 @@ def _advance_data_backup(task, now):
     elapsed = max(0.0, (now - task.started_at).total_seconds() * speed())
     progress = min(100, int(elapsed * 100 / duration))
     try:
+        if not task.cluster.accepts_backups:
+            # Its servers are gone: the backup stops where it stood.
+            reason = outcomes.failure("cluster_unavailable", cluster=task.cluster.name)
+            transition(
+                DataBackupTask, pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason,
+                progress=max(task.progress, min(progress, 99)), now=now,
+            )
+            return None
         if task.sim_outcome not in ("", COMPLETED) and progress >= task.sim_fail_at:
             reason = failure_reason(task.sim_outcome, task)
             transition(
@@ -317,13 +328,19 @@ def tick_log_backups(now=None, interval=None):
 
     A point catches up at SIM_SPEED times real time (a log backup restarted
     after a stop drains its backlog) and never passes ``now - LOG_LAG``.
+    The archive of an unavailable cluster pauses, as the database's does when
+    its servers are down: it stays in progress, its point stands still and
+    its delay grows (the log-delay alert), and it catches up once the cluster
+    is back; its secondary copy stops at the point it copies from.
     Returns how many rows moved.
     """
     now = now or timezone.now()
     interval = interval or float(settings.SIM_LOG_TICK_SECONDS)
     step = timedelta(seconds=interval * max(speed(), 1.0))
     head = Value(now - timedelta(seconds=LOG_LAG_SECONDS), output_field=DateTimeField())
-    moved = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS).update(
+    running = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS)
+    paused = Cluster.objects.filter(status=ClusterStatus.UNAVAILABLE).values("pk")
+    moved = running.exclude(cluster_id__in=paused).update(
         latest_point=Least(head, Coalesce(F("latest_point"), F("started_at")) + step, output_field=DateTimeField()),
         updated_at=now,
     )
