@@ -174,7 +174,7 @@ def start_data_backup(
             else:
                 backup_set = base_full_backup(cluster, tenant).backup_set
             size, outcome, fail_at = simulation.plan_data_backup(
-                cluster, mode, policy, force_outcome=force_outcome, size_bytes=size_bytes
+                cluster, mode, policy, force_outcome=force_outcome, size_bytes=size_bytes, tenant=tenant
             )
             now = timezone.now()
             task = DataBackupTask.objects.create(
