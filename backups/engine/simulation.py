@@ -316,6 +316,9 @@ def compact(cluster):
 
 
 
+_AVAILABLE = [status for status in ClusterStatus.values if status != ClusterStatus.UNAVAILABLE]
+
+
 def log_switch_delay():
     """Real seconds a log backup spends starting or stopping."""
     return LOG_SWITCH_SECONDS / speed()
@@ -334,7 +337,8 @@ def finish_log_move(kind, pk, now=None, actor_label="worker", cause=None):
             with transaction.atomic():
                 transition(model, pk, LogBackupStatus.IN_PROGRESS, cause=cause or outcomes.cause("log_running"),
                            actor_label=actor_label, expect=[LogBackupStatus.STARTING], now=now)
-                model.objects.filter(pk=pk, latest_point__isnull=True).update(
+                # Nothing is archived on an unavailable cluster: it runs paused (tick_log_backups).
+                model.objects.filter(pk=pk, latest_point__isnull=True, cluster__status__in=_AVAILABLE).update(
                     latest_point=now - timedelta(seconds=LOG_LAG_SECONDS)
                 )
                 if model is LogBackupTask:

@@ -129,3 +129,13 @@ def test_a_policy_on_an_unavailable_cluster_starts_no_log_backup(cluster, admin_
     policy = f.make_policy(cluster, log_backup_enabled=True)
     assert services.ensure_log_backup(policy) is None
     assert not LogBackupTask.objects.exists()
+
+
+def test_a_start_that_completes_after_the_cluster_went_away_archives_nothing(cluster, admin_user):
+    up = f.make_cluster()
+    logs = [f.make_log_task(c, status=LogBackupStatus.STARTING, latest_point=None) for c in (cluster, up)]
+    for log in logs:
+        assert simulation.finish_log_move("log", log.pk) == "in_progress"
+        log.refresh_from_db()
+    assert logs[0].latest_point is None  # paused before its first point
+    assert logs[1].latest_point is not None
