@@ -132,7 +132,8 @@ def prepare_log_actions(rows, page):
     """Stop and Start appear exactly where the engine would accept them: the
     state machine allows the move, the user may take it (the views check the
     same permission), and, for Start, the row is its cluster's current piece
-    (``superseded``: the list's annotation, backups.engine.services)."""
+    (``superseded``: the list's annotation, backups.engine.services) on a
+    cluster that can take backups (not unavailable)."""
     kind = kind_of(page.model).value
     meta = page.model._meta
     if not page.request.user.has_perm(f"{meta.app_label}.change_{meta.model_name}"):
@@ -143,7 +144,9 @@ def prepare_log_actions(rows, page):
     stop_url, start_url = url_pattern(f"backups:{kind}_stop"), url_pattern(f"backups:{kind}_start")
     for row in rows:
         row.stop_url = stop_url(row.pk) if row.status in stoppable else None
-        row.start_url = start_url(row.pk) if row.status in startable and not row.superseded else None
+        row.start_url = (
+            start_url(row.pk) if row.status in startable and not row.superseded and row.cluster.accepts_backups else None
+        )
 
 
 def prepare_data_details(rows, page):

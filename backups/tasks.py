@@ -2,8 +2,8 @@
 
 Every task takes IDs, never objects, and is idempotent: a message delivered
 twice (acks_late + a dead worker) finds the status already moved and does
-nothing.  Long data backups do not hold a worker: each run is one step that
-re-queues itself with a countdown.
+nothing.  Long data backups (and copies and cleanups) do not hold a worker: each run
+is one step that re-queues itself with a countdown.
 """
 
 import logging
@@ -40,7 +40,7 @@ def finish_log_move(kind, task_id):
 
 @shared_task(ignore_result=True)
 def run_cleanup(task_id):
-    simulation.run_cleanup(task_id)
+    _again(run_cleanup, task_id, simulation.run_cleanup(task_id))
 
 
 @shared_task(ignore_result=True)

@@ -28,6 +28,12 @@ class Cluster(models.Model):
         return reverse("clusters:detail", args=[self.pk])
 
     @property
+    def accepts_backups(self):
+        """Whether backups can run here: an unavailable cluster has no server
+        to take them (the engine refuses them, the pages offer no button)."""
+        return self.status != ClusterStatus.UNAVAILABLE
+
+    @property
     def status_color(self):
         return CLUSTER_STATUS_COLORS.get(self.status, "secondary")
 

@@ -9,7 +9,7 @@ missing; what exists is never changed (a demoted ``demo`` stays demoted).
 Determinism.  Every random choice comes from ``random.Random`` seeded with the
 seed and a stable label (``seeded_rng``: the cluster name, or the task kind and
 the window's end), and every time is an offset from ``now``.  ``now`` defaults
-to the current time truncated to the minute (``default_now``); pass it
+to the current time truncated to the second (``default_now``); pass it
 explicitly (``--now``) and the same seed gives the same rows (ids and auto
 timestamps aside), a different seed other rows.
 """
@@ -64,33 +64,41 @@ class DemoCluster:
     log_live: str | None  # status of the one live log backup
     log_lag_seconds: int  # now - latest_point of the live log backup
     seclog_live: str | None = None
-    force_data_running: bool = False  # an instant backup is running now
-    force_copy_running: bool = False  # the newest secondary copy is running now
-    force_cleanup_due: bool = False  # today's cleanup is due now (the worker runs it)
+    force_data_running: bool = False  # an instant full backup is running now
+    force_copy_running: bool = False  # a backup completed just now and its secondary copy is running
+    cleanup_live: str | None = None  # today's cleanup is waiting to run (not started) or running now
+    compacted: bool = False  # a major compaction finished after the last data backup
 
 
 P, L = BackupMethod.PHYSICAL, BackupMethod.LOGICAL
 S = LogBackupStatus
 
+# The live tasks are spread over the clusters so that a first `make run`
+# shows each kind at work: a full backup running on the biggest cluster (and
+# a logical one), a secondary copy of a backup that just completed, one
+# cleanup running and one waiting, log backups starting, stopping and
+# running, two of them late (one paused: its cluster is unavailable).  The
+# logical ob-archive-hz-05 compacted after its last backup, so an operator
+# can take a logical backup of it and watch it succeed.
 DEMO_CLUSTERS = [
     DemoCluster("ob-prod-hz-01", "4.2.1", "cn-hangzhou", "cn-hangzhou-h", ClusterStatus.RUNNING, P,
                 "nfs-main", "oss-hangzhou", True, ("trade", "payment", "member"), 6, (1, 30), 7, 14, 1800,
-                S.IN_PROGRESS, 8, seclog_live=S.IN_PROGRESS, force_copy_running=True),
+                S.IN_PROGRESS, 8, seclog_live=S.IN_PROGRESS, force_data_running=True),
     DemoCluster("ob-prod-sh-02", "4.3.0", "cn-shanghai", "cn-shanghai-b", ClusterStatus.RUNNING, P,
                 "oss-hangzhou", None, True, ("crm", "analytics"), 5, (2, 0), 6, 7, 950,
-                S.IN_PROGRESS, 720, force_data_running=True),
+                S.STARTING, 5, cleanup_live="not_started"),
     DemoCluster("ob-order-bj-03", "4.2.1", "cn-beijing", "cn-beijing-f", ClusterStatus.RUNNING, P,
                 "nfs-main", "s3-singapore", True, ("order", "inventory", "logistics", "billing"), 4, (3, 0), 1, 7, 1200,
-                S.STOPPING, 25, seclog_live=S.STOPPING, force_cleanup_due=True),
+                S.STOPPING, 25, seclog_live=S.STOPPING, force_copy_running=True, cleanup_live="running"),
     DemoCluster("ob-report-sz-04", "3.1.4", "cn-shenzhen", "cn-shenzhen-a", ClusterStatus.MAINTENANCE, L,
                 "nfs-main", "oss-hangzhou", True, ("report",), 3, (0, 30), 1, 10, 300,
-                S.IN_PROGRESS, 15, seclog_live=S.STARTING, force_data_running=True),
+                S.IN_PROGRESS, 900, seclog_live=S.STARTING, force_data_running=True),
     DemoCluster("ob-archive-hz-05", "3.1.4", "cn-hangzhou", "cn-hangzhou-i", ClusterStatus.RUNNING, L,
                 "oss-hangzhou", "s3-singapore", False, ("archive", "audit"), 3, (4, 0), 1, 30, 420,
-                None, 0),
+                None, 0, compacted=True),
     DemoCluster("ob-test-sg-06", "4.3.0", "ap-southeast-1", "ap-southeast-1a", ClusterStatus.UNAVAILABLE, P,
                 "s3-singapore", None, True, ("test",), 3, (5, 0), 3, 3, 200,
-                S.STARTING, 2700),
+                S.IN_PROGRESS, 26 * 3600),  # down since then: its archive paused, scheduled runs failed to start
 ]
 
 # --- Creating it, each part only if missing ------------------------------------
@@ -201,8 +209,9 @@ def unreachable(destination):
 
 
 def default_now():
-    """This minute: the ``now`` the history ends at and the bulk rows count back from."""
-    return timezone.now().replace(second=0, microsecond=0)
+    """This second: the ``now`` the history ends at and the bulk rows count back
+    from (the live tasks are placed to the second: they run for minutes)."""
+    return timezone.now().replace(microsecond=0)
 
 
 def seeded_rng(seed, *labels):

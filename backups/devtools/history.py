@@ -19,16 +19,27 @@ worker's plan (``sim_outcome``/``sim_fail_at``): finished rows the outcome
 they had, running ones "completed" and their planned size, as the engine's
 own rows do.
 
-The live tasks.  Each demo cluster has a few tasks that are alive at ``now``: a
-running data backup or secondary copy, a log backup starting or stopping, a
-cleanup that is due.  ``build`` hands each to the simulated worker once the rows
-are committed, through the same Celery tasks backups/engine/services.py queues
-(``run_data_backup``, ``run_secondary_data_backup``, ``finish_log_move``,
-``run_cleanup``), so the worker carries them on instead of the sweeper failing
-them as "Worker lost" a minute after ``make run`` starts.  Queuing is a side
-effect, not data: the rows stay the same, and only history created by this
-call is queued.  No seeded row starts after ``now``: the engine runs whatever
-it finds not started, so a cleanup dated tomorrow would end before it began.
+Durations.  Every seeded task lasts what the simulated worker would make it
+last at the current SIM_SPEED (``simulation.data_seconds``, ``copy_seconds``,
+``cleanup_times``, through ``simulation.wall``), so a seeded full backup and
+one an operator starts now take the same minutes for the same size.
+
+The live tasks.  Each demo cluster has a few tasks that are alive at ``now``
+(estate.DEMO_CLUSTERS says which): a full backup early in its run, a secondary
+copy of a backup that has just completed, a cleanup waiting to run and one
+running, log backups starting or stopping.  ``build`` hands each to the
+simulated worker once the rows are committed, through the same Celery tasks
+backups/engine/services.py queues (``run_data_backup``,
+``run_secondary_data_backup``, ``finish_log_move``, ``run_cleanup``), so the
+worker carries them on, progress moving, instead of the sweeper failing them as
+"Worker lost" a minute after ``make run`` starts.  Queuing is a side effect,
+not data: the rows stay the same, and only history created by this call is
+queued.  No seeded row starts after ``now``: the engine runs whatever it finds
+not started, so a cleanup dated tomorrow would end before it began.
+
+An unavailable cluster went down when its log archive paused (its lag): its
+archive stands still since, and its scheduled runs since then failed to start,
+as services.start_data_backup fails them.
 """
 
 from datetime import timedelta
@@ -38,14 +49,13 @@ from django.db import transaction
 
 from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, Trigger
 from ..engine import dispatch, outcomes, simulation
-from ..engine.outcomes import COMPLETED
+from ..engine.outcomes import COMPLETED, DATA_FAILURES
 from ..engine.simulation import data_directory, log_directory
 from ..models import TASK_MODELS, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskEvent
 from .estate import (
     DEFAULT_SEED,
     DEMO_CLUSTERS,
     GB,
-    MB,
     default_now,
     ensure_cluster,
     ensure_demo_user,
@@ -57,6 +67,9 @@ from .estate import (
 
 ACTOR = "seed"
 HISTORY_DAYS = 30
+# The scheduled history stops this long before now on a cluster with a live
+# backup (or copy) of its own, so the live one never overlaps a scheduled run.
+LIVE_ROOM = timedelta(minutes=20)
 
 S = LogBackupStatus
 
@@ -113,6 +126,8 @@ class ClusterHistory:
         self.tenants = list(cluster.tenants.order_by("name"))
         self.hosts = list(cluster.hosts.order_by("ip", "port"))
         self.start = now - timedelta(days=HISTORY_DAYS)
+        # An unavailable cluster went down when its log archive paused.
+        self.down_since = now - timedelta(seconds=spec.log_lag_seconds) if not cluster.accepts_backups else None
         self.base_version = self.rng.randrange(200, 900)
         self.next_number = self.rng.randrange(1, 40)
         self.sets, self.data, self.copies, self.logs, self.log_copies, self.cleanups = [], [], [], [], [], []
@@ -138,28 +153,45 @@ class ClusterHistory:
         self.sets.append(backup_set)
         return backup_set
 
-    def _run(self, at, mode, backup_set, trigger, tenant=None, fail=False, version=None, running=False):
-        """One data backup starting at `at` (still running now if `running`); returns the task (not saved)."""
+    def _size(self, at, mode, tenant=None):
+        """What a data backup started at ``at`` copies: the cluster grows a little every day."""
         spec, rng = self.spec, self.rng
         days_in = max(0, (at - self.start).days)
         full_size = spec.base_gb * GB * (1 + 0.004 * days_in) * rng.uniform(0.97, 1.03)
         if tenant is not None:
             full_size *= rng.uniform(0.1, 0.3)
-        size = full_size if mode == BackupMode.FULL else full_size * rng.uniform(0.02, 0.07)
-        rate = rng.uniform(250, 400) * MB if spec.method == BackupMethod.PHYSICAL else rng.uniform(60, 120) * MB
-        seconds = min(size / rate + rng.uniform(120, 300), self.policy.data_backup_timeout_minutes * 60 * 0.9)
+        return int(full_size if mode == BackupMode.FULL else full_size * rng.uniform(0.02, 0.07))
+
+    def _run(self, at, mode, backup_set, trigger, tenant=None, fail=False, version=None, running=False, size=None,
+             succeed=False):
+        """One data backup starting at `at` (still running now if `running`); returns the task (not saved).
+
+        It lasts what the simulated worker would make it last at this SIM_SPEED
+        (simulation.data_seconds, passed through simulation.wall)."""
+        spec, rng = self.spec, self.rng
+        size = size or self._size(at, mode, tenant)
+        seconds = simulation.data_seconds(size, spec.method)
         task = DataBackupTask(
             cluster=self.cluster, tenant=tenant, policy=self.policy, backup_set=backup_set, mode=mode,
             backup_method=spec.method, data_version=version or self._version(at),
             storage_directory=data_directory(self.dest.uri, self.policy.directory, backup_set.number),
             started_at=at, trigger=trigger, requested_by=self.user if trigger == Trigger.INSTANT else None,
         )
-        if fail or rng.random() < 0.07:
-            self._fail(task, size, seconds)
+        timeout = self.policy.data_backup_timeout_minutes * 60
+        if self.down_since is not None and at >= self.down_since:
+            self._fail_to_start(task)
+        elif not succeed and (fail or seconds > timeout or rng.random() < 0.07):
+            self._fail(task, size, seconds, "timeout" if seconds > timeout else None)
         else:
             task.status, task.sim_outcome, task.progress = DataBackupStatus.COMPLETED, COMPLETED, 100
-            task.size_bytes = int(size)
-            task.ended_at = at + timedelta(seconds=int(seconds))
+            task.size_bytes = size
+            task.ended_at = at + simulation.wall(seconds)
+        if self.down_since is not None and task.started_at < self.down_since < (task.ended_at or self.now):
+            # The cluster went away under it: the worker fails it where it stood.
+            task.status, task.sim_outcome = DataBackupStatus.FAILED, COMPLETED
+            task.ended_at = self.down_since
+            task.progress = min(99, int(100 * (self.down_since - at) / simulation.wall(seconds)))
+            task.failure_reason = outcomes.failure("cluster_unavailable", cluster=self.cluster.name)
         if running or task.ended_at >= self.now:
             # Still running now: the newest task of the cluster (runs never overlap).
             # The simulated worker takes over from here and completes it; like the
@@ -167,21 +199,21 @@ class ClusterHistory:
             # worker reckons its duration (backups.engine.simulation.data_duration).
             task.status, task.sim_outcome, task.sim_fail_at = DataBackupStatus.IN_PROGRESS, COMPLETED, 100
             task.failure_reason = ""
-            task.progress = min(99, int(100 * (self.now - at).total_seconds() / seconds))
-            task.size_bytes = int(size)
+            task.progress = min(99, int(100 * (self.now - at) / simulation.wall(seconds)))
+            task.size_bytes = size
             task.ended_at = None
         self.data.append(task)
         return task
 
-    def _fail(self, task, size, seconds):
+    def _fail(self, task, size, seconds, outcome=None):
         """End ``task`` as the simulated worker ends a backup planned to fail:
         at its planned progress, saying the engine's reason for the outcome."""
         rng = self.rng
-        task.status, task.sim_outcome = DataBackupStatus.FAILED, planned_failure(rng, task.mode)
+        task.status, task.sim_outcome = DataBackupStatus.FAILED, outcome or planned_failure(rng, task.mode)
         task.failure_reason = simulation.failure_reason(task.sim_outcome, task)
         if task.sim_outcome == "timeout":
-            task.progress = rng.randrange(60, 96)
             elapsed = self.policy.data_backup_timeout_minutes * 60
+            task.progress = min(99, int(elapsed * 100 / seconds))
         elif task.sim_outcome == "compaction_needed":
             task.progress = elapsed = 0  # found at the first step, before anything was copied
         else:
@@ -189,20 +221,29 @@ class ClusterHistory:
             elapsed = seconds * task.progress / 100
         task.sim_fail_at = task.progress
         task.size_bytes = int(size * task.progress / 100)
-        task.ended_at = task.started_at + timedelta(seconds=int(elapsed))
+        task.ended_at = task.started_at + simulation.wall(elapsed)
+
+    def _fail_to_start(self, task):
+        """A run on the unavailable cluster: created and failed at once, as
+        services.start_data_backup does for beat (an operator is refused)."""
+        task.status, task.sim_outcome, task.sim_fail_at = DataBackupStatus.FAILED, "cluster_unavailable_at_start", 0
+        task.failure_reason = outcomes.failure("cluster_unavailable_at_start", cluster=self.cluster.name)
+        task.progress, task.size_bytes, task.ended_at = 0, 0, task.started_at
 
     def _data_backups(self):
         """A scheduled backup a day (a failed full retried in a new set), now and
-        then an operator's full of one tenant, and a running one if the spec says so."""
+        then an operator's full of one tenant, and the live ones the spec asks for.
+        The last LIVE_ROOM before now is left to the live ones."""
         spec, rng = self.spec, self.rng
         physical = spec.method == BackupMethod.PHYSICAL
+        cutoff = self.now - LIVE_ROOM if spec.force_data_running or spec.force_copy_running else self.now
         current = None  # the cluster-wide set incrementals go into
         busy_until = self.start
         runs = 0
         for day in range(HISTORY_DAYS + 1):
             midnight = self._day_start(day)
             at = midnight.replace(hour=spec.run_at[0], minute=spec.run_at[1]) + timedelta(seconds=rng.randrange(0, 90))
-            if at < self.start or at >= self.now or at < busy_until:
+            if at < self.start or at >= cutoff or at < busy_until:
                 continue
             full = not physical or current is None or at.isoweekday() == spec.full_weekday
             mode = BackupMode.FULL if full else BackupMode.INCREMENTAL
@@ -212,10 +253,10 @@ class ClusterHistory:
             busy_until = task.ended_at or self.now
             if task.status == DataBackupStatus.COMPLETED and full:
                 current = backup_set
-            if task.status == DataBackupStatus.FAILED and full:
+            if task.status == DataBackupStatus.FAILED and full and task.sim_outcome in DATA_FAILURES:
                 # The system retries a failed full two hours later, in a new set.
                 retry_at = task.ended_at + timedelta(hours=2)
-                if retry_at < self.now:
+                if retry_at < cutoff and (self.down_since is None or retry_at < self.down_since):
                     backup_set = self._new_set(retry_at)
                     retry = self._run(retry_at, mode, backup_set, Trigger.SYSTEM, version=task.data_version)
                     busy_until = retry.ended_at or self.now
@@ -224,43 +265,58 @@ class ClusterHistory:
             # Now and then an operator takes an instant full backup of one tenant.
             if physical and self.tenants and rng.random() < 0.1:
                 at = midnight.replace(hour=14) + timedelta(minutes=rng.randrange(0, 180))
-                if busy_until <= at < self.now:
+                if busy_until <= at < cutoff and (self.down_since is None or at < self.down_since):
                     tenant = rng.choice(self.tenants)
                     task = self._run(at, BackupMode.FULL, self._new_set(at, tenant), Trigger.INSTANT, tenant=tenant)
                     busy_until = task.ended_at or self.now
+        if spec.force_copy_running and self.sec_dest:
+            busy_until = self._completed_just_now(busy_until)
         if spec.force_data_running and not any(t.status == DataBackupStatus.IN_PROGRESS for t in self.data):
-            self._instant_running(busy_until, current)
+            self._instant_running(busy_until)
         if self.data:
             self.cluster.data_version = max(t.data_version for t in self.data)
+        if spec.compacted:
+            self.cluster.data_version += 1  # a major compaction finished after the last backup
 
-    def _instant_running(self, busy_until, current):
-        """An operator's backup that is running now (an incremental on a physical cluster's set)."""
-        at = max(busy_until + timedelta(minutes=10), self.now - timedelta(minutes=self.rng.randrange(10, 50)))
-        if at >= self.now - timedelta(minutes=2):
+    def _new_version(self):
+        """A logical backup needs a data version of its own: a compaction just
+        finished (a physical one is taken at whatever version the cluster is)."""
+        if self.spec.method != BackupMethod.LOGICAL or not self.data:
+            return None
+        return max(t.data_version for t in self.data) + 1
+
+    def _instant_running(self, busy_until):
+        """An operator's full backup that is running now, early in its run, so
+        that it goes on for minutes after seeding."""
+        size = self._size(self.now, BackupMode.FULL)
+        run = simulation.wall(simulation.data_seconds(size, self.spec.method))
+        at = self.now - run * self.rng.uniform(0.05, 0.15)
+        if at <= busy_until:
             return
-        if self.spec.method == BackupMethod.PHYSICAL and current is not None:
-            mode, backup_set = BackupMode.INCREMENTAL, current
-        else:
-            mode, backup_set = BackupMode.FULL, self._new_set(at)
-        # A logical backup needs a data version of its own: a compaction just finished.
-        version = max(t.data_version for t in self.data) + 1 if self.data else None
-        self._run(at, mode, backup_set, Trigger.INSTANT, version=version, running=True)
+        self._run(at, BackupMode.FULL, self._new_set(at), Trigger.INSTANT, version=self._new_version(), running=True,
+                  size=size)
+
+    def _completed_just_now(self, busy_until):
+        """An operator's full backup that completed a moment ago, so that its
+        secondary copy (started as it completed) is running now."""
+        size = self._size(self.now, BackupMode.FULL)
+        ended = self.now - simulation.wall(simulation.copy_seconds(size)) * self.rng.uniform(0.05, 0.15)
+        at = ended - simulation.wall(simulation.data_seconds(size, self.spec.method))
+        if at <= busy_until:
+            return busy_until
+        task = self._run(at, BackupMode.FULL, self._new_set(at), Trigger.INSTANT, version=self._new_version(),
+                         size=size, succeed=True)
+        return task.ended_at
 
     def _secondary_copies(self):
+        """A copy of each completed backup, started as it completed
+        (simulation.start_secondary_copy) and lasting what the worker makes a
+        copy last (simulation.copy_seconds); a failed copy is tried again."""
         if not self.sec_dest:
             return
-        rng = self.rng
         sources = [t for t in self.data if t.status == DataBackupStatus.COMPLETED]
         for i, source in enumerate(sources):
-            at = source.ended_at + timedelta(minutes=rng.randrange(2, 15))
-            newest = i == len(sources) - 1
-            if newest and self.spec.force_copy_running:
-                at = max(source.ended_at, min(at, self.now - timedelta(minutes=1)))
-            if at >= self.now:
-                continue
-            copy = self._copy(source, at, fail=i == 3)
-            if newest and self.spec.force_copy_running:
-                copy.status, copy.failure_reason, copy.ended_at = DataBackupStatus.IN_PROGRESS, "", None
+            copy = self._copy(source, source.ended_at, fail=i == 3)
             if copy.status == DataBackupStatus.FAILED:
                 retry_at = copy.ended_at + timedelta(minutes=30)
                 if retry_at < self.now:
@@ -268,18 +324,17 @@ class ClusterHistory:
 
     def _copy(self, source, at, fail=False):
         rng, dest = self.rng, self.sec_dest
-        seconds = source.size_bytes / (rng.uniform(100, 250) * MB) + rng.uniform(60, 180)
         copy = SecondaryDataBackupTask(
             source=source, cluster=self.cluster, tenant=source.tenant, backup_set=source.backup_set,
             mode=source.mode, destination=dest, started_at=at,
             storage_directory=data_directory(dest.uri, self.policy.directory, source.backup_set.number),
         )
+        copy.ended_at = at + simulation.wall(simulation.copy_seconds(source.size_bytes))
         if fail or rng.random() < 0.05:
+            # The worker finds the destination silent when the copy would end.
             copy.status, copy.failure_reason = DataBackupStatus.FAILED, unreachable(dest)
-            copy.ended_at = at + timedelta(seconds=int(seconds * rng.uniform(0.05, 0.9)))
         else:
             copy.status = DataBackupStatus.COMPLETED
-            copy.ended_at = at + timedelta(seconds=int(seconds))
         if copy.ended_at >= self.now:
             copy.status, copy.failure_reason, copy.ended_at = DataBackupStatus.IN_PROGRESS, "", None
         self.copies.append(copy)
@@ -360,47 +415,48 @@ class ClusterHistory:
     # - cleanup -
 
     def _cleanups(self):
-        """A cleanup a day; sets past the recovery window go (the newest always
-        stays), and today's is due now if the spec says so."""
+        """A cleanup a day: it waits to be scheduled, then deletes, as long as
+        the simulated worker makes it (simulation.cleanup_times); sets past the
+        recovery window go (the newest always stays).  The spec's live one is
+        today's, placed so that it is waiting (not started) or running now."""
         spec, rng, now = self.spec, self.rng, self.now
-        if spec.force_cleanup_due:
-            due_at = (now - timedelta(minutes=rng.randrange(2, 6))).replace(second=0, microsecond=0)
-            hour, minute = due_at.hour, due_at.minute
-        else:
-            due_at = None
-            hour, minute = (spec.run_at[0] + 3) % 24, spec.run_at[1] + 15
+        waits, runs_for = simulation.wall(simulation.CLEANUP_WAIT_SECONDS), simulation.wall(simulation.CLEANUP_RUN_SECONDS)
+        live_at = None
+        if spec.cleanup_live == CleanupStatus.NOT_STARTED:
+            live_at = now - waits * rng.uniform(0.1, 0.5)
+        elif spec.cleanup_live == CleanupStatus.RUNNING:
+            live_at = now - waits - runs_for * rng.uniform(0.1, 0.3)
+        hour, minute = (live_at.hour, live_at.minute) if live_at else ((spec.run_at[0] + 3) % 24, spec.run_at[1] + 15)
         sets = sorted(self.sets, key=lambda s: s.created_at)
         last_end = {}
         for t in self.data:
             end = t.ended_at or now
             last_end[id(t.backup_set)] = max(last_end.get(id(t.backup_set), end), end)
-        runs = 0
+        failures = 0
         for day in range(HISTORY_DAYS + 2):
             at = self._day_start(day).replace(hour=hour, minute=minute)
+            if live_at and at == live_at.replace(second=0, microsecond=0):
+                at = live_at
             if at < self.start:
                 continue
             if at >= now:
                 break
             task = CleanupTask(cluster=self.cluster, policy=self.policy, started_at=at,
                                retention_days=spec.retention_days)
-            seconds = rng.randrange(40, 300)
-            if runs == 4 or rng.random() < 0.06:
-                task.status, task.failure_reason = CleanupStatus.FAILED, unreachable(self.dest)
+            runs_at, ends_at = at + waits, at + waits + runs_for
+            if ends_at >= now:
+                # Not over by now: the worker carries it on from here.
+                task.status = CleanupStatus.NOT_STARTED if runs_at > now else CleanupStatus.RUNNING
+            elif failures == 0 and day >= 4 or rng.random() < 0.06:
+                failures += 1
+                task.status, task.failure_reason, task.ended_at = CleanupStatus.FAILED, unreachable(self.dest), ends_at
             else:
-                task.status = CleanupStatus.COMPLETED
-            task.ended_at = at + timedelta(seconds=seconds)
-            if task.ended_at >= now or at == due_at:
-                # Not over by now: due, and left to the worker, which runs a cleanup
-                # in one go (backups.engine.simulation.run_cleanup) from "not started".
-                task.status, task.failure_reason, task.ended_at = CleanupStatus.NOT_STARTED, "", None
-            elif task.status == CleanupStatus.COMPLETED:
-                horizon = at - timedelta(days=spec.retention_days)
+                task.status, task.ended_at = CleanupStatus.COMPLETED, ends_at
+                horizon = ends_at - timedelta(days=spec.retention_days)
                 for backup_set in sets[:-1]:
                     if backup_set.expired_at is None and last_end.get(id(backup_set), now) < horizon:
-                        backup_set.expired_at = task.ended_at
+                        backup_set.expired_at = ends_at
                         task.deleted_sets += 1
-                        task.ended_at += timedelta(seconds=rng.randrange(20, 90))
-            runs += 1
             self.cleanups.append(task)
 
     # - saving -
@@ -441,7 +497,8 @@ class ClusterHistory:
                  for t in self.copies if t.status == DataBackupStatus.IN_PROGRESS]
         live += [(dispatch.FINISH_LOG_MOVE, ("log", t.pk), switch) for t in self.logs if t.status in moving]
         live += [(dispatch.FINISH_LOG_MOVE, ("secondary_log", t.pk), switch) for t in self.log_copies if t.status in moving]
-        live += [(dispatch.RUN_CLEANUP, (t.pk,), None) for t in self.cleanups if t.status == CleanupStatus.NOT_STARTED]
+        live += [(dispatch.RUN_CLEANUP, (t.pk,), None)
+                 for t in self.cleanups if t.status in (CleanupStatus.NOT_STARTED, CleanupStatus.RUNNING)]
         for name, args, countdown in live:
             dispatch.enqueue(name, *args, countdown=countdown)
         return len(live)
@@ -514,7 +571,8 @@ class ClusterHistory:
         steps = [("", CleanupStatus.NOT_STARTED, task.started_at,
                   outcomes.cause("cleanup_scheduled", days=task.retention_days))]
         if task.status != CleanupStatus.NOT_STARTED:
-            steps.append((CleanupStatus.NOT_STARTED, CleanupStatus.RUNNING, task.started_at,
+            runs_at, _ends_at = simulation.cleanup_times(task)
+            steps.append((CleanupStatus.NOT_STARTED, CleanupStatus.RUNNING, runs_at,
                           outcomes.cause("cleanup_started")))
         if task.ended_at:
             finished = outcomes.cause("cleanup_finished", count=task.deleted_sets)

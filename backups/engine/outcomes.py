@@ -39,7 +39,7 @@ CAUSES = {
 
 # Why a task failed, by code; the event of the failure says the same.
 # Placeholders: uri (a storage destination), minutes, time, task (a task
-# kind's name), error (an exception, as "Type: message").
+# kind's name), error (an exception, as "Type: message"), cluster (a name).
 FAILURES = {
     "storage_unreachable": _("Storage destination unreachable: %(uri)s did not answer."),
     "compaction_needed": _("Compaction needed before full backup: the cluster's major compaction has not finished."),
@@ -48,6 +48,10 @@ FAILURES = {
     "log_lost": _("Archive log lost on the service host: the log stream broke."),
     "policy_deleted": _("The backup policy of this cleanup was deleted."),
     "worker_lost": _("Worker lost: no progress since %(time)s."),
+    # An unavailable cluster: a scheduled job created there fails at once (the
+    # database's "job failed to start"); a running one fails where it stood.
+    "cluster_unavailable_at_start": _("The backup job failed to start: cluster %(cluster)s is unavailable."),
+    "cluster_unavailable": _("Cluster %(cluster)s became unavailable: the backup could not go on."),
     "crashed": _("%(task)s failed on an unexpected error: %(error)s"),
 }
 

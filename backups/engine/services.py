@@ -97,8 +97,18 @@ def base_full_backup(cluster, tenant):
     )
 
 
+def check_cluster_available(cluster):
+    """Refuse any backup of a cluster that is unavailable: no server is there to run it."""
+    if not cluster.accepts_backups:
+        raise ActionRefused(
+            _("Cluster %(cluster)s is unavailable: no backup can run there until it is back.") % {"cluster": cluster},
+            "cluster",
+        )
+
+
 def check_data_backup(cluster, tenant, mode, policy):
     """Raise ActionRefused saying why this data backup may not start now."""
+    check_cluster_available(cluster)
     if policy is None:
         raise ActionRefused(
             _("Cluster %(cluster)s has no active backup policy: create or resume one first.") % {"cluster": cluster},
@@ -136,16 +146,23 @@ def check_data_backup(cluster, tenant, mode, policy):
 
 
 def start_data_backup(
-    cluster, tenant, mode, *, trigger, actor=None, actor_label="worker", cause=None, force_outcome=None, size_bytes=None
+    cluster, tenant, mode, *, trigger, actor=None, actor_label="worker", cause=None, force_outcome=None, size_bytes=None,
+    fail_if_unavailable=False,
 ):
-    """Create an in-progress data backup and queue the worker; refuse with ActionRefused."""
+    """Create an in-progress data backup and queue the worker; refuse with ActionRefused.
+
+    ``fail_if_unavailable`` (beat's runs): on an unavailable cluster the job
+    is created and fails at once with the reason, instead of being refused,
+    so the skipped run is in the data backup list for an operator to see."""
     try:
         with transaction.atomic():
             # One operator at a time per cluster: the checks below stay true
             # until we commit, and set numbers cannot collide.
             cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
             policy = active_policy(cluster, tenant)
-            check_data_backup(cluster, tenant, mode, policy)
+            failing = fail_if_unavailable and policy is not None and not cluster.accepts_backups
+            if not failing:
+                check_data_backup(cluster, tenant, mode, policy)
             if mode == BackupMode.FULL:
                 last = BackupSet.objects.filter(cluster=cluster).order_by("-number").values_list("number", flat=True)
                 backup_set = BackupSet.objects.create(
@@ -157,7 +174,7 @@ def start_data_backup(
             else:
                 backup_set = base_full_backup(cluster, tenant).backup_set
             size, outcome, fail_at = simulation.plan_data_backup(
-                cluster, mode, policy, force_outcome=force_outcome, size_bytes=size_bytes
+                cluster, mode, policy, force_outcome=force_outcome, size_bytes=size_bytes, tenant=tenant
             )
             now = timezone.now()
             task = DataBackupTask.objects.create(
@@ -178,7 +195,14 @@ def start_data_backup(
                 requested_by=actor if actor is not None and actor.is_authenticated else None,
             )
             record_created(task, cause=cause or Trigger(trigger).label, actor=actor, actor_label=actor_label)
-            dispatch.enqueue(dispatch.RUN_DATA_BACKUP, task.pk)
+            if failing:
+                reason = outcomes.failure("cluster_unavailable_at_start", cluster=cluster.name)
+                transition(DataBackupTask, task.pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason,
+                           actor_label=actor_label, progress=0, size_bytes=0, sim_outcome="cluster_unavailable_at_start",
+                           sim_fail_at=0, now=now)
+                task.refresh_from_db()
+            else:
+                dispatch.enqueue(dispatch.RUN_DATA_BACKUP, task.pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The data backup could not start; try again.")) from error
     return task
@@ -231,17 +255,21 @@ def run_scheduled_backup(policy_id, now=None):
     if policy.backup_method == BackupMethod.LOGICAL:
         mode = BackupMode.FULL
         # The cluster compacts daily between scheduled runs; the simulation
-        # catches up if this version already has its logical backup.
-        if DataBackupTask.objects.filter(
+        # catches up if this version already has its logical backup (an
+        # unavailable cluster compacts nothing).
+        if policy.cluster.accepts_backups and DataBackupTask.objects.filter(
             cluster=policy.cluster, data_version=policy.cluster.data_version, backup_method=BackupMethod.LOGICAL
         ).exclude(status=DataBackupStatus.FAILED).exists():
             simulation.compact(policy.cluster)
     try:
         task = start_data_backup(
-            policy.cluster, policy.tenant, mode, trigger=Trigger.SCHEDULE, actor_label="beat", cause=cause
+            policy.cluster, policy.tenant, mode, trigger=Trigger.SCHEDULE, actor_label="beat", cause=cause,
+            fail_if_unavailable=True,
         )
     except ActionRefused as refused:
         return f"skipped: {refused.message}"
+    if task.status == DataBackupStatus.FAILED:
+        return f"data backup #{task.pk} failed to start: {task.failure_reason}"
     return f"started data backup #{task.pk}"
 
 
@@ -265,15 +293,17 @@ def stop_log_backup(kind, pk, user):
 def start_log_backup(kind, pk, user):
     """Operator's Start: → starting now; the worker finishes → in progress.
 
-    Only the cluster's current piece starts (``check_current_piece``); the
-    state machine and the one-live-per-cluster constraint speak first, so a
-    row that is not stopped, or a cluster whose current piece runs, gets
-    their refusal."""
+    Only the cluster's current piece starts (``check_current_piece``), and
+    only on a cluster that is not unavailable; the state machine and the
+    one-live-per-cluster constraint speak first, so a row that is not
+    stopped, or a cluster whose current piece runs, gets their refusal."""
     _require_broker()
     try:
         with transaction.atomic():
             transition(_log_model(kind), pk, LogBackupStatus.STARTING, cause=outcomes.cause("start_requested"), actor=user)
-            check_current_piece(kind, pk)  # refusing rolls the move back
+            # Refusing rolls the move back.
+            check_cluster_available(_log_model(kind).objects.select_related("cluster").get(pk=pk).cluster)
+            check_current_piece(kind, pk)
             _audit_log_move(user, audit.Action.LOG_START, kind, pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The log backup could not start; try again.")) from error
@@ -366,6 +396,8 @@ def ensure_log_backup(policy, actor=None):
         return None
     if LogBackupTask.objects.filter(cluster_id=policy.cluster_id, status__in=LogBackupTask.ALIVE).exists():
         return None
+    if not policy.cluster.accepts_backups:
+        return None  # nothing to archive from until the cluster is back
     hosts = Host.objects.filter(cluster_id=policy.cluster_id)
     host = hosts.filter(role=HostRole.LEADER).first() or hosts.first()
     if host is None:

@@ -24,7 +24,10 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from ..choices import BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
+from clusters.choices import ClusterStatus
+from clusters.models import Cluster
+
+from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
 from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from . import dispatch, outcomes
@@ -33,12 +36,28 @@ from .transitions import IllegalTransition, record_created, transition
 
 log = logging.getLogger(__name__)
 
-# Simulated throughput of a data backup, bytes per simulated second.
-THROUGHPUT = 50 * 2**20
-# A data backup never takes less than this many simulated seconds.
-MIN_DATA_SECONDS = 60
-# Real seconds between two progress reports of a running data backup: the
-# task re-queues itself instead of holding a worker for the whole run.
+# How long simulated work takes.  Every duration below is simulated time; it
+# passes SIM_SPEED times faster than the wall clock (``wall``), so at the
+# default 60 a full backup of a 2 TB cluster (about five simulated hours)
+# runs for five minutes with its progress moving.  The demo history
+# (backups/devtools/history.py) takes its durations from these functions at
+# the same speed, so a seeded task and a worked one of the same size last
+# the same.  Schedules, log checkpoints and the clock itself are wall time.
+MB = 2**20
+# Bytes per simulated second: a physical backup copies macro blocks, a
+# logical one exports rows; a secondary copy moves files between destinations.
+THROUGHPUT = 120 * MB
+LOGICAL_THROUGHPUT = 50 * MB
+COPY_THROUGHPUT = 150 * MB
+# Scheduling and the meta phases before the data moves; a backup never takes less.
+MIN_DATA_SECONDS = 180
+# A copy's own start-up: listing and checking the files of the set.
+COPY_SETUP_SECONDS = 60
+# A cleanup waits this long to be scheduled ("not started"), then deletes for this long ("running").
+CLEANUP_WAIT_SECONDS = 600
+CLEANUP_RUN_SECONDS = 2400
+# Real seconds between two progress reports of a running data backup (or
+# copy, or cleanup): the task re-queues itself instead of holding a worker.
 DATA_STEP_SECONDS = 1.0
 # Simulated seconds a log backup needs to start or to stop.
 LOG_SWITCH_SECONDS = 20
@@ -46,9 +65,24 @@ LOG_SWITCH_SECONDS = 20
 LOG_LAG_SECONDS = 3
 
 
-
 def speed():
     return max(float(settings.SIM_SPEED), 0.001)
+
+
+def wall(seconds):
+    """The wall-clock time ``seconds`` of simulated work take at SIM_SPEED."""
+    return timedelta(seconds=seconds / speed())
+
+
+def data_seconds(size_bytes, method=BackupMethod.PHYSICAL):
+    """Simulated seconds a data backup of ``size_bytes`` takes, whole."""
+    rate = LOGICAL_THROUGHPUT if method == BackupMethod.LOGICAL else THROUGHPUT
+    return MIN_DATA_SECONDS + size_bytes / rate
+
+
+def copy_seconds(size_bytes):
+    """Simulated seconds a secondary copy of a ``size_bytes`` backup takes."""
+    return COPY_SETUP_SECONDS + size_bytes / COPY_THROUGHPUT
 
 
 def failure_rate():
@@ -120,13 +154,26 @@ def log_directory(uri, directory):
 # --- Data backups (SIM-2) ------------------------------------------------------
 
 
-def plan_data_backup(cluster, mode, policy, *, force_outcome=None, size_bytes=None):
+def data_size(cluster, tenant, r):
+    """How much a full backup of ``cluster`` (or of one tenant) copies today:
+    what its newest completed full copied, grown a little; a cluster never
+    backed up gets a size of its own."""
+    fulls = DataBackupTask.objects.filter(cluster=cluster, mode=BackupMode.FULL, status=DataBackupStatus.COMPLETED)
+    newest = fulls.filter(tenant=tenant).order_by("-started_at", "-id").values_list("size_bytes", flat=True).first()
+    if newest is None and tenant is not None:
+        whole = fulls.filter(tenant=None).order_by("-started_at", "-id").values_list("size_bytes", flat=True).first()
+        newest = whole and int(whole * r.uniform(0.1, 0.3))
+    return int((newest or r.randint(50, 500) * 2**30) * r.uniform(1.0, 1.01))
+
+
+def plan_data_backup(cluster, mode, policy, *, force_outcome=None, size_bytes=None, tenant=None):
     """Size and fate of a new data backup: (size_bytes, sim_outcome, sim_fail_at)."""
     r = rng("data", cluster.pk, DataBackupTask.objects.filter(cluster=cluster).count())
     if size_bytes is None:
-        full = r.randint(2, 120) * 2**30
-        size_bytes = full if mode == BackupMode.FULL else full // r.randint(5, 20)
-    duration = max(MIN_DATA_SECONDS, size_bytes / THROUGHPUT)
+        full = data_size(cluster, tenant, r)
+        size_bytes = full if mode == BackupMode.FULL else int(full * r.uniform(0.02, 0.07))
+    method = policy.backup_method if policy else BackupMethod.PHYSICAL
+    duration = data_seconds(size_bytes, method)
     timeout = policy.data_backup_timeout_minutes * 60 if policy else None
     if force_outcome:
         if force_outcome in (COMPLETED, "complete", "success"):
@@ -146,7 +193,7 @@ def plan_data_backup(cluster, mode, policy, *, force_outcome=None, size_bytes=No
 
 def data_duration(task):
     """Simulated seconds the whole backup takes."""
-    return max(MIN_DATA_SECONDS, task.size_bytes / THROUGHPUT)
+    return data_seconds(task.size_bytes, task.backup_method)
 
 
 def failure_reason(key, task):
@@ -163,7 +210,7 @@ def advance_data_backup(pk, now=None):
     no longer running (finished now, or by someone else before).
     """
     now = now or timezone.now()
-    task = DataBackupTask.objects.select_related("policy__destination").filter(pk=pk).first()
+    task = DataBackupTask.objects.select_related("policy__destination", "cluster").filter(pk=pk).first()
     if task is None or task.status != DataBackupStatus.IN_PROGRESS:
         return None
     with failing_on_error(DataBackupTask, pk, DataBackupStatus.IN_PROGRESS, now):
@@ -176,6 +223,14 @@ def _advance_data_backup(task, now):
     elapsed = max(0.0, (now - task.started_at).total_seconds() * speed())
     progress = min(100, int(elapsed * 100 / duration))
     try:
+        if not task.cluster.accepts_backups:
+            # Its servers are gone: the backup stops where it stood.
+            reason = outcomes.failure("cluster_unavailable", cluster=task.cluster.name)
+            transition(
+                DataBackupTask, pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason,
+                progress=max(task.progress, min(progress, 99)), now=now,
+            )
+            return None
         if task.sim_outcome not in ("", COMPLETED) and progress >= task.sim_fail_at:
             reason = failure_reason(task.sim_outcome, task)
             transition(
@@ -223,7 +278,7 @@ def start_secondary_copy(task, now):
 
 
 def advance_secondary_data_backup(pk, now=None):
-    """Like ``advance_data_backup`` for a copy: half the time of its source."""
+    """Like ``advance_data_backup`` for a copy (``copy_seconds`` of its source's size)."""
     now = now or timezone.now()
     copy = SecondaryDataBackupTask.objects.select_related("source", "destination").filter(pk=pk).first()
     if copy is None or copy.status != DataBackupStatus.IN_PROGRESS:
@@ -234,7 +289,7 @@ def advance_secondary_data_backup(pk, now=None):
 
 def _advance_secondary_data_backup(copy, now):
     pk = copy.pk
-    duration = data_duration(copy.source) / 2
+    duration = copy_seconds(copy.source.size_bytes)
     elapsed = max(0.0, (now - copy.started_at).total_seconds() * speed())
     try:
         if elapsed >= duration:
@@ -261,6 +316,9 @@ def compact(cluster):
 
 
 
+_AVAILABLE = [status for status in ClusterStatus.values if status != ClusterStatus.UNAVAILABLE]
+
+
 def log_switch_delay():
     """Real seconds a log backup spends starting or stopping."""
     return LOG_SWITCH_SECONDS / speed()
@@ -279,7 +337,8 @@ def finish_log_move(kind, pk, now=None, actor_label="worker", cause=None):
             with transaction.atomic():
                 transition(model, pk, LogBackupStatus.IN_PROGRESS, cause=cause or outcomes.cause("log_running"),
                            actor_label=actor_label, expect=[LogBackupStatus.STARTING], now=now)
-                model.objects.filter(pk=pk, latest_point__isnull=True).update(
+                # Nothing is archived on an unavailable cluster: it runs paused (tick_log_backups).
+                model.objects.filter(pk=pk, latest_point__isnull=True, cluster__status__in=_AVAILABLE).update(
                     latest_point=now - timedelta(seconds=LOG_LAG_SECONDS)
                 )
                 if model is LogBackupTask:
@@ -317,13 +376,19 @@ def tick_log_backups(now=None, interval=None):
 
     A point catches up at SIM_SPEED times real time (a log backup restarted
     after a stop drains its backlog) and never passes ``now - LOG_LAG``.
+    The archive of an unavailable cluster pauses, as the database's does when
+    its servers are down: it stays in progress, its point stands still and
+    its delay grows (the log-delay alert), and it catches up once the cluster
+    is back; its secondary copy stops at the point it copies from.
     Returns how many rows moved.
     """
     now = now or timezone.now()
     interval = interval or float(settings.SIM_LOG_TICK_SECONDS)
     step = timedelta(seconds=interval * max(speed(), 1.0))
     head = Value(now - timedelta(seconds=LOG_LAG_SECONDS), output_field=DateTimeField())
-    moved = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS).update(
+    running = LogBackupTask.objects.filter(status=LogBackupStatus.IN_PROGRESS)
+    paused = Cluster.objects.filter(status=ClusterStatus.UNAVAILABLE).values("pk")
+    moved = running.exclude(cluster_id__in=paused).update(
         latest_point=Least(head, Coalesce(F("latest_point"), F("started_at")) + step, output_field=DateTimeField()),
         updated_at=now,
     )
@@ -429,28 +494,59 @@ def expirable_sets(policy, now):
     return expirable
 
 
+def cleanup_times(cleanup):
+    """When a cleanup starts running and when it ends: it waits
+    CLEANUP_WAIT_SECONDS after it was scheduled (its start time), then deletes
+    for CLEANUP_RUN_SECONDS (both simulated)."""
+    runs_at = cleanup.started_at + wall(CLEANUP_WAIT_SECONDS)
+    return runs_at, runs_at + wall(CLEANUP_RUN_SECONDS)
+
+
+def _step_until(moment, now, step=5.0):
+    """Real seconds to the next step: ``moment``, or sooner to report progress."""
+    return max(0.05, min(step, (moment - now).total_seconds()))
+
+
 def run_cleanup(pk, now=None):
-    """not started → running → completed (deleted_sets) or failed."""
+    """One step of a cleanup: not started → running once its wait is over,
+    running → completed (deleted_sets) or failed once its run is over.
+
+    Returns the real seconds until its next step, or None when it has ended
+    (now, or by someone else before).  Each step in between is a heartbeat,
+    so the sweeper leaves a waiting or running cleanup alone.
+    """
     now = now or timezone.now()
-    try:
-        transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=outcomes.cause("cleanup_started"), now=now)
-    except IllegalTransition:
-        return None  # already taken by another delivery of this message
+    cleanup = CleanupTask.objects.select_related("policy__destination").filter(pk=pk).first()
+    if cleanup is None or cleanup.status not in (CleanupStatus.NOT_STARTED, CleanupStatus.RUNNING):
+        return None
+    runs_at, ends_at = cleanup_times(cleanup)
+    if cleanup.status == CleanupStatus.NOT_STARTED:
+        if now < runs_at:
+            waiting = CleanupTask.objects.filter(pk=pk, status=CleanupStatus.NOT_STARTED).update(updated_at=now)
+            return _step_until(runs_at, now) if waiting else None
+        try:
+            transition(CleanupTask, pk, CleanupStatus.RUNNING, cause=outcomes.cause("cleanup_started"),
+                       expect=[CleanupStatus.NOT_STARTED], now=now)
+        except IllegalTransition:
+            return None  # already taken by another delivery of this message
     with failing_on_error(CleanupTask, pk, CleanupStatus.RUNNING, now):
-        return _run_cleanup(pk, now)
+        return _run_cleanup(cleanup, now, ends_at)
 
 
-def _run_cleanup(pk, now):
-    cleanup = CleanupTask.objects.select_related("policy__destination").get(pk=pk)
+def _run_cleanup(cleanup, now, ends_at):
+    pk = cleanup.pk
     try:
         if cleanup.policy is None:
             reason = outcomes.failure("policy_deleted")
-            transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
-            return CleanupStatus.FAILED
+            transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
+            return None
+        if now < ends_at:
+            running = CleanupTask.objects.filter(pk=pk, status=CleanupStatus.RUNNING).update(updated_at=now)
+            return _step_until(ends_at, now) if running else None
         if rng("cleanup", pk).random() < failure_rate() / 2:
             reason = outcomes.failure("storage_unreachable", uri=cleanup.policy.destination.uri)
-            transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason)
-            return CleanupStatus.FAILED
+            transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
+            return None
         policy = cleanup.policy
         policy.retention_days = cleanup.retention_days
         with transaction.atomic():
@@ -458,11 +554,11 @@ def _run_cleanup(pk, now):
             deleted = BackupSet.objects.filter(pk__in=doomed, expired_at__isnull=True).update(expired_at=now)
             transition(
                 CleanupTask, pk, CleanupStatus.COMPLETED, expect=[CleanupStatus.RUNNING],
-                cause=outcomes.cause("cleanup_finished", count=deleted), deleted_sets=deleted,
+                cause=outcomes.cause("cleanup_finished", count=deleted), deleted_sets=deleted, now=now,
             )
     except IllegalTransition:
         return None  # the sweeper gave up on it meanwhile: nothing was written
-    return CleanupStatus.COMPLETED
+    return None
 
 
 # --- Lost tasks ------------------------------------------------------------------

@@ -61,11 +61,11 @@ def test_instant_full_backup_runs_to_completion(cluster, policy, admin_user):
     task = services.instant_backup(cluster, None, BackupMode.FULL, admin_user, size_bytes=6 * GB)
     assert (task.status, task.trigger, task.requested_by, task.backup_method) == ("in_progress", "instant", admin_user, "physical")
     assert task.backup_set.number == 1 and task.data_version == cluster.data_version
-    # 6 GiB at 50 MiB/s is 123 simulated seconds: about 2 real seconds at 60x.
+    # 6 GiB at 120 MiB/s after 180 s of set-up is 231 simulated seconds: 3.85 real seconds at 60x.
     delay = simulation.advance_data_backup(task.pk, now=task.started_at + timedelta(seconds=1))
     task.refresh_from_db()
-    assert task.status == "in_progress" and 40 <= task.progress <= 50 and 0 < delay <= 1
-    task = finish(task, after=timedelta(seconds=3))
+    assert task.status == "in_progress" and task.progress == 25 and 0 < delay <= 1
+    task = finish(task, after=timedelta(seconds=4))
     assert task.status == "completed" and task.progress == 100 and task.ended_at
     events = list(task.events.order_by("id").values_list("old_status", "new_status", "actor_id"))
     assert events == [("", "in_progress", admin_user.pk), ("in_progress", "completed", None)]
@@ -366,8 +366,9 @@ def test_cleanup_expires_sets_older_than_the_window_but_keeps_the_anchor(cluster
     recent = _set_with_full(cluster, 2)
     assert set(simulation.expirable_sets(policy, timezone.now())) == {oldest.pk, old.pk}
     cleanup = f.make_cleanup_task(cluster, policy=policy, status=CleanupStatus.NOT_STARTED, retention_days=7)
-    assert simulation.run_cleanup(cleanup.pk) == "completed"
+    assert simulation.run_cleanup(cleanup.pk) is None  # scheduled hours ago: waited and ran long since
     cleanup.refresh_from_db()
+    assert cleanup.status == "completed"
     assert cleanup.deleted_sets == 2 and cleanup.ended_at
     assert set(BackupSet.objects.filter(expired_at__isnull=False).values_list("pk", flat=True)) == {oldest.pk, old.pk}
     assert not BackupSet.objects.get(pk=anchor.pk).expired_at and not BackupSet.objects.get(pk=recent.pk).expired_at
@@ -386,6 +387,30 @@ def test_cleanup_never_deletes_the_only_set(cluster):
     policy = f.make_policy(cluster, retention_days=1)
     _set_with_full(cluster, 100)
     assert simulation.expirable_sets(policy, timezone.now()) == []
+
+
+def test_a_cleanup_waits_then_runs_for_a_while_with_a_heartbeat_then_completes(cluster):
+    policy = f.make_policy(cluster)
+    now = timezone.now()
+    cleanup = f.make_cleanup_task(cluster, policy=policy, status=CleanupStatus.NOT_STARTED, started_at=now)
+    runs_at, ends_at = simulation.cleanup_times(cleanup)
+    # At 60x: ten simulated minutes of waiting, forty of deleting.
+    assert (runs_at - now, ends_at - runs_at) == (timedelta(seconds=10), timedelta(seconds=40))
+
+    def step(at):
+        delay = simulation.run_cleanup(cleanup.pk, now=at)
+        cleanup.refresh_from_db()
+        return delay, cleanup.status, cleanup.updated_at
+
+    assert step(now + timedelta(seconds=4)) == (5.0, "not_started", now + timedelta(seconds=4))
+    assert step(now + timedelta(seconds=8)) == (2.0, "not_started", now + timedelta(seconds=8))
+    assert step(runs_at) == (5.0, "running", runs_at)
+    assert step(ends_at - timedelta(seconds=1)) == (1.0, "running", ends_at - timedelta(seconds=1))
+    assert step(ends_at) == (None, "completed", ends_at)
+    assert cleanup.ended_at == ends_at
+    assert list(cleanup.events.order_by("id").values_list("new_status", "created_at")) == [
+        ("running", runs_at), ("completed", ends_at),
+    ]
 
 
 def test_cleanups_are_scheduled_per_active_policy_once_a_simulated_day(cluster):
@@ -436,10 +461,10 @@ def test_a_data_backup_that_raises_ends_failed_with_the_error(cluster, admin_use
 def test_a_secondary_copy_that_raises_ends_failed_with_the_error(cluster, monkeypatch):
     copy = f.make_secondary_data_task(f.make_data_task(cluster), status="in_progress")
 
-    def broken(task):
+    def broken(size_bytes):
         raise ValueError("no size")
 
-    monkeypatch.setattr(simulation, "data_duration", broken)
+    monkeypatch.setattr(simulation, "copy_seconds", broken)
     with translation.override("en"), pytest.raises(ValueError):
         simulation.advance_secondary_data_backup(copy.pk)
     copy.refresh_from_db()
@@ -553,7 +578,8 @@ def test_the_sweeper_requeues_a_cleanup_that_was_never_sent(cluster, policy, mon
         assert simulation.sweep_lost_tasks(now=later + timedelta(seconds=1), stale=STALE)["requeued"] == []
     assert len(sent) == 1
     # What the re-sent message runs: the cleanup, to its end.
-    assert simulation.run_cleanup(cleanup.pk) == "completed"
+    assert simulation.run_cleanup(cleanup.pk) is None
+    assert CleanupTask.objects.get(pk=cleanup.pk).status == "completed"
 
 
 def test_every_dispatched_name_is_a_registered_celery_task():
