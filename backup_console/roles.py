@@ -22,6 +22,7 @@ OPERATOR_PERMISSIONS = (
     ("backups", "change_secondarylogbackuptask"),  # Stop/Start (OV-7)
     ("backups", "add_backuppolicy"),  # new policy (OV-1)
     ("backups", "change_backuppolicy"),  # edit, pause, resume
+    ("backups", "add_restoretask"),  # start a restore
 )
 
 

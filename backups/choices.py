@@ -90,6 +90,22 @@ class TaskKind(models.TextChoices):
     CLEANUP = "cleanup", _("Cleanup")
     SECONDARY_DATA = "secondary_data", _("Secondary data backup")
     SECONDARY_LOG = "secondary_log", _("Secondary log backup")
+    RESTORE = "restore", _("Restore")
+
+
+class RestorePhase(models.TextChoices):
+    """A restore's progress, as the real system reports it (shared/DOMAIN.md):
+    on the system tenant, then on the new tenant, in this order."""
+
+    CREATE_TENANT = "CREATE_TENANT", _("Creating the tenant")
+    WAIT_TENANT_RESTORE_FINISH = "WAIT_TENANT_RESTORE_FINISH", _("Waiting for the tenant's restore")
+    RESTORE_PRE = "RESTORE_PRE", _("Preparing the restore")
+    RESTORE_CREATE_INIT_LS = "RESTORE_CREATE_INIT_LS", _("Creating log streams")
+    RESTORE_WAIT_LS = "RESTORE_WAIT_LS", _("Restoring data and replaying log")
+    POST_CHECK = "POST_CHECK", _("Checking the restored tenant")
+    UPGRADE = "UPGRADE", _("Upgrading the tenant")
+    RESTORE_SUCCESS = "RESTORE_SUCCESS", _("Restore succeeded")
+    RESTORE_FAIL = "RESTORE_FAIL", _("Restore failed")
 
 
 class Trigger(models.TextChoices):

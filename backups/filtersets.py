@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from clusters.models import Cluster, Tenant
 
 from .choices import CleanupStatus, DataBackupStatus, LogBackupStatus
-from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from .timerange import TimeRangeFilterSet
 
 MAX_ID = 2**63 - 1  # PostgreSQL bigint: larger IDs cannot exist, and must not reach the query
@@ -149,6 +149,14 @@ class SecondaryLogBackupTaskFilterSet(TaskFilterSet):
 
     class Meta:
         model = SecondaryLogBackupTask
+        fields = ["range", "start", "end", "status", "cluster"]
+
+
+class RestoreTaskFilterSet(TaskFilterSet):
+    status = status_filter(DataBackupStatus.choices)
+
+    class Meta:
+        model = RestoreTask
         fields = ["range", "start", "end", "status", "cluster"]
 
 

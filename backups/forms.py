@@ -384,3 +384,40 @@ class RestorePointForm(BootstrapMixin, forms.Form):
         if cleaned.get("at") and not cleaned.get("tenant"):
             self.add_error("tenant", _("Choose the tenant to restore."))
         return cleaned
+
+
+class RestoreForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
+    """Start a restore (发起恢复): source, restore point, target and the new tenant's name."""
+
+    source_cluster = forms.ModelChoiceField(Cluster.objects.order_by("name"), label=gettext_lazy("Source cluster"))
+    source_tenant = TenantChoiceField(Tenant.objects.select_related("cluster"), widget=TenantSelect,
+                                      label=gettext_lazy("Source tenant"))
+    latest = forms.BooleanField(required=False, label=gettext_lazy("Latest recoverable moment"))
+    restore_point = forms.DateTimeField(
+        label=gettext_lazy("Restore point"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+        help_text=gettext_lazy("Date and time to the second, in the console's time zone."),
+    )
+    target_cluster = forms.ModelChoiceField(Cluster.objects.order_by("name"), label=gettext_lazy("Target cluster"))
+    new_tenant_name = forms.RegexField(
+        regex=r"^[A-Za-z][A-Za-z0-9_]{0,63}$", max_length=64, label=gettext_lazy("New tenant"),
+        error_messages={"invalid": gettext_lazy("A tenant name starts with a letter and has up to 64 letters, digits and underscores.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+    def clean(self):
+        cleaned = super().clean()
+        cluster, tenant = cleaned.get("source_cluster"), cleaned.get("source_tenant")
+        if cluster and tenant and tenant.cluster_id != cluster.pk:
+            self.add_error("source_tenant", _("Tenant %(tenant)s belongs to another cluster, not %(cluster)s.")
+                           % {"tenant": tenant.name, "cluster": cluster})
+        if not cleaned.get("latest") and not cleaned.get("restore_point") and "restore_point" not in self.errors:
+            self.add_error("restore_point", _("Give a restore point, or choose the latest recoverable moment."))
+        return cleaned
+
+    def refuse(self, refused):
+        self.add_error(refused.field if refused.field in self.fields else None, refused.message)
+        self.style_widgets()

@@ -15,7 +15,7 @@ from .choices import CleanupStatus as C
 from .choices import DataBackupStatus as D
 from .choices import LogBackupStatus as L
 from .choices import TaskKind
-from .models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .models import CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 
 _DATA_MOVES = {D.IN_PROGRESS: frozenset({D.COMPLETED, D.FAILED})}
 _LOG_MOVES = {
@@ -67,6 +67,10 @@ KINDS = {
         Kind(TaskKind.SECONDARY_LOG, SecondaryLogBackupTask, "secondary_logs", _("Secondary log backups"),
              "backups:secondary_log_list", "backups:secondary_log_detail", _LOG_MOVES,
              ("source", "destination", "storage_directory", "latest_point"), end_sort=None),
+        Kind(TaskKind.RESTORE, RestoreTask, "restores", _("Restore tasks"), "backups:restore_list",
+             "backups:restore_detail", _DATA_MOVES,
+             ("source_tenant", "restore_point", "target_cluster", "new_tenant_name", "new_tenant", "phase",
+              "finished_bytes", "total_bytes", "data_task_ids", "round_ids", "requested_by")),
     )
 }
 LOG_KINDS = {value: kind for value, kind in KINDS.items() if kind.is_log}
@@ -74,6 +78,7 @@ LOG_KINDS = {value: kind for value, kind in KINDS.items() if kind.is_log}
 TAB_GROUPS = [
     (_("Normal backups"), [KINDS[TaskKind.DATA], KINDS[TaskKind.LOG], KINDS[TaskKind.CLEANUP]]),
     (_("Secondary backups"), [KINDS[TaskKind.SECONDARY_DATA], KINDS[TaskKind.SECONDARY_LOG]]),
+    (_("Restores"), [KINDS[TaskKind.RESTORE]]),
 ]
 
 

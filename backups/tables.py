@@ -30,7 +30,7 @@ from .choices import LogBackupStatus
 from .engine.transitions import sources
 from .formats import duration_text, log_delay, stamp
 from .kinds import KINDS, kind_of
-from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 
 
 def choice_labels(model, field_name):
@@ -416,6 +416,33 @@ class SecondaryLogBackupTaskTable(TaskTable):
         model = SecondaryLogBackupTask
         fields = ("cluster", "latest_point", "storage_directory", "status", "actions")
         empty_text = _("No secondary log backups match these filters.")
+
+
+def prepare_restore(rows, page):
+    prepare_times("restore_point")(rows, page)
+    for row in rows:
+        row.target_url = reverse("clusters:detail", args=[row.target_cluster_id])
+
+
+class RestoreTaskTable(TaskTable):
+    id = id_cell()
+    cluster = Cell(_("Source cluster"), '<a href="{{ task.cluster_url }}">{{ task.cluster.name }}</a>', td=' class="text-nowrap"',
+                   prepare=prepare_cluster, accessor="cluster__name")
+    source_tenant = Cell(_("Source tenant"), "{{ task.source_tenant.name }}", accessor="source_tenant__name")
+    restore_point = Cell(_("Restore point"), "{{ task.restore_point_text }}", td=' class="text-nowrap"', prepare=prepare_restore)
+    target_cluster = Cell(_("Target cluster"), '<a href="{{ task.target_url }}">{{ task.target_cluster.name }}</a>',
+                          td=' class="text-nowrap"', accessor="target_cluster__name")
+    new_tenant_name = Cell(_("New tenant"), "{{ task.new_tenant_name }}")
+    started_at = start_cell()
+    ended_at = end_cell()
+    status = status_cell()
+    actions = actions_cell()
+
+    class Meta(TaskTable.Meta):
+        model = RestoreTask
+        fields = ("id", "cluster", "source_tenant", "restore_point", "target_cluster", "new_tenant_name",
+                  "started_at", "ended_at", "status", "actions")
+        empty_text = _("No restore tasks match these filters.")
 
 
 # --- The audit trail ---------------------------------------------------------

@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 
-from .engine import schedules, services, simulation
+from .engine import restores, schedules, services, simulation
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ def finish_log_move(kind, task_id):
 @shared_task(ignore_result=True)
 def run_cleanup(task_id):
     _again(run_cleanup, task_id, simulation.run_cleanup(task_id))
+
+
+@shared_task(ignore_result=True)
+def run_restore(task_id):
+    _again(run_restore, task_id, restores.advance_restore(task_id))
 
 
 @shared_task(ignore_result=True)

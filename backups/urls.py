@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, audit, details, lists, policies
+from .views import actions, audit, details, lists, policies, restores
 
 app_name = "backups"
 
@@ -12,12 +12,15 @@ urlpatterns = [
     path("cleanups/", lists.CleanupTaskListView.as_view(), name="cleanup_list"),
     path("secondary/data/", lists.SecondaryDataBackupTaskListView.as_view(), name="secondary_data_list"),
     path("secondary/logs/", lists.SecondaryLogBackupTaskListView.as_view(), name="secondary_log_list"),
+    path("restores/", lists.RestoreTaskListView.as_view(), name="restore_list"),
     # Each task's page with its full history.
     path("data/<int:pk>/", details.data_detail, name="data_detail"),
     path("logs/<int:pk>/", details.log_detail, name="log_detail"),
     path("cleanups/<int:pk>/", details.cleanup_detail, name="cleanup_detail"),
     path("secondary/data/<int:pk>/", details.secondary_data_detail, name="secondary_data_detail"),
     path("secondary/logs/<int:pk>/", details.secondary_log_detail, name="secondary_log_detail"),
+    path("restores/<int:pk>/", details.restore_detail, name="restore_detail"),
+    path("restores/new/", restores.restore_create, name="restore_create"),
     # Operator actions.
     path("logs/<int:pk>/stop/", actions.log_stop, name="log_stop"),
     path("logs/<int:pk>/start/", actions.log_start, name="log_start"),

@@ -13,6 +13,7 @@ from backups.models import (
     CleanupTask,
     DataBackupTask,
     LogBackupTask,
+    RestoreTask,
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
     StorageDestination,
@@ -132,3 +133,14 @@ def make_secondary_log_task(source, **kw):
     kw.setdefault("storage_directory", f"/{source.cluster.name}/clog-copy")
     kw.setdefault("latest_point", timezone.now() - timedelta(seconds=30))
     return SecondaryLogBackupTask.objects.create(source=source, cluster=source.cluster, **kw)
+
+
+def make_restore_task(cluster, **kw):
+    """A running restore of a tenant of ``cluster`` into a new tenant of another cluster."""
+    kw.setdefault("source_tenant", make_tenant(cluster))
+    kw.setdefault("target_cluster", make_cluster())
+    kw.setdefault("new_tenant_name", f"restored_{next(_seq)}")
+    kw.setdefault("restore_point", timezone.now() - timedelta(hours=1))
+    kw.setdefault("started_at", timezone.now() - timedelta(minutes=5))
+    kw.setdefault("total_bytes", 10 * 2**30)
+    return RestoreTask.objects.create(cluster=cluster, **kw)

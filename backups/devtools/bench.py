@@ -39,7 +39,6 @@ from django.utils import timezone
 
 from clusters.models import Cluster
 
-from ..choices import TaskKind
 from ..kinds import KINDS
 from ..models import TASK_MODELS
 from . import history
@@ -150,7 +149,7 @@ def fill(rows, out):
             last[0] = time.monotonic()
             out(f"  fill {kind.label}: {done:,}/{wanted:,}, {rate:,.0f} rows/s")
 
-    result = top_up(dict.fromkeys(TaskKind, rows), progress=progress)
+    result = top_up(dict.fromkeys(TASK_MODELS, rows), progress=progress)
     if result["rows"]:
         out(f"filled {result['rows']:,} rows in {result['seconds']:.0f}s "
             f"({result['rows'] / result['seconds']:,.0f} rows/s)")

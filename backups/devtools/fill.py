@@ -74,8 +74,8 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
     """
     now = now or default_now()
     targets = {TaskKind(k): int(v) for k, v in kind_counts.items()}
-    need = {kind: max(0, targets.get(kind, 0) - TASK_MODELS[kind].objects.count()) for kind in TaskKind}
-    result = {"rows": 0, "seconds": 0.0, **{kind.value: 0 for kind in TaskKind}}
+    need = {kind: max(0, targets.get(kind, 0) - TASK_MODELS[kind].objects.count()) for kind in TASK_MODELS}
+    result = {"rows": 0, "seconds": 0.0, **{kind.value: 0 for kind in TASK_MODELS}}
     if not any(need.values()):
         return result
     fleet = _ensure_fleet(now)

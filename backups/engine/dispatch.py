@@ -29,7 +29,8 @@ RUN_SECONDARY_DATA_BACKUP = "backups.tasks.run_secondary_data_backup"
 FINISH_LOG_MOVE = "backups.tasks.finish_log_move"
 RUN_CLEANUP = "backups.tasks.run_cleanup"
 RUN_SCHEDULED_BACKUP = "backups.tasks.run_scheduled_backup"
-TASK_NAMES = (RUN_DATA_BACKUP, RUN_SECONDARY_DATA_BACKUP, FINISH_LOG_MOVE, RUN_CLEANUP, RUN_SCHEDULED_BACKUP)
+RUN_RESTORE = "backups.tasks.run_restore"
+TASK_NAMES = (RUN_DATA_BACKUP, RUN_SECONDARY_DATA_BACKUP, FINISH_LOG_MOVE, RUN_CLEANUP, RUN_SCHEDULED_BACKUP, RUN_RESTORE)
 
 
 class BrokerUnavailable(Exception):

@@ -35,6 +35,9 @@ CAUSES = {
     "cleanup_scheduled": _("Retention of %(days)s days."),
     "cleanup_started": _("Cleanup started."),
     "cleanup_finished": _("Deleted %(count)s expired backup set(s)."),
+    # Restores.
+    "restore_requested": _("Restore requested."),
+    "restore_finished": _("Restore finished: tenant %(tenant)s created."),
 }
 
 # Why a task failed, by code; the event of the failure says the same.
@@ -53,6 +56,8 @@ FAILURES = {
     "cluster_unavailable_at_start": _("The backup job failed to start: cluster %(cluster)s is unavailable."),
     "cluster_unavailable": _("Cluster %(cluster)s became unavailable: the backup could not go on."),
     "crashed": _("%(task)s failed on an unexpected error: %(error)s"),
+    "set_deleted": _("Backup set of data backup #%(pk)s was deleted while the restore needed it."),
+    "log_missing": _("result: -4018 (not enough log for the restore point): the archive has no log up to %(time)s."),
 }
 
 # The ends a data backup is planned to reach when it is created (its

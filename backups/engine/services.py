@@ -36,7 +36,7 @@ class ActionRefused(Exception):
 
 # The form field an operator is shown a refusal on, by the fields a unique
 # constraint covers (the message is the constraint's own).
-_BLAMED_FIELDS = ("tenant", "cluster")
+_BLAMED_FIELDS = ("new_tenant_name", "tenant", "cluster")
 
 
 def _unique_constraints():

@@ -1,9 +1,10 @@
 """The backup domain's models, by concern: policies (where and when), tasks
-(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to)."""
+(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores."""
 
 from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
+from .restores import RestoreTask
 from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskBase, list_indexes
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "DataBackupTask",
     "LogBackupTask",
     "RecoverableInterval",
+    "RestoreTask",
     "SecondaryDataBackupTask",
     "SecondaryLogBackupTask",
     "StorageDestination",

@@ -65,6 +65,7 @@ class AuditEntry(models.Model):
         POLICY_EDIT = "policy_edit", _("Edit policy")
         POLICY_PAUSE = "policy_pause", _("Pause policy")
         POLICY_RESUME = "policy_resume", _("Resume policy")
+        RESTORE_START = "restore_start", _("Start a restore")
         ADMIN_ADD = "admin_add", _("Admin: add")
         ADMIN_CHANGE = "admin_change", _("Admin: change")
         ADMIN_DELETE = "admin_delete", _("Admin: delete")

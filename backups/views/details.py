@@ -58,6 +58,7 @@ def _view(kind):
 log_detail = _view(TaskKind.LOG)
 cleanup_detail = _view(TaskKind.CLEANUP)
 secondary_data_detail = _view(TaskKind.SECONDARY_DATA)
+restore_detail = _view(TaskKind.RESTORE)
 secondary_log_detail = _view(TaskKind.SECONDARY_LOG)
 
 

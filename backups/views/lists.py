@@ -23,7 +23,7 @@ from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
 from ..engine.services import superseded
 from ..kinds import TAB_GROUPS, kind_of
-from ..models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from ..models import CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from ..paging import Page, PartsQuery
 from ..tables import PageRows
 from ..timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
@@ -270,3 +270,9 @@ class SecondaryLogBackupTaskListView(LiveFirstMixin, TaskListView):
     queryset = SecondaryLogBackupTask.objects.select_related("cluster").annotate(superseded=superseded(TaskKind.SECONDARY_LOG))
     filterset_class = filtersets.SecondaryLogBackupTaskFilterSet
     table_class = tables.SecondaryLogBackupTaskTable
+
+
+class RestoreTaskListView(TaskListView):
+    queryset = RestoreTask.objects.select_related("cluster", "source_tenant", "target_cluster")
+    filterset_class = filtersets.RestoreTaskFilterSet
+    table_class = tables.RestoreTaskTable

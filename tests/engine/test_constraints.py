@@ -95,6 +95,13 @@ VIOLATIONS = {
     "policy_logical_is_full_only": lambda c: update(
         f.make_policy(c, backup_method="logical"), schedule_days={"1": "full", "3": "incremental"}),
     "backup_set_id_unique_in_cluster": lambda c: clone(f.make_backup_set(c, number=5)),
+    # Restores: one into a new tenant (unless it failed); bytes within the total; an end iff finished; a reason if failed.
+    "backups_restoretask_end_not_before_start": lambda c: ends_before_start(f.make_restore_task(c, status="completed", ended_at=timezone.now())),
+    "one_restore_per_new_tenant": lambda c: clone(f.make_restore_task(c, new_tenant_name="twin"), status="completed",
+                                                  ended_at=timezone.now()),
+    "restore_finished_within_total": lambda c: update(f.make_restore_task(c), finished_bytes=F("total_bytes") + 1),
+    "restore_ended_iff_finished": lambda c: update(f.make_restore_task(c), ended_at=timezone.now()),
+    "restore_failure_has_reason": lambda c: update(f.make_restore_task(c), status="failed", ended_at=timezone.now()),
     # Recoverable intervals: an end not before the start, or a live round to follow.
     "interval_ends_after_start_or_follows_its_round": lambda c: update(
         RecoverableInterval.objects.create(cluster=c, tenant=f.make_tenant(c), start=timezone.now(), end=timezone.now()),

@@ -1,0 +1,140 @@
+"""Restores: what may start, the phases the simulated machinery walks, and how it fails."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from backups.choices import DataBackupStatus, RestorePhase
+from backups.engine import restores
+from backups.engine.restores import advance_restore, start_restore
+from backups.engine.services import ActionRefused
+from backups.engine.transitions import transition
+from backups.models import AuditEntry, BackupSet, DataBackupTask, RestoreTask, TaskEvent
+from clusters.models import Tenant
+from tests import factories as f
+from tests.engine.test_race import press_at_once
+from tests.services import require_postgres
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def at(hours):
+    return NOW + timedelta(hours=hours)
+
+
+@pytest.fixture
+def estate(admin_user):
+    source = f.make_cluster(name="prod")
+    tenant = f.make_tenant(source, name="sales")
+    target = f.make_cluster(name="standby")
+    f.make_log_task(source, started_at=at(-30), latest_point=at(-1))
+    full = f.make_data_task(source, started_at=at(-20), status=DataBackupStatus.IN_PROGRESS, size_bytes=10 * 2**30)
+    transition(DataBackupTask, full.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-19), progress=100)
+    return {"source": source, "tenant": tenant, "target": target, "full": full, "user": admin_user}
+
+
+FIVE_HOURS_AGO = at(-5)
+
+
+def start(estate, moment=FIVE_HOURS_AGO, name="sales_copy", **kw):
+    return start_restore(estate["tenant"], moment, estate["target"], name, estate["user"], **kw)
+
+
+def test_a_restore_walks_its_phases_to_a_new_tenant(estate):
+    task = start(estate, outcome="completed")
+    assert task.status == DataBackupStatus.IN_PROGRESS and task.phase == RestorePhase.CREATE_TENANT
+    assert task.data_task_ids == [estate["full"].pk] and len(task.round_ids) == 1
+    assert task.total_bytes == 10 * 2**30
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.RESTORE_START, object_id=task.pk).exists()
+
+    total = restores.duration(task) / restores.speed()  # real seconds
+    seen = []
+    for share in (0.02, 0.3, 0.6, 0.9):
+        advance_restore(task.pk, now=task.started_at + timedelta(seconds=total * share))
+        task.refresh_from_db()
+        seen.append((task.phase, task.finished_bytes))
+    assert [phase for phase, _bytes in seen] == [
+        RestorePhase.CREATE_TENANT, RestorePhase.RESTORE_WAIT_LS, RestorePhase.RESTORE_WAIT_LS, RestorePhase.POST_CHECK]
+    assert [b for _p, b in seen] == sorted(b for _p, b in seen) and 0 < seen[1][1] < seen[2][1] <= task.total_bytes
+
+    assert advance_restore(task.pk, now=task.started_at + timedelta(seconds=total + 1)) is None
+    task.refresh_from_db()
+    assert task.status == DataBackupStatus.COMPLETED and task.phase == RestorePhase.RESTORE_SUCCESS
+    assert task.finished_bytes == task.total_bytes
+    assert Tenant.objects.get(cluster=estate["target"], name="sales_copy") == task.new_tenant
+    assert TaskEvent.objects.filter(object_id=task.pk, new_status="completed").exists()
+
+
+def test_latest_restores_to_the_newest_recoverable_moment(estate):
+    task = start(estate, moment=None, outcome="completed")
+    assert task.restore_point == at(-1)
+
+
+@pytest.mark.parametrize("change, field, words", [
+    (lambda e: {"moment": at(-25)}, "restore_point", "not in any recoverable interval"),
+    (lambda e: {"moment": at(+2)}, "restore_point", "not in any recoverable interval"),
+    (lambda e: f.make_tenant(e["target"], name="taken") and {"name": "taken"}, "new_tenant_name", "already exists"),
+    (lambda e: e["target"].__class__.objects.filter(pk=e["target"].pk).update(status="unavailable") and {},
+     "target_cluster", "needs a running cluster"),
+])
+def test_refusals_name_their_field_and_write_nothing(estate, change, field, words):
+    kwargs = change(estate)
+    before = (RestoreTask.objects.count(), AuditEntry.objects.count(), TaskEvent.objects.count())
+    estate["target"].refresh_from_db()
+    with pytest.raises(ActionRefused) as refused:
+        start(estate, **kwargs)
+    assert refused.value.field == field and words in refused.value.message
+    assert (RestoreTask.objects.count(), AuditEntry.objects.count(), TaskEvent.objects.count()) == before
+
+
+def test_a_point_in_a_gap_says_the_nearest_moments(estate):
+    with pytest.raises(ActionRefused) as refused:
+        start(estate, moment=at(-25))
+    assert timezone.localtime(at(-19)).strftime("%Y-%m-%d %H:%M:%S") in refused.value.message
+
+
+def test_a_second_restore_into_the_same_new_tenant_is_refused(estate):
+    start(estate, outcome="completed")
+    with pytest.raises(ActionRefused) as refused:
+        start(estate)
+    assert refused.value.field == "new_tenant_name"
+    assert RestoreTask.objects.count() == 1
+
+
+def test_a_set_deleted_meanwhile_fails_the_restore_with_that_reason(estate):
+    task = start(estate, outcome="completed")
+    BackupSet.objects.filter(pk=estate["full"].backup_set_id).update(expired_at=timezone.now())
+    advance_restore(task.pk, now=task.started_at + timedelta(seconds=5))
+    task.refresh_from_db()
+    assert task.status == DataBackupStatus.FAILED and task.phase == RestorePhase.RESTORE_FAIL
+    assert f"data backup #{estate['full'].pk} was deleted" in task.failure_reason
+
+
+def test_not_enough_log_fails_as_the_real_one_does(estate):
+    task = start(estate, outcome="log_missing")
+    total = restores.duration(task) / restores.speed()
+    advance_restore(task.pk, now=task.started_at + timedelta(seconds=total * 0.6))
+    task.refresh_from_db()
+    assert task.status == DataBackupStatus.FAILED and "-4018" in task.failure_reason
+    assert not Tenant.objects.filter(cluster=estate["target"], name="sales_copy").exists()
+
+
+def test_running_restores_protect_the_sets_they_read(estate):
+    start(estate, outcome="completed")
+    assert restores.needed_sets() == {estate["full"].backup_set_id}
+
+
+def test_two_operators_restoring_into_one_new_tenant_get_one_winner(transactional_db, admin_user):
+    require_postgres()
+    source = f.make_cluster(name="prod")
+    tenant = f.make_tenant(source, name="sales")
+    target = f.make_cluster(name="standby")
+    f.make_log_task(source, started_at=at(-30), latest_point=at(-1))
+    full = f.make_data_task(source, started_at=at(-20), status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, full.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-19), progress=100)
+    results = press_at_once(lambda: start_restore(tenant, at(-5), target, "twin", admin_user, outcome="completed").pk)
+    assert sorted(kind for kind, _value in results) == ["ok"] + ["refused"] * (len(results) - 1)
+    assert RestoreTask.objects.filter(new_tenant_name="twin").count() == 1

@@ -1,0 +1,94 @@
+"""Start a restore (the form and its interval hint), the restore list and a restore's page."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from backups.choices import DataBackupStatus
+from backups.engine.transitions import transition
+from backups.models import AuditEntry, DataBackupTask, RestoreTask
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+NEW = reverse("backups:restore_create")
+
+
+def at(hours):
+    return NOW + timedelta(hours=hours)
+
+
+def local(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@pytest.fixture
+def estate():
+    source = f.make_cluster(name="prod")
+    tenant = f.make_tenant(source, name="sales")
+    target = f.make_cluster(name="standby")
+    f.make_log_task(source, started_at=at(-30), latest_point=at(-1))
+    full = f.make_data_task(source, started_at=at(-20), status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, full.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-19), progress=100)
+    return {"source": source, "tenant": tenant, "target": target}
+
+
+def form(estate, **changes):
+    data = {"source_cluster": estate["source"].pk, "source_tenant": estate["tenant"].pk, "restore_point": local(at(-5)),
+            "target_cluster": estate["target"].pk, "new_tenant_name": "sales_copy"}
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_the_form_shows_the_chosen_tenants_intervals(client_as, estate):
+    body = client_as("operator").get(NEW, {"source_cluster": estate["source"].pk, "source_tenant": estate["tenant"].pk}).content.decode()
+    assert f"{timezone.localtime(at(-19)):%Y-%m-%d %H:%M:%S} – {timezone.localtime(at(-1)):%Y-%m-%d %H:%M:%S}" in body
+
+
+def test_an_operator_starts_a_restore_and_lands_on_its_page(client_as, estate):
+    response = client_as("operator").post(NEW, form(estate))
+    task = RestoreTask.objects.get()
+    assert response.status_code == 302 and response["Location"] == task.get_absolute_url()
+    page = client_as("viewer", "v2").get(task.get_absolute_url()).content.decode()
+    assert "sales_copy" in page and "Creating the tenant" in page
+    listed = client_as("viewer", "v3").get(reverse("backups:restore_list")).content.decode()
+    assert "sales_copy" in listed and "standby" in listed
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"restore_point": local(at(-25))}, "not in any recoverable interval"),
+    ({"restore_point": None}, "Give a restore point, or choose the latest recoverable moment."),
+    ({"restore_point": "2026-02-30T10:00:00"}, "Enter a valid date/time."),
+    ({"new_tenant_name": "../etc"}, "A tenant name starts with a letter"),
+    ({"new_tenant_name": "sales"}, None),  # exists on the source only: fine on the target
+    ({"target_cluster": "999999"}, "Select a valid choice."),
+    ({"surprise": "1"}, "Unknown parameter(s): surprise."),
+])
+def test_the_form_refuses_bad_input_on_its_field_and_writes_nothing(client_as, estate, changes, message):
+    response = client_as("operator").post(NEW, form(estate, **changes))
+    if message is None:
+        assert response.status_code == 302
+        return
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not RestoreTask.objects.exists() and not AuditEntry.objects.exists()
+
+
+def test_an_existing_tenant_on_the_target_is_never_overwritten(client_as, estate):
+    f.make_tenant(estate["target"], name="taken")
+    response = client_as("operator").post(NEW, form(estate, new_tenant_name="taken"))
+    assert response.status_code == 400 and "a restore never overwrites a tenant" in response.content.decode()
+    assert not RestoreTask.objects.exists()
+
+
+def test_viewers_see_restores_but_may_not_start_one(client, client_as, estate):
+    viewer = client_as("viewer")
+    assert viewer.get(NEW).status_code == 403
+    assert viewer.post(NEW, form(estate)).status_code == 403
+    assert not RestoreTask.objects.exists()
+    assert viewer.get(reverse("backups:restore_list")).status_code == 200
+    client.logout()
+    assert client.get(NEW).status_code == 302
