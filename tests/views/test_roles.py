@@ -4,6 +4,7 @@ URL × method matrix: each role gets exactly what it may, and nothing else."""
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -12,9 +13,11 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTask, SecondaryLogBackupTask
+from backups.engine import intervals
+from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTask, RestoreTask, SecondaryLogBackupTask
 from tests import factories as f
 from tests.roles import PASSWORD, build_estate, policy_data, user_in
 
@@ -31,6 +34,10 @@ def estate():
     estate = build_estate()
     # A stopped secondary log backup (of the stopped log backup) for Start.
     estate["stopped_secondary_log"] = f.make_secondary_log_task(estate["stopped"], status="stopped")
+    # A tenant that can be restored (the data backup inside the running log round), and a restore.
+    estate["tenant"] = f.make_tenant(estate["cluster"], name="sales")
+    intervals.refresh(estate["cluster"].pk)
+    estate["restore"] = f.make_restore_task(estate["cluster"])
     return estate
 
 
@@ -60,6 +67,7 @@ def test_an_operator_may_what_the_console_buttons_need():
         "backups.change_secondarylogbackuptask",
         "backups.add_backuppolicy",
         "backups.change_backuppolicy",
+        "backups.add_restoretask",
     }
 
 
@@ -96,7 +104,8 @@ VIEW_PERMISSION_PAGES = [
     ("clusters:detail", "cluster"), ("backups:data_detail", "data"),
     ("backups:policy_list", None), ("backups:audit_list", None), ("backups:log_detail", "log"),
     ("backups:cleanup_detail", "cleanup"), ("backups:secondary_data_detail", "secondary_data"),
-    ("backups:secondary_log_detail", "secondary_log"),
+    ("backups:secondary_log_detail", "secondary_log"), ("backups:restore_list", None), ("backups:restore_detail", "restore"),
+    ("clusters:recovery", "cluster"),
 ]
 
 
@@ -140,6 +149,11 @@ ACTIONS = {
         lambda e: BackupPolicy.objects.get(pk=e["policy"].pk).retention_days == 9, form=True),
     "backups:policy_pause": Action("policy", no_data, lambda e: BackupPolicy.objects.get(pk=e["policy"].pk).state == "paused"),
     "backups:policy_resume": Action("paused", no_data, lambda e: BackupPolicy.objects.get(pk=e["paused"].pk).state == "active"),
+    "backups:restore_create": Action(
+        None, lambda e: {"source_cluster": e["cluster"].pk, "source_tenant": e["tenant"].pk, "target_cluster": e["bare"].pk,
+                         "restore_point": timezone.localtime(e["data"].ended_at + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S"),
+                         "new_tenant_name": "restored_by_role"},
+        lambda e: RestoreTask.objects.filter(new_tenant_name="restored_by_role").exists(), form=True),
 }
 OPERATOR_FORMS = [(name, action.key) for name, action in ACTIONS.items() if action.form]
 # A URL named like this is an action whatever its view says.
