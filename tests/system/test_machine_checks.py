@@ -122,7 +122,7 @@ def walk(browser, live_server, demo, role, language, suffix, width, height):
         assert response.status == status, (role, path, response.status)
         key = f"{suffix}-{role}-{width}-{name}"
         if role == "operator" or name in DIFFER_BY_ROLE:
-            page.screenshot(path=str(SHOTS / f"{key}.jpg"), full_page=True, quality=70)
+            page.screenshot(path=str(SHOTS / f"{key}.png"), full_page=True)
         violations = run_axe(page)
         if violations:
             found[key] = violations
@@ -141,7 +141,7 @@ def signed_out_pages(browser, live_server, language, suffix, width, height):
     for name, path in (("login", "/accounts/login/"), ("signed-out-404", "/no-such-page/")):
         response = page.goto(page.base + path)
         key = f"{suffix}-anonymous-{width}-{name}"
-        page.screenshot(path=str(SHOTS / f"{key}.jpg"), full_page=True, quality=70)
+        page.screenshot(path=str(SHOTS / f"{key}.png"), full_page=True)
         violations = run_axe(page)
         if violations:
             found[key] = violations
