@@ -92,6 +92,13 @@ def test_nothing_is_cut_off_at_390(browser, live_server, demo, language, suffix)
         elements = page.locator(".console-tabs .nav-link, main .btn, main .badge, .navbar .btn, .navbar-toggler")
         cut += [f"{path}: {problem}" for problem in elements.evaluate_all(CLIPPED)]
     assert cut == []
+    # A recent failure's row on the cluster page stays low: its reason keeps its width.
+    page.goto(page.base + f"/clusters/{demo['east'].pk}/")
+    heights = page.locator("main tbody tr:has(td.text-danger-emphasis)").evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
+    assert heights and max(heights) <= 80, heights
+    # A policy's cluster, tenant and method stay whole; the table scrolls instead.
+    page.goto(page.base + "/backups/policies/")
+    assert page.locator("main tbody tr > td:nth-child(-n+4)").evaluate_all(f"cells => cells.map({LINES})") == [1] * 8
     page.goto(page.base + "/backups/secondary/logs/")
     # The scrolling tab bar shows the active tab, even the last one.
     assert page.locator('.console-tabs [data-tab="secondary_logs"]').evaluate(CLIPPED.replace("els => els", "el => [el]")) == []
