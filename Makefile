@@ -25,7 +25,7 @@ run: messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py create_demo_roles
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m backup_console.procfile start -f Procfile
 
 test: messages
 	$(BIN)/python tests/run.py $(ARGS)

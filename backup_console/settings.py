@@ -176,6 +176,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+# A refused CSRF token gets the console's framed 403 page (backup_console/views.py).
+CSRF_FAILURE_VIEW = "backup_console.views.csrf_failure"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -311,6 +313,8 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How long the worker's timer thread may sleep; a warm shutdown waits for it.
+CELERY_WORKER_TIMER_PRECISION = 0.25
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
@@ -327,8 +331,11 @@ if not CELERY_BROKER_IS_EMBEDDED:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden_in_one_line": {"()": "backup_console.log_filters.ForbiddenInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # A 403 is one WARNING line, not a traceback (backup_console/log_filters.py).
+    "loggers": {"django.request": {"filters": ["forbidden_in_one_line"]}},
 }
 
 # --- Simulated backup machinery (backups/engine/simulation.py) ---------------

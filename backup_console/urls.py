@@ -1,21 +1,16 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from .auth import ConsoleAuthenticationForm
+from .accounts import ConsoleLoginView, ConsoleLogoutView, FaviconView, set_language_anyone
 from .views import frame_not_allowed
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="backups:overview", permanent=False)),
-    path(
-        "accounts/login/",
-        login_not_required(auth_views.LoginView.as_view(authentication_form=ConsoleAuthenticationForm)),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("favicon.ico", FaviconView.as_view()),
+    path("accounts/login/", ConsoleLoginView.as_view(), name="login"),
+    path("accounts/logout/", ConsoleLogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", set_language_anyone, name="set_language"),
     path("admin/", admin.site.urls),
     path("backups/", include("backups.urls")),
     path("clusters/", include("clusters.urls")),

@@ -1,4 +1,4 @@
-"""The console's error pages (403, 404, 405, 500) in its own frame.
+"""The console's error pages (403, 404, 405, 500, and a refused CSRF token) in its own frame.
 
 Django renders 403, 404 and 500 through the handlers backup_console/urls.py
 names.  It has no handler for 405: views answer a wrong method with an empty
@@ -45,6 +45,11 @@ def _render(request, template_name, status, context=None):
 @requires_csrf_token
 def permission_denied(request, exception=None):
     return _render(request, "403.html", 403)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent without a valid token (Django logs the reason)."""
+    return _render(request, "403_csrf.html", 403)
 
 
 @requires_csrf_token

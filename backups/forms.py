@@ -11,6 +11,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.validators import MaxValueValidator
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -184,6 +185,9 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
                 choices=BackupMode.choices, required=False, initial=BackupMode.FULL if day == 1 else BackupMode.INCREMENTAL,
                 label=gettext_lazy("Mode"),
             )
+            # The mode's select sits in the day's table row without a <label> of its own.
+            self.fields[f"week_{day}_mode"].widget.attrs["aria-label"] = format_lazy(
+                "{} · {}", WEEKDAY_NAMES[day - 1], gettext_lazy("Mode"))
         for name in ("schedule_kind", "backup_method"):
             self.fields[name].choices = [c for c in self.fields[name].choices if c[0]]
         for name, field in self.fields.items():

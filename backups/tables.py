@@ -49,6 +49,10 @@ class PageRows:
     now: object = field(default_factory=timezone.now)
 
 
+# Bootstrap's display utilities: hidden below its "sm" breakpoint (576 px).
+WIDE_ONLY = "d-none d-sm-table-cell"
+
+
 class Cell(tables.Column):
     """A task-list column: header and sort key, cell fragment, prepare step.
 
@@ -58,8 +62,14 @@ class Cell(tables.Column):
     the fragment reads.  Columns sort only where they say so (``order_by``).
     """
 
-    def __init__(self, verbose_name, cell, *, td="", prepare=None, texts=None, order_by=None, accessor=None):
-        super().__init__(verbose_name=verbose_name, accessor=accessor, order_by=order_by, orderable=order_by is not None)
+    def __init__(self, verbose_name, cell, *, td="", prepare=None, texts=None, order_by=None, accessor=None, narrow=True):
+        # narrow=False: a column a phone's width leaves out (its header and
+        # cells hidden below 576 px), so the columns that matter fit.
+        attrs = {} if narrow else {"th": {"class": WIDE_ONLY}}
+        if not narrow:
+            td = td.replace(' class="', f' class="{WIDE_ONLY} ', 1) if ' class="' in td else f'{td} class="{WIDE_ONLY}"'
+        super().__init__(verbose_name=verbose_name, accessor=accessor, order_by=order_by, orderable=order_by is not None,
+                         attrs=attrs)
         self.cell, self.td, self.prepare, self.texts = cell, td, prepare, texts or {}
 
 
@@ -169,7 +179,7 @@ def cluster_cell():
 
 def tenant_cell():
     return Cell(_("Tenant"), "{% if task.tenant_id %}{{ task.tenant.name }}{% else %}—{% endif %}",
-                accessor="tenant__name")
+                accessor="tenant__name", narrow=False)
 
 
 def status_cell():
@@ -190,16 +200,17 @@ def end_cell():
     # effective_end: the view's alias for coalesce(ended_at, far future), the
     # indexed expression; it orders running tasks first, as ended_at DESC does.
     return Cell(_("End time"), "{{ task.ended_at_text }}", td=' class="text-nowrap"',
-                prepare=prepare_times("ended_at"), order_by=("effective_end", "id"), accessor="ended_at")
+                prepare=prepare_times("ended_at"), order_by=("effective_end", "id"), accessor="ended_at", narrow=False)
 
 
-def latest_point_cell():
+def latest_point_cell(narrow=True):
     return Cell(_("Latest backup time point"), "{{ task.latest_point_text }}", td=' class="text-nowrap"',
-                prepare=prepare_times("latest_point"))
+                prepare=prepare_times("latest_point"), narrow=narrow)
 
 
 def storage_cell():
-    return Cell(_("Storage directory"), "{{ task.storage_directory }}", td=' class="font-monospace small text-break"')
+    return Cell(_("Storage directory"), "{{ task.storage_directory }}", td=' class="font-monospace small text-break"',
+                narrow=False)
 
 
 # A failed row's "View reason" (the modal, or the task page's reason without
@@ -322,8 +333,9 @@ class DataTaskTable(TaskTable):
     id = id_cell()
     cluster = cluster_cell()
     tenant = tenant_cell()
-    mode = Cell(_("Data backup mode"), "{{ task.mode_label }}", prepare=prepare_label("mode"))
-    backup_set = Cell(_("Backup-set ID"), "{{ task.backup_set.number }}", accessor="backup_set__number")
+    mode = Cell(_("Data backup mode"), "{{ task.mode_label }}", td=' class="text-nowrap"', prepare=prepare_label("mode"),
+                narrow=False)
+    backup_set = Cell(_("Backup-set ID"), "{{ task.backup_set.number }}", accessor="backup_set__number", narrow=False)
     started_at = start_cell()
     ended_at = end_cell()
     status = status_cell()
@@ -343,7 +355,7 @@ class DataBackupTaskTable(DataTaskTable):
         _("Secondary backup done"),
         '{% if task.secondary_done %}<a href="{{ task.copies_url }}" class="link-success fw-semibold">{{ texts.yes }}</a>'
         '{% else %}<span class="text-body-secondary">{{ texts.no }}</span>{% endif %}',
-        prepare=prepare_copies_url, texts={"yes": _("Yes"), "no": _("No")},
+        prepare=prepare_copies_url, texts={"yes": _("Yes"), "no": _("No")}, narrow=False,
     )
 
     row_attrs_source = ' data-task="{{ task.pk }}"'
@@ -360,9 +372,10 @@ class DataBackupTaskTable(DataTaskTable):
 
 class LogBackupTaskTable(TaskTable):
     cluster = cluster_cell()
-    backup_method = Cell(_("Backup method"), "{{ task.backup_method_label }}", prepare=prepare_label("backup_method"))
-    host = Cell(_("Service host IP"), "{{ task.host.ip }}:{{ task.host.port }}", td=' class="font-monospace"')
-    latest_point = latest_point_cell()
+    backup_method = Cell(_("Backup method"), "{{ task.backup_method_label }}", td=' class="text-nowrap"',
+                         prepare=prepare_label("backup_method"), narrow=False)
+    host = Cell(_("Service host IP"), "{{ task.host.ip }}:{{ task.host.port }}", td=' class="font-monospace"', narrow=False)
+    latest_point = latest_point_cell(narrow=False)  # its delay says it on a phone
     delay = Cell(
         _("Delay"),
         "{% if task.delay is none %}—{% elif task.delay_alert %}<span class=\"text-danger fw-semibold\" "
@@ -397,7 +410,7 @@ class CleanupTaskTable(TaskTable):
 
 class SecondaryDataBackupTaskTable(DataTaskTable):
     backup_set = Cell(_("Backup-set ID"), '<a href="{{ task.set_url }}" class="font-monospace">{{ task.backup_set.number }}</a>',
-                      prepare=prepare_set_url, accessor="backup_set__number")
+                      prepare=prepare_set_url, accessor="backup_set__number", narrow=False)
 
     class Meta(TaskTable.Meta):
         model = SecondaryDataBackupTask

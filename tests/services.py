@@ -58,3 +58,16 @@ def require_chromium():
 def require_xgettext():
     if not shutil.which("xgettext"):
         missing("GNU gettext (xgettext)", "apt-get install gettext")
+
+
+JAVA = shutil.which("java")
+VNU_JAR = os.environ.get("VNU_JAR") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "vnu", "vnu.jar")
+
+
+def require_vnu():
+    """The W3C Nu HTML checker: Java and vnu.jar (fetched by tests/vendor/fetch-vnu.sh)."""
+    if not JAVA:
+        missing("Java", "apt-get install default-jre-headless")
+    if not os.path.isfile(VNU_JAR):
+        missing("vnu.jar", "run bash tests/vendor/fetch-vnu.sh (or set VNU_JAR)")
+    return JAVA, VNU_JAR

@@ -2,6 +2,18 @@
 (function () {
   "use strict";
 
+  // A table that scrolls sideways can be scrolled from the keyboard (WCAG 2.1.1).
+  document.querySelectorAll(".table-responsive:not([tabindex])").forEach(function (box) {
+    box.tabIndex = 0;
+  });
+
+  // In a narrow window the tab bar scrolls: show its active tab.
+  var activeTab = document.querySelector(".console-tabs .nav-link.active");
+  var tabBar = activeTab && activeTab.closest(".console-tabs > .d-flex");
+  if (tabBar && tabBar.scrollWidth > tabBar.clientWidth) {
+    tabBar.scrollLeft = activeTab.offsetLeft - tabBar.offsetLeft - 16;
+  }
+
   // Selects and status pills apply at once instead of waiting for "Apply".
   document.querySelectorAll("form[data-autosubmit], #filter-form").forEach(function (form) {
     form.addEventListener("change", function (event) {

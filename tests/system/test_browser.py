@@ -298,3 +298,23 @@ def test_error_pages_keep_the_console_frame(browser, live_server, demo):
         assert page.locator("h1").inner_text() in ("Backup overview", "备份概览")
         assert_no_problems(page)
         page.context.close()
+
+
+def test_sign_in_page_switches_language_both_ways_and_says_signed_out(browser, live_server, demo):
+    page = new_page(browser, live_server)
+    page.goto(page.base + "/accounts/login/")
+    page.click('.language-switcher button[value="zh-hans"]')
+    page.wait_for_url("**/accounts/login/")
+    assert page.locator(".login-card button[type=submit]").inner_text() == "登录"
+    page.click('.language-switcher button[value="en"]')
+    page.wait_for_url("**/accounts/login/")
+    assert page.locator(".login-card button[type=submit]").inner_text() == "Sign in"
+    log_in(page)
+    # The sign-out address opened by hand asks; its button signs out and says so.
+    page.goto(page.base + "/accounts/logout/")
+    page.locator('[data-page="logout-confirm"] button[type=submit]').click()
+    page.wait_for_url("**/accounts/login/")
+    assert "You are signed out." in page.locator(".console-messages").inner_text()
+    screenshot(page, "en-signed-out")
+    assert_no_problems(page)
+    page.context.close()
