@@ -66,8 +66,8 @@
   // Live regions (data-live: htmx polls the page's own address and swaps in
   // the fragment, backup_console/live.py).  A refresh waits while it could
   // take something from the operator: a dialog is open, a row is expanded,
-  // a field has focus (being typed into), focus or a text selection is inside
-  // the region, or a field inside it was edited.  Fields outside the region
+  // a field has focus (being typed into), keyboard focus or a text selection
+  // is inside the region, or a field inside it was edited.  Fields outside the region
   // (the filter bar, half a custom range) are never replaced.
   var FIELDS = "input, select, textarea, [contenteditable]";
 
@@ -84,8 +84,11 @@
   function livePaused(region) {
     if (document.body.classList.contains("modal-open") || document.querySelector(".modal.show")) return true;
     if (region.querySelector(".collapse.show, .collapsing")) return true;
+    // A field in focus anywhere; inside the region, keyboard focus only (a
+    // button a dialog handed focus back to after a click holds nothing).
     var active = document.activeElement;
-    if (active && active !== document.body && (active.matches(FIELDS) || region.contains(active))) return true;
+    if (active && active !== document.body &&
+        (active.matches(FIELDS) || (region.contains(active) && active.matches(":focus-visible")))) return true;
     var selection = window.getSelection && window.getSelection();
     if (selection && !selection.isCollapsed && region.contains(selection.anchorNode)) return true;
     return Array.prototype.some.call(region.querySelectorAll(FIELDS), edited);

@@ -34,7 +34,10 @@ def badge_of(row):
     return row.locator(".status-badge").inner_text().strip()
 
 
-def test_a_list_left_open_shows_what_a_worker_did_and_keeps_a_half_typed_range(browser, live_server, celery_cluster):
+def test_a_list_left_open_shows_what_a_worker_did_and_keeps_a_half_typed_range(celery_cluster, browser, live_server):
+    # celery_cluster first: its teardown, which ends every other session on
+    # the test database, then runs after Playwright's, whose greenlet holds a
+    # database connection of its own (the test database's flush needs it).
     celery_cluster.worker()
     user = operator()
     cluster = f.make_cluster(name="prod-east")
@@ -74,6 +77,8 @@ def test_a_list_left_open_shows_what_a_worker_did_and_keeps_a_half_typed_range(b
     assert row.locator("form[action$='/start/']").count() == 1
     screenshot(page, "en-logs-live-refreshed")
     print(f"state change shown {shown_after:.1f} s after the worker made it")
+    assert_no_problems(page)
+    page.context.close()  # no refresh in flight when the servers stop
 
 
 @pytest.mark.django_db(transaction=True)
@@ -133,6 +138,7 @@ def test_the_refresh_waits_for_a_focused_field_an_open_dialog_and_an_expanded_ro
     follows("60")
     assert len(refreshes) >= 3 and all(url == page.base + "/backups/data/" for url in refreshes), refreshes
     assert_no_problems(page)  # htmx under the strict CSP: no refused script or style
+    page.context.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -156,3 +162,4 @@ def test_the_cluster_and_task_pages_refresh_their_state(browser, live_server, se
     page.wait_for_function("() => document.querySelector('#recent-failures').textContent.includes('Backup set 88')", timeout=5_000)
     screenshot(page, "en-cluster-live")
     assert_no_problems(page)
+    page.context.close()
