@@ -23,6 +23,19 @@
     });
   }
 
+  // Typing a start or an end makes "Custom" the highlighted choice at once.
+  document.querySelectorAll("#id_start, #id_end").forEach(function (input) {
+    input.addEventListener("input", function () {
+      var custom = document.querySelector('.range-presets [data-range="custom"]');
+      if (!custom || custom.classList.contains("active")) return;
+      document.querySelectorAll(".range-presets .active").forEach(function (preset) {
+        preset.classList.remove("active");
+        preset.removeAttribute("aria-current");
+      });
+      custom.classList.add("active");
+    });
+  });
+
   // "Custom" shows the date inputs as the active choice.
   document.querySelectorAll('[data-range="custom"]').forEach(function (label) {
     label.addEventListener("click", function () {

@@ -56,6 +56,7 @@ def test_a_list_left_open_shows_what_a_worker_did_and_keeps_a_half_typed_range(c
     page.keyboard.type("11")
     assert page.evaluate("document.getElementById('id_end').validity.badInput")
     page.locator("h1").click()  # the operator looks away from the filter bar
+    assert page.locator(".range-presets .active").inner_text().strip() == "Custom"
 
     # The operator asks to stop; the worker finishes the stop.
     services.stop_log_backup("log", log.pk, user)
