@@ -29,7 +29,9 @@ class IdleSessionMiddleware:
     does.  Here a signed-in request that already read its session marks it
     changed once a minute, so SessionMiddleware saves it with a fresh expiry:
     the timeout counts from the last page, not from sign-in.  Anonymous
-    sessions are left alone (no row is made for a visitor).
+    sessions are left alone (no row is made for a visitor), and so is a live
+    page's own refresh (htmx's ``HX-Request``): a page left open is not the
+    operator at work, and would otherwise keep its session alive for ever.
     """
 
     def __init__(self, get_response):
@@ -38,7 +40,8 @@ class IdleSessionMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if session is not None and session.accessed and SESSION_KEY in session:
+        live_refresh = request.headers.get("HX-Request") == "true"
+        if session is not None and session.accessed and SESSION_KEY in session and not live_refresh:
             now = int(time.time())
             if now - session.get(IDLE_STAMP, 0) >= REFRESH_EVERY_SECONDS:
                 session[IDLE_STAMP] = now

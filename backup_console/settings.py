@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    # {% partialdef %}: a live page's refresh renders one named part of its template.
+    "template_partials.apps.SimpleAppConfig",
     "clusters",
     "backups",
 ]
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     "backup_console.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx: a live page's refresh is answered with its fragment only.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -111,8 +115,12 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # The usual loaders (cached), wrapped so "page.html#part" names one
+            # {% partialdef %} of a template (django-template-partials).
+            "loaders": [("template_partials.loader.Loader", [("django.template.loaders.cached.Loader", [
+                "django.template.loaders.filesystem.Loader", "django.template.loaders.app_directories.Loader",
+            ])])],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
@@ -280,6 +288,12 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+
+# --- Live pages ----------------------------------------------------------------
+# Lists, the cluster page and task pages refresh their rows and state in place
+# every this many seconds (htmx polling; 0 turns it off).  The refresh pauses
+# while a dialog is open, a row expanded or a field in focus (console.js).
+LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 5, minimum=0, unit="seconds")
 
 # --- Celery ---------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, which passes messages

@@ -2,6 +2,8 @@
 backup's delay is alarming (the rule the lists, the cluster page and, later,
 alerts share)."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -50,3 +52,16 @@ def duration_text(value):
     if value is None:
         return "—"
     return readable_delay(value.total_seconds())
+
+
+def estimated_finish(task, now):
+    """When an in-progress data backup should end, at the pace it has kept:
+    its last reported progress took ``updated_at - started_at``, so the whole
+    takes that × 100 / progress.  None before the first report (nothing to go
+    by) or once it is no longer running; never earlier than ``now``."""
+    if task.status != "in_progress" or not task.progress:
+        return None
+    measured = ((task.updated_at or now) - task.started_at).total_seconds()
+    if measured <= 0:
+        return None
+    return max(now, task.started_at + timedelta(seconds=measured * 100 / task.progress))

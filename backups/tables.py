@@ -28,7 +28,7 @@ from backup_console.lists import query_with, url_pattern
 
 from .choices import LogBackupStatus
 from .engine.transitions import sources
-from .formats import duration_text, log_delay, stamp
+from .formats import duration_text, estimated_finish, log_delay, stamp
 from .kinds import KINDS, kind_of
 from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 
@@ -159,6 +159,22 @@ def prepare_log_actions(rows, page):
         )
 
 
+def prepare_progress(rows, page):
+    """An in-progress data backup's estimated finish (formats.estimated_finish):
+    the time of day, with the date too when it is not today."""
+    today = timezone.localtime(page.now).date()
+    for row in rows:
+        finish = estimated_finish(row, page.now)
+        row.finish_stamp = stamp(finish) if finish else ""
+        local = finish and timezone.localtime(finish)
+        row.finish_text = "" if not finish else local.strftime("%H:%M" if local.date() == today else "%m-%d %H:%M")
+
+
+def prepare_data_status(rows, page):
+    prepare_status(rows, page)
+    prepare_progress(rows, page)
+
+
 def prepare_data_details(rows, page):
     prepare_label("backup_method")(rows, page)
     for row in rows:
@@ -189,6 +205,21 @@ def status_cell():
         'title="{{ texts.only_status }}">{{ task.status_label }}</a>',
         prepare=prepare_status, texts={"only_status": _("Show only this status")},
     )
+
+
+# An in-progress data backup's bar and estimated finish, under its status.
+PROGRESS = """
+{%- if task.status == "in_progress" %}<div class="task-progress-cell">
+<progress class="task-progress" max="100" value="{{ task.progress }}" aria-label="{{ texts.progress }}">{{ task.progress }}%</progress>
+<span class="small text-body-secondary text-nowrap">{{ task.progress }}%{% if task.finish_text %} · <span class="task-finish" title="{{ texts.est_finish }} {{ task.finish_stamp }}">{{ texts.est_finish }} {{ task.finish_text }}</span>{% endif %}</span>
+</div>{% endif %}"""
+
+
+def data_status_cell():
+    """The status badge, and while running the progress bar and estimated finish."""
+    base = status_cell()
+    return Cell(_("Status"), base.cell + PROGRESS, prepare=prepare_data_status,
+                texts={**base.texts, "progress": _("Progress"), "est_finish": _("Est. finish")})
 
 
 def start_cell():
@@ -357,6 +388,7 @@ class DataBackupTaskTable(DataTaskTable):
         '{% else %}<span class="text-body-secondary">{{ texts.no }}</span>{% endif %}',
         prepare=prepare_copies_url, texts={"yes": _("Yes"), "no": _("No")}, narrow=False,
     )
+    status = data_status_cell()
 
     row_attrs_source = ' data-task="{{ task.pk }}"'
     after_row = DATA_DETAILS

@@ -3,7 +3,13 @@
 Query parameters: ``range`` = ``24h`` | ``7d`` | ``30d`` | ``custom`` | ``all``,
 and with ``custom`` a ``start`` and/or ``end`` given as a date (``2025-03-01``)
 or a date-time (``2025-03-01T08:30``), read in the current time zone.  A date
-as ``end`` means the whole of that day.
+as ``end`` means the whole of that day.  The filter bar sends date-times (its
+inputs are ``datetime-local``); dates are what older bookmarks carry.
+
+A start or an end under any other range still means a custom range (older
+bookmarks, and the filter bar without script, send ``range=7d&start=…``):
+``custom_range_query`` gives the address such a list redirects to, which says
+``range=custom``.
 
 A task belongs to a window when its life overlaps it: it started before the
 window ended, and it had not ended before the window began (a running task,
@@ -199,7 +205,9 @@ class TimeRangeForm(forms.Form):
             key = "custom"
         if key == "custom":
             if not (start or end):
-                raise ValidationError(_("A custom range needs a start or an end."), code="custom_empty")
+                # On the field, where the filter bar shows it.
+                self.add_error("start", ValidationError(_("A custom range needs a start or an end."), code="custom_empty"))
+                return data
             window = Window(start[0] if start else None, _end_of(end) if end else None)
             if window.start and window.end and window.end <= window.start:
                 self.add_error("end", ValidationError(_("The end must be after the start."), code="end_before_start"))
@@ -209,6 +217,33 @@ class TimeRangeForm(forms.Form):
         data["range"] = key
         self.window = window
         return data
+
+
+def custom_range_query(query):
+    """'?…' with ``range=custom`` when ``query`` gives a start or an end
+    under another range (or none), else None: the address a list with typed
+    dates belongs at, so the URL says what the page shows."""
+    if query.get("range") == "custom" or not (query.get("start") or query.get("end")):
+        return None
+    query = query.copy()
+    query["range"] = "custom"
+    return "?" + query.urlencode()
+
+
+def input_value(raw, end=False):
+    """What a ``datetime-local`` input shows for the query's ``raw`` start or
+    end, in the current time zone: a date as its midnight (an end: the next
+    midnight, where that whole day ends); anything unreadable as it was typed,
+    so the error beside it says what is wrong with what the operator sees."""
+    try:
+        value = DateOrDateTimeField().clean(raw)
+    except ValidationError:
+        return raw
+    if value is None:
+        return ""
+    moment = _end_of(value) if end else value[0]
+    local = timezone.localtime(moment).replace(tzinfo=None)
+    return local.isoformat(timespec="seconds" if local.second else "minutes")
 
 
 def _end_of(value):

@@ -3,11 +3,12 @@
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters.views import FilterView
 
 from backup_console.lists import BoundedTableMixin, list_url
+from backup_console.live import render_live
 from backups.choices import DataBackupStatus, PolicyState
 from backups.formats import log_delay as log_delay_of
 from backups.kinds import KINDS
@@ -52,7 +53,9 @@ def cluster_detail(request, pk):
             failures.append({"kind": kind.list_label, "task": task,
                              "url": list_url(kind.list_view, cluster=cluster.pk, status="failed", range="all")})
     failures.sort(key=lambda f: f["task"].started_at, reverse=True)
-    return render(request, "clusters/cluster_detail.html", {
+    # Live: a refresh gets the state panel (live-state), with the status
+    # badge and recent failures swapped out of band.
+    return render_live(request, "clusters/cluster_detail.html", "live-state", {
         "cluster": cluster,
         "tenants": cluster.tenants.all(),
         "hosts": cluster.hosts.all(),

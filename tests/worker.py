@@ -22,6 +22,8 @@ from tests.services import require_postgres, require_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = str(Path(sys.executable).with_name("celery"))
+# The workers' (and beat's) database sessions are named this.
+WORKER_DB_APP = "backup-console-test-worker"
 # Simulated seconds per real second in the worker: a 60 s backup takes 0.1 s.
 SPEED = 600
 
@@ -46,7 +48,8 @@ def _database_url():
     if db.get("PASSWORD"):
         auth += f":{db['PASSWORD']}"
     host = f"{auth}@" if auth else ""
-    return f"postgres://{host}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    # Named, so teardown ends the workers' sessions and only theirs.
+    return f"postgres://{host}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}?application_name={WORKER_DB_APP}"
 
 
 class CeleryProcess:
@@ -157,11 +160,13 @@ def celery_cluster(transactional_db, settings):
         cluster.stop()
         use_broker("memory://")
         # Workers may still hold connections to the test database: drop them
-        # so pytest-django can flush (and later drop) it.
+        # so pytest-django can flush (and later drop) it.  Only theirs: a
+        # browser test's live server, and Playwright's greenlet, hold sessions
+        # of this process that later tests go on using.
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [connection.settings_dict["NAME"]],
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                [connection.settings_dict["NAME"], WORKER_DB_APP],
             )
 
 

@@ -2,12 +2,15 @@
 
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from backup_console.live import render_live
+
 from ..choices import TaskKind
+from ..formats import estimated_finish, stamp
 from ..kinds import KINDS
 from ..models import DataBackupTask
 
@@ -32,7 +35,7 @@ def task_detail(request, kind, pk):
     task = get_object_or_404(model.objects.select_related("cluster", *related), pk=pk)
     events = Paginator(task.events.select_related("actor").order_by("-created_at", "-id"), EVENTS_PER_PAGE)
     page = events.get_page(request.GET.get("page"))
-    return render(request, "backups/task_detail.html", {
+    return render_live(request, "backups/task_detail.html", "live-task", {
         "task": task,
         "kind_label": TaskKind(kind).label,
         "heading": f"{TaskKind(kind).label} #{task.pk}",
@@ -69,8 +72,10 @@ def data_detail(request, pk):
     task = get_object_or_404(
         DataBackupTask.objects.select_related("cluster", "tenant", "backup_set", "policy", "requested_by"), pk=pk
     )
-    return render(request, "backups/data_detail.html", {
+    finish = estimated_finish(task, timezone.now())
+    return render_live(request, "backups/data_detail.html", "live-task", {
         "task": task,
+        "finish": stamp(finish) if finish else None,
         "events": task.events.select_related("actor")[:50],
         "copies": task.secondary_copies.select_related("destination").order_by("-started_at", "-id")[:50],
         "tz_name": timezone.get_current_timezone_name(),

@@ -8,7 +8,7 @@ read by ``backups.paging`` and the query string is checked by
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Exists, OuterRef
-from django.http import QueryDict
+from django.http import HttpResponseRedirect, QueryDict
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django_filters.views import FilterView
 from django_tables2.utils import OrderBy
 
 from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, options_html, query_with
+from backup_console.live import LiveRegionMixin
 
 from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
@@ -26,7 +27,7 @@ from ..kinds import TAB_GROUPS, kind_of
 from ..models import CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from ..paging import Page, PartsQuery
 from ..tables import PageRows
-from ..timerange import DEFAULT_RANGE, RANGE_CHOICES, effective_end
+from ..timerange import DEFAULT_RANGE, RANGE_CHOICES, custom_range_query, effective_end, input_value
 
 # Query parameters a tab switch carries over (the rest belong to one list).
 SHARED_PARAMS = ("range", "start", "end", "cluster")
@@ -118,8 +119,11 @@ class BoundedListMixin(UntrustedQueryMixin):
         return context
 
 
-class TaskListView(PermissionRequiredMixin, BoundedListMixin, FilterView):
+class TaskListView(LiveRegionMixin, PermissionRequiredMixin, BoundedListMixin, FilterView):
     """One overview tab: a FilterSet narrows ``queryset``, a Table shows a page.
+
+    Live: a refresh (htmx) gets only the table and the count (``live-rows``),
+    from the same queries as the page.
 
     Reading a list needs the view permission of its model (every role has it;
     a signed-in account in no group gets 403).
@@ -132,6 +136,7 @@ class TaskListView(PermissionRequiredMixin, BoundedListMixin, FilterView):
         return [f"{meta.app_label}.view_{meta.model_name}"]
 
     template_name = "backups/task_list.html"
+    live_partial = "live-rows"
     queryset = None
     filterset_class = None
     table_class = None
@@ -139,6 +144,14 @@ class TaskListView(PermissionRequiredMixin, BoundedListMixin, FilterView):
     @property
     def tab(self):
         return kind_of(self.queryset.model).tab
+
+    def get(self, request, *args, **kwargs):
+        # Dates under a preset (an old bookmark, the filter bar without
+        # script) are a custom range: move to the address that says so.
+        canonical = custom_range_query(request.GET)
+        if canonical is not None:
+            return HttpResponseRedirect(request.path + canonical)
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         # effective_end: the indexed expression the end-time column sorts by.
@@ -166,8 +179,14 @@ class TaskListView(PermissionRequiredMixin, BoundedListMixin, FilterView):
                 for value, label in filterset.filters["status"].extra["choices"]
             ],
             "all_status_url": query_with(query, drop=("status",)),
-            # A submitted form with its dates cleared falls back to the default window.
+            # A submitted form with its dates cleared falls back to the default
+            # window; with dates typed it says "custom" (console.js, or the
+            # redirect in get() without script).
             "form_range": DEFAULT_RANGE if range_key == "custom" else range_key,
+            # What the custom range's inputs show: what was asked for (also
+            # when it is refused), as date-times in the shown time zone.
+            "custom_start": input_value(query.get("start", "")) if range_key == "custom" else "",
+            "custom_end": input_value(query.get("end", ""), end=True) if range_key == "custom" else "",
             "selected_statuses": query.getlist("status"),
             "has_tenant": "tenant" in filterset.filters,
             "cluster_options": options_html(filterset.form.fields["cluster"].widget.choices, query.get("cluster", "")),

@@ -4,6 +4,7 @@ Every tab is opened and photographed in English and Chinese under
 screenshots/ (gitignored), so a reviewer can look at them."""
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -83,20 +84,31 @@ def test_range_presets_and_custom_range(browser, live_server, demo):
     page.click('a[data-range="30d"]')
     page.wait_for_url(re.compile(r"range=30d"))
     assert str(demo["old"].pk) in ids()
-    # A custom range typed into the date inputs.
-    start = demo["old"].started_at.date().isoformat()
+    # A custom range typed into the date and time inputs: that whole day.
+    day = demo["old"].started_at.date()
+    start, end = f"{day.isoformat()}T00:00", f"{(day + timedelta(days=1)).isoformat()}T00:00"
     page.click('label[data-range="custom"]')
     page.fill("#id_start", start)
-    page.fill("#id_end", start)
+    page.fill("#id_end", end)
     page.click("#filter-form button[type=submit]")
     page.wait_for_url(re.compile(r"start="))
     assert ids() == [str(demo["old"].pk)]
-    # The form sends the dates typed (beside the preset it came from), and the
-    # page shows them as a custom range.
+    # The address says it is a custom range, and the page shows what was typed.
     query = parse_qs(urlparse(page.url).query)
-    assert query["start"] == [start] and query["end"] == [start]
-    assert page.input_value("#id_start") == start and page.input_value("#id_end") == start
+    assert query["range"] == ["custom"] and query["start"] == [start] and query["end"] == [end]
+    assert page.input_value("#id_start") == start and page.input_value("#id_end") == end
     assert page.locator(".range-presets .active").first.inner_text().strip() == "Custom"
+    # The end before the start: refused, both kept, the error on the end field.
+    page.fill("#id_end", f"{(day - timedelta(days=1)).isoformat()}T08:00")
+    page.click("#filter-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.input_value("#id_start") == start
+    assert page.locator("#id_end.is-invalid").count() == 1
+    assert "The end must be after the start." in page.locator("#id_end_error").inner_text()
+    assert page.locator(".range-presets .active").first.inner_text().strip() == "Custom"
+    page.problems[:] = [p for p in page.problems if "400" not in p]  # the refused filters' own status
+    screenshot(page, "en-data-custom-range-refused")
+    page.go_back()
     screenshot(page, "en-data-custom-range")
 
 

@@ -142,6 +142,7 @@ def test_every_runtime_dependency_is_imported_somewhere():
         "jinja2": "jinja2", "django-celery-beat": "django_celery_beat", "celery": "celery", "kombu": "kombu",
         "dj-database-url": "dj_database_url",
         "whitenoise": "whitenoise", "polib": "polib", "django-axes": "axes", "django-csp": "csp",
+        "django-htmx": "django_htmx", "django-template-partials": "template_partials",
     }
     pinned = [line.split("==")[0].strip().lower() for line in (ROOT / "requirements.txt").read_text().splitlines()
               if "==" in line]

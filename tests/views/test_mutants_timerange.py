@@ -91,7 +91,7 @@ def test_dates_typed_with_a_preset_make_the_range_custom():
 
 
 def test_a_custom_range_needs_a_start_or_an_end():
-    assert errors("range=custom") == {"__all__": [("custom_empty", "A custom range needs a start or an end.")]}
+    assert errors("range=custom") == {"start": [("custom_empty", "A custom range needs a start or an end.")]}
     assert window("range=custom&start=2025-03-01&end=2025-03-02") == Window(utc(2025, 3, 1), utc(2025, 3, 3))
 
 
