@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_filters.views import FilterView
 
+from backup_console.export import TableExportMixin
 from backup_console.lists import BoundedTableMixin, list_url
 from backups.choices import DataBackupStatus, PolicyState
 from backups.formats import log_delay as log_delay_of
@@ -20,7 +21,7 @@ from .tables import ClusterTable
 
 RECENT_FAILURES = 8
 
-class ClusterListView(PermissionRequiredMixin, BoundedTableMixin, FilterView):
+class ClusterListView(PermissionRequiredMixin, TableExportMixin, BoundedTableMixin, FilterView):
     permission_required = "clusters.view_cluster"
     raise_exception = True
     template_name = "clusters/cluster_list.html"
