@@ -355,3 +355,22 @@ def test_the_cluster_and_audit_exports_follow_their_filters_and_sort(admin_clien
     audit = table_of(admin_client.get("/backups/audit/?action=log_stop&_export=csv"))
     assert [row[1] for row in audit[1:]] == ["u2", "u1", "u0"]
     assert audit[1][2:] == ["Stop log backup", "c0", "", "m2"]
+
+
+@pytest.mark.parametrize("query", ["_export=", "_export=%00", "_export=" + "x" * 5000, "_export=%E5%AF%BC%E5%87%BA",
+                                   "_export=CSV", "_export=csv%00"])
+@pytest.mark.parametrize("url", [*LISTS.values(), *OTHER_LISTS])
+def test_hostile_formats_are_refused_never_a_500(admin_client, url, query):
+    response = admin_client.get(f"{url}?{query}")
+    assert response.status_code == 400 and "Content-Disposition" not in response
+    assert "is not an export format" in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["sort=%00", "sort=" + "x" * 5000, "page=-1", "per_page=100000", "q=%00"])
+@pytest.mark.parametrize("url", [*LISTS.values(), *OTHER_LISTS])
+def test_odd_parameters_beside_an_export_still_give_the_file(admin_client, url, query):
+    f.make_cleanup_task(f.make_cluster())
+    response = admin_client.get(f"{url}?{query}&_export=csv")
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 200:
+        assert table_of(response)[0]
