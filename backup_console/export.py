@@ -28,7 +28,7 @@ from itertools import islice
 
 import tablib
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import DateTimeField
+from django.db.models import DateTimeField, Model
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -36,7 +36,7 @@ from django.utils.encoding import force_str
 from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext
 from django_tables2.export import TableExport
-from django_tables2.rows import BoundRow
+from django_tables2.utils import signature
 
 from .lists import COUNT_CAP, query_with
 
@@ -101,13 +101,12 @@ class ListExport:
 
     def rows(self):
         """Each row's values, in order; stops at COUNT_CAP and sets ``capped``."""
-        names = [bound.name for bound in self.columns]
+        cells = [CellValue(bound, self.table) for bound in self.columns]
         for number, record in enumerate(islice(self.records, COUNT_CAP + 1)):
             if number == COUNT_CAP:
                 self.capped = True
                 return
-            row = BoundRow(record, table=self.table)
-            yield [row.get_cell_value(name) for name in names]
+            yield [cell(record) for cell in cells]
 
     def cap_note(self):
         return gettext(
@@ -148,6 +147,51 @@ class ListExport:
         if self.capped:
             dataset.append_separator(self.cap_note())
         return dataset.export(TableExport.XLSX)
+
+
+class CellValue:
+    """One column's export value of a record: what django-tables2's
+    ``BoundRow.get_cell_value`` gives (the accessor's value, a choice's label
+    for a choice field, ``None`` for an empty value, else the column's
+    ``value_<name>`` / ``render_<name>`` / ``Column.value``), with what is the
+    same for every row worked out once: the accessor's path, the choice
+    labels (translated once), and which arguments the value method takes.
+    django-tables2 inspects that method's signature on every cell, which was
+    nine tenths of a 10,000-row export's time (tests/views/test_export.py
+    holds the two equal)."""
+
+    def __init__(self, bound, table):
+        self.path = bound.accessor.bits
+        self.bound, self.table = bound, table
+        self.labels = None
+        try:
+            field = bound.accessor.get_field(table._meta.model)
+        except (FieldDoesNotExist, AttributeError):
+            field = None
+        if field is not None and getattr(field, "choices", None):
+            self.labels = {value: str(label) for value, label in field.flatchoices}
+        self.empty = bound.column.empty_values
+        self.method = bound.value
+        wanted, catch_all = signature(self.method)
+        self.wanted = None if catch_all else wanted
+
+    def __call__(self, record):
+        value = record
+        for bit in self.path:
+            value = getattr(value, bit, None)
+            if value is None:
+                break
+            if callable(value) and not isinstance(value, Model) and not getattr(value, "do_not_call_in_templates", False):
+                value = value()
+        if self.labels is not None:
+            value = self.labels.get(value, value)
+        if value in self.empty:
+            return None
+        arguments = {"value": value, "record": record, "column": self.bound.column, "bound_column": self.bound,
+                     "bound_row": None, "table": self.table}
+        if self.wanted is not None:
+            arguments = {name: arguments[name] for name in self.wanted}
+        return self.method(**arguments)
 
 
 def _is_time(model, accessor):
