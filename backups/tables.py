@@ -30,7 +30,7 @@ from .choices import LogBackupStatus
 from .engine.transitions import sources
 from .formats import duration_text, estimated_finish, log_delay, stamp
 from .kinds import KINDS, kind_of
-from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .models import AuditEntry, BackupPolicy, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 
 
 def choice_labels(model, field_name):
@@ -54,23 +54,40 @@ WIDE_ONLY = "d-none d-sm-table-cell"
 
 
 class Cell(tables.Column):
-    """A task-list column: header and sort key, cell fragment, prepare step.
+    """A task-list column: header and sort key, cell fragment, prepare step,
+    and its value in an export.
 
     ``cell`` is Jinja2 source for the inside of the ``<td>`` (``td`` its
     attributes); ``texts`` the words it needs, translated once per page and
     read as ``texts.<name>``; ``prepare(rows, page)`` sets on each row what
     the fragment reads.  Columns sort only where they say so (``order_by``).
+
+    In an export (backup_console.export) a cell is django-tables2's plain
+    value of its accessor (a choice's label, a name, a number, a time), or
+    ``export(task, table)`` where that is not what the column shows, under
+    ``export_header`` if given.  A column with ``visible=False`` is in the
+    export only; ``exclude_from_export`` keeps one (the buttons) out of it.
     """
 
-    def __init__(self, verbose_name, cell, *, td="", prepare=None, texts=None, order_by=None, accessor=None, narrow=True):
+    def __init__(self, verbose_name, cell, *, td="", prepare=None, texts=None, order_by=None, accessor=None, narrow=True,
+                 export=None, export_header=None, visible=True, exclude_from_export=False):
         # narrow=False: a column a phone's width leaves out (its header and
         # cells hidden below 576 px), so the columns that matter fit.
         attrs = {} if narrow else {"th": {"class": WIDE_ONLY}}
         if not narrow:
             td = td.replace(' class="', f' class="{WIDE_ONLY} ', 1) if ' class="' in td else f'{td} class="{WIDE_ONLY}"'
         super().__init__(verbose_name=verbose_name, accessor=accessor, order_by=order_by, orderable=order_by is not None,
-                         attrs=attrs)
+                         attrs=attrs, visible=visible, exclude_from_export=exclude_from_export)
         self.cell, self.td, self.prepare, self.texts = cell, td, prepare, texts or {}
+        self.export, self.export_header = export, export_header
+
+    def value(self, record, value, table):
+        return value if self.export is None else self.export(record, table)
+
+
+def export_only(verbose_name, accessor=None):
+    """A column the list does not show and its export does (hidden, no cell)."""
+    return Cell(verbose_name, "", accessor=accessor, visible=False)
 
 
 # --- Prepare steps: values computed once per page ------------------------------------
@@ -136,6 +153,11 @@ def prepare_delay(rows, page):
         row.delay = delay and delay["text"]
         row.delay_alert = bool(delay and delay["over"])
         row.delay_threshold = delay and delay["threshold"]
+
+
+def export_delay(task, table):
+    """The delay as a number a spreadsheet can sort and sum."""
+    return int((table.now - task.latest_point).total_seconds())
 
 
 def prepare_log_actions(rows, page):
@@ -267,7 +289,7 @@ LOG_MOVE = """
 def actions_cell():
     """The last column of every list: "View reason" on a failed row, and the task's page."""
     return Cell(_("Actions"), f'<div class="d-flex align-items-center gap-1">{REASON_AND_DETAILS}</div>',
-                td=' class="text-nowrap"', prepare=prepare_detail_url, texts=REASON_TEXTS)
+                td=' class="text-nowrap"', prepare=prepare_detail_url, texts=REASON_TEXTS, exclude_from_export=True)
 
 
 def prepare_log_row_actions(rows, page):
@@ -280,6 +302,7 @@ def log_actions_cell():
         _("Actions"), f'<div class="d-flex align-items-center gap-1">{LOG_MOVE}{REASON_AND_DETAILS}</div>',
         td=' class="text-nowrap"', prepare=prepare_log_row_actions,
         texts={"stop": _("Stop"), "start": _("Start"), "confirm_stop": _("Stop this log backup?"), **REASON_TEXTS},
+        exclude_from_export=True,
     )
 
 
@@ -295,6 +318,12 @@ class TaskTable(tables.Table):
     after_row = ""
     texts = {}
     prepare_extra = None
+    # The "View reason" behind a failed row's button, as a column of its own in an export.
+    failure_reason = export_only(_("Failure reason"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = timezone.now()  # one "now" for every delay an export computes
 
     class Meta:
         # The views' querysets are already newest first (the index order).
@@ -390,6 +419,11 @@ class DataBackupTaskTable(DataTaskTable):
     )
     status = data_status_cell()
 
+    # OV-3a: what the "+" shows, as columns of the export.
+    backup_method = export_only(_("Backup method"))
+    data_version = export_only(_("Data version"))
+    storage_directory = export_only(_("Storage directory"))
+
     row_attrs_source = ' data-task="{{ task.pk }}"'
     after_row = DATA_DETAILS
     texts = {"method": _("Backup method"), "version": _("Data version"), "directory": _("Storage directory"),
@@ -399,10 +433,12 @@ class DataBackupTaskTable(DataTaskTable):
     class Meta(TaskTable.Meta):
         model = DataBackupTask
         fields = ("id", "cluster", "tenant", "mode", "backup_set", "started_at", "ended_at", "status", "secondary_done", "actions")
+        sequence = (*fields, "backup_method", "data_version", "storage_directory", "failure_reason")
         empty_text = _("No data backup tasks match these filters.")
 
 
 class LogBackupTaskTable(TaskTable):
+    id = export_only(_("ID"))  # the page links each row to its task; the file names it
     cluster = cluster_cell()
     backup_method = Cell(_("Backup method"), "{{ task.backup_method_label }}", td=' class="text-nowrap"',
                          prepare=prepare_label("backup_method"), narrow=False)
@@ -414,7 +450,7 @@ class LogBackupTaskTable(TaskTable):
         "title=\"{{ _('Over the alert threshold of %(threshold)s', threshold=task.delay_threshold) }}\">"
         "<i class=\"bi bi-exclamation-triangle-fill\"></i> {{ task.delay }}</span>{% else %}{{ task.delay }}{% endif %}",
         td=' class="text-nowrap"', prepare=prepare_delay,
-        accessor="latest_point",
+        accessor="latest_point", export=export_delay, export_header=_("Delay (seconds)"),
     )
     storage_directory = storage_cell()
     status = status_cell()
@@ -423,6 +459,7 @@ class LogBackupTaskTable(TaskTable):
     class Meta(TaskTable.Meta):
         model = LogBackupTask
         fields = ("cluster", "backup_method", "host", "latest_point", "delay", "storage_directory", "status", "actions")
+        sequence = ("id", *fields)
         empty_text = _("No log backup tasks match these filters.")
 
 
@@ -451,6 +488,7 @@ class SecondaryDataBackupTaskTable(DataTaskTable):
 
 
 class SecondaryLogBackupTaskTable(TaskTable):
+    id = export_only(_("ID"))
     cluster = cluster_cell()
     latest_point = latest_point_cell()
     storage_directory = storage_cell()
@@ -460,6 +498,7 @@ class SecondaryLogBackupTaskTable(TaskTable):
     class Meta(TaskTable.Meta):
         model = SecondaryLogBackupTask
         fields = ("cluster", "latest_point", "storage_directory", "status", "actions")
+        sequence = ("id", *fields)
         empty_text = _("No secondary log backups match these filters.")
 
 
@@ -488,6 +527,45 @@ class RestoreTaskTable(TaskTable):
         fields = ("id", "cluster", "source_tenant", "restore_point", "target_cluster", "new_tenant_name",
                   "started_at", "ended_at", "status", "actions")
         empty_text = _("No restore tasks match these filters.")
+
+
+# --- The policy list's export ----------------------------------------------------
+
+
+class BackupPolicyTable(tables.Table):
+    """The policy list's columns, for its export (the page itself is a
+    template of its own).  The view sets ``schedule_rows`` and
+    ``storage_root`` on each policy, for the page and the file alike."""
+
+    id = tables.Column(verbose_name=_("ID"))
+    cluster = tables.Column(verbose_name=_("Cluster"), accessor="cluster__name")
+    tenant = tables.Column(verbose_name=_("Tenant"), empty_values=())
+    backup_method = tables.Column(verbose_name=_("Backup method"))
+    schedule = tables.Column(verbose_name=_("Schedule"), accessor="schedule_kind")
+    storage = tables.Column(verbose_name=_("Storage"), accessor="storage_root")
+    log_backup_enabled = tables.Column(verbose_name=_("Log backup"))
+    retention_days = tables.Column(verbose_name=_("Retention (days)"))
+    secondary = tables.Column(verbose_name=_("Secondary backup"), accessor="secondary_enabled")
+    state = tables.Column(verbose_name=_("State"))
+
+    class Meta:
+        model = BackupPolicy
+        fields = ("id", "cluster", "tenant", "backup_method", "schedule", "storage", "log_backup_enabled",
+                  "retention_days", "secondary", "state")
+        orderable = False
+
+    def value_tenant(self, record):
+        return record.tenant.name if record.tenant_id else str(_("All tenants"))
+
+    def value_schedule(self, value, record):
+        days = "; ".join(f"{day}: {mode}" for day, mode in record.schedule_rows)
+        return f"{value} · {record.run_at:%H:%M} · {days}"
+
+    def value_log_backup_enabled(self, value):
+        return str(_("On") if value else _("Off"))
+
+    def value_secondary(self, record):
+        return str(record.secondary_destination) if record.secondary_enabled else ""
 
 
 # --- The audit trail ---------------------------------------------------------
@@ -533,3 +611,13 @@ class AuditEntryTable(tables.Table):
     def render_object_repr(self, value, record):
         url = object_url(record)
         return format_html('<a href="{}">{}</a>', url, value) if url else value
+
+    # An export's cells: the time itself (written in the console's zone), names without links.
+    def value_created_at(self, value):
+        return value
+
+    def value_cluster(self, value):
+        return value.name
+
+    def value_object_repr(self, value):
+        return value

@@ -29,3 +29,7 @@ class ClusterTable(tables.Table):
             '<span class="badge rounded-pill status-badge text-bg-{}">{}</span>',
             record.status_color, record.get_status_display(),
         )
+
+    def value_status(self, record):
+        # An export's cell: the label without its badge.
+        return record.get_status_display()

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters.views import FilterView
 
+from backup_console.export import TableExportMixin
 from backup_console.lists import BoundedTableMixin, list_url
 from backup_console.live import render_live
 from backups.choices import DataBackupStatus, PolicyState
@@ -21,7 +22,7 @@ from .tables import ClusterTable
 
 RECENT_FAILURES = 8
 
-class ClusterListView(PermissionRequiredMixin, BoundedTableMixin, FilterView):
+class ClusterListView(PermissionRequiredMixin, TableExportMixin, BoundedTableMixin, FilterView):
     permission_required = "clusters.view_cluster"
     raise_exception = True
     template_name = "clusters/cluster_list.html"

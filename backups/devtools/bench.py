@@ -469,6 +469,53 @@ def engine_tick(count, ticks, out):
     return result
 
 
+# --- Exports ---------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def _read_export(client, address):
+    """Ask for an export and read it to the end as a browser would, chunk by
+    chunk (a streamed CSV is never held whole); its size and lines."""
+    response = client.get(address)
+    size = lines = 0
+    for chunk in (response.streaming_content if response.streaming else [response.content]):
+        size, lines = size + len(chunk), lines + chunk.count(b"\n")
+    return response, size, lines
+
+
+def measure_exports(repeat, out):
+    """Every task list's CSV and XLSX at the cap: the 30-day window (60,000
+    fleet rows of a kind, so the file stops at 10,000), in the list's order,
+    through the test client with a signed-in superuser.  Wall time over
+    ``repeat`` requests, and the peak of Python's allocations while one more
+    is made and read (tracemalloc, in a run of its own: it slows what it
+    watches).  Their queries are counted by tests/views/test_export.py."""
+    import tracemalloc
+
+    client = Client()
+    client.force_login(ensure_user())
+    results = []
+    out(f"{'list':<15}{'format':<7}{'p50 ms':>8}{'max ms':>8}{'peak MiB':>10}{'file MiB':>10}{'lines':>7}")
+    for key, url, _kind, _sort in LISTS:
+        for fmt in EXPORT_FORMATS:
+            address = f"{url}?range=30d&_export={fmt}"
+            response, size, lines = _read_export(client, address)  # warm, and checked
+            assert response.status_code == 200, (address, response.status_code)
+            times = [timed(lambda: _read_export(client, address)) for _ in range(repeat)]
+            tracemalloc.start()
+            _read_export(client, address)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            result = {"list": key, "format": fmt, "p50_ms": statistics.median(times), "max_ms": max(times),
+                      "peak_mib": peak / 2**20, "file_mib": size / 2**20,
+                      "lines": lines if fmt == "csv" else None}
+            results.append(result)
+            out(f"{key:<15}{fmt:<7}{result['p50_ms']:>8.0f}{result['max_ms']:>8.0f}{result['peak_mib']:>10.1f}"
+                f"{result['file_mib']:>10.2f}{lines if fmt == 'csv' else '':>7}")
+    return results
+
+
 def save(path, data):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=1, default=str))

@@ -8,6 +8,7 @@ every table (``backup_console.lists``) but never counted: the trail only grows.
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django_filters.views import FilterView
 
+from backup_console.export import TableExportMixin
 from backup_console.lists import BoundedTableMixin
 
 from ..filtersets import AuditEntryFilterSet
@@ -16,7 +17,7 @@ from ..tables import AuditEntryTable
 from ..timerange import RANGE_CHOICES
 
 
-class AuditListView(PermissionRequiredMixin, BoundedTableMixin, FilterView):
+class AuditListView(PermissionRequiredMixin, TableExportMixin, BoundedTableMixin, FilterView):
     permission_required = "backups.view_auditentry"
     raise_exception = True
     http_method_names = ["get", "head"]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django_filters.views import FilterView
 from django_tables2.utils import OrderBy
 
+from backup_console.export import CHUNK_SIZE, ExportMixin
 from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, options_html, query_with
 from backup_console.live import LiveRegionMixin
 
@@ -58,6 +59,11 @@ class BoundedListMixin(UntrustedQueryMixin):
             keys += [accessor.for_queryset() for accessor in order]
         return keys
 
+    def ordered(self, table):
+        """The filtered rows in the order the table's sort parameter asks for."""
+        ordering = self.table_ordering(table)
+        return self.object_list.order_by(*ordering) if ordering else self.object_list
+
     def get_page(self, ordered):
         per_page = self.per_page()
         requested = self.page_number()
@@ -82,8 +88,22 @@ class BoundedListMixin(UntrustedQueryMixin):
         only those rows are joined to their cluster, tenant, backup set and
         secondary-copy flag, so a deep page does not join the rows it skips."""
         query = self.parts_query(ordered)
-        page = self.get_queryset().filter(pk__in=query.page_ids((number - 1) * per_page, per_page))
-        return list(page.order_by(*query.parts[0].query.order_by).annotate(capped_total=query.capped_total()))
+        page = self.rows_from(query, (number - 1) * per_page, per_page)
+        return list(page.annotate(capped_total=query.capped_total()))
+
+    def rows_from(self, query, offset, limit):
+        """Rows ``offset`` to ``offset + limit`` of the list, in its order, joined."""
+        page = self.get_queryset().filter(pk__in=query.page_ids(offset, limit))
+        return page.order_by(*query.parts[0].query.order_by)
+
+    def export_source(self):
+        """Every row of the list, as its pages show them one after another:
+        the same split-window query for the first COUNT_CAP + 1 IDs (no
+        count: the one past the cap only tells that there were more), read
+        through a server-side cursor."""
+        table = self.get_table()
+        records = self.rows_from(self.parts_query(self.ordered(table)), 0, COUNT_CAP + 1)
+        return table, records.iterator(chunk_size=CHUNK_SIZE)
 
     def parts_query(self, ordered):
         order = ordered.query.order_by or ordered.model._meta.ordering
@@ -98,8 +118,7 @@ class BoundedListMixin(UntrustedQueryMixin):
         table = self.get_table()
         valid = self.filterset.is_valid()
         if valid:
-            ordering = self.table_ordering(table)
-            page = self.get_page(self.object_list.order_by(*ordering) if ordering else self.object_list)
+            page = self.get_page(self.ordered(table))
             table.prepare(page.rows, PageRows(self.request, self.filterset, self.object_list.model))
         else:
             page = Page([], 1, self.per_page(), 0)
@@ -119,8 +138,9 @@ class BoundedListMixin(UntrustedQueryMixin):
         return context
 
 
-class TaskListView(LiveRegionMixin, PermissionRequiredMixin, BoundedListMixin, FilterView):
-    """One overview tab: a FilterSet narrows ``queryset``, a Table shows a page.
+class TaskListView(LiveRegionMixin, PermissionRequiredMixin, ExportMixin, BoundedListMixin, FilterView):
+    """One overview tab: a FilterSet narrows ``queryset``, a Table shows a page
+    (or, with ``?_export=``, every row up to the cap as a file).
 
     Live: a refresh (htmx) gets only the table and the count (``live-rows``),
     from the same queries as the page.

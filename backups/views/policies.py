@@ -13,24 +13,40 @@ from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backup_console.export import CHUNK_SIZE, FORMATS, ListExport, export_format, refused
+from backup_console.lists import COUNT_CAP
+
 from ..choices import BackupMode, PolicyState, ScheduleKind
 from ..engine import services, simulation
 from ..forms import BackupPolicyForm
 from ..models import BackupPolicy
+from ..tables import BackupPolicyTable
 from .actions import act, is_safe
 
 
 @require_http_methods(["GET", "HEAD"])
 @permission_required("backups.view_backuppolicy", raise_exception=True)
 def policy_list(request):
+    """Every policy (a few per cluster), or with ``?_export=`` the same rows as a file."""
     policies = BackupPolicy.objects.select_related(
         "cluster", "tenant", "destination", "secondary_destination", "periodic_task__crontab"
     ).order_by("cluster__name", "tenant__name", "state", "pk")
-    for policy in policies:
-        policy.schedule_rows = schedule_rows(policy)
-        policy.state_color = PolicyState(policy.state).color
-        policy.storage_root = simulation.storage_root(policy.destination.uri, policy.directory)
-    return render(request, "backups/policy_list.html", {"policies": policies})
+    fmt = export_format(request)
+    if fmt is not None:
+        if fmt not in FORMATS:
+            return refused(request, fmt)
+        records = map(_shown, policies[: COUNT_CAP + 1].iterator(chunk_size=CHUNK_SIZE))
+        return ListExport(BackupPolicyTable([]), records).response(fmt)
+    policies = [_shown(policy) for policy in policies]
+    return render(request, "backups/policy_list.html", {"policies": policies, "count_cap": COUNT_CAP})
+
+
+def _shown(policy):
+    """What the list shows of a policy besides its fields."""
+    policy.schedule_rows = schedule_rows(policy)
+    policy.state_color = PolicyState(policy.state).color
+    policy.storage_root = simulation.storage_root(policy.destination.uri, policy.directory)
+    return policy
 
 
 def schedule_rows(policy):

@@ -6,6 +6,7 @@
     bench_lists --rows 10000000 --baseline var/bench-100k.json   # p95 growth vs 100k
     bench_lists --engine-only        # transitions/s and the tick, on what is there (needs a cluster)
     bench_lists --engine-only --orm-transitions   # the same through the portable write path
+    bench_lists --rows 100000 --exports --repeat 5   # each task list's CSV and XLSX at the 10,000-row cap
 """
 
 import json
@@ -36,9 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_path", help="write the figures here")
         parser.add_argument("--baseline", help="a --json file of a smaller run: report p95 growth against it")
         parser.add_argument("--only", help="comma-separated lists to measure (data,logs,cleanups,...)")
+        parser.add_argument("--exports", action="store_true",
+                            help="no pages, no engine: time and peak memory of each task list's CSV and XLSX export at the cap")
 
     def handle(self, *args, rows, repeat, admin_repeat, no_fill, no_engine, engine_only, broker, engine_tasks,
-               tick_rows, ticks, json_path, baseline, only, orm_transitions, **options):
+               tick_rows, ticks, json_path, baseline, only, orm_transitions, exports, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_lists measures PostgreSQL: set DATABASE_URL=postgres://...")
         if engine_only and no_engine:
@@ -55,6 +58,12 @@ class Command(BaseCommand):
             return
         if not no_fill:
             bench.fill(rows, out)
+        if exports:
+            results = bench.measure_exports(repeat, out)
+            if json_path:
+                bench.save(json_path, {"exports": results})
+                out(f"figures written to {json_path}")
+            return
         from django.utils import timezone
 
         cases = bench.build_cases(timezone.now())
