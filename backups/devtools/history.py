@@ -46,12 +46,25 @@ from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
+
+from clusters.models import Tenant
 
 from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, Trigger
 from ..engine import dispatch, outcomes, simulation
 from ..engine.outcomes import COMPLETED, DATA_FAILURES
 from ..engine.simulation import data_directory, log_directory
-from ..models import TASK_MODELS, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskEvent
+from ..models import (
+    TASK_MODELS,
+    BackupSet,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    RestoreTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+    TaskEvent,
+)
 from .estate import (
     DEFAULT_SEED,
     DEMO_CLUSTERS,
@@ -104,7 +117,12 @@ def _has_history(cluster):
 
 
 def clear_history(clusters):
-    """Delete every task, event and backup set of these clusters."""
+    """Delete every task, event and backup set of these clusters (and the
+    tenants their restores made)."""
+    restored = RestoreTask.objects.filter(Q(cluster__in=clusters) | Q(target_cluster__in=clusters))
+    made = list(restored.exclude(new_tenant=None).values_list("new_tenant_id", flat=True))
+    restored.delete()
+    Tenant.objects.filter(pk__in=made).delete()
     for model in (SecondaryDataBackupTask, SecondaryLogBackupTask, DataBackupTask, LogBackupTask, CleanupTask):
         model.objects.filter(cluster__in=clusters).delete()
     TaskEvent.objects.filter(cluster__in=clusters).delete()

@@ -54,8 +54,8 @@ class Migration(migrations.Migration):
                 ('cluster', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster', verbose_name='cluster')),
                 ('new_tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='clusters.tenant', verbose_name='restored tenant')),
                 ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
-                ('source_tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clusters.tenant', verbose_name='source tenant')),
-                ('target_cluster', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clusters.cluster', verbose_name='target cluster')),
+                ('source_tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.tenant', verbose_name='source tenant')),
+                ('target_cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster', verbose_name='target cluster')),
             ],
             options={
                 'verbose_name': 'restore task',

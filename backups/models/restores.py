@@ -20,9 +20,9 @@ class RestoreTask(TaskBase):
     KIND = TaskKind.RESTORE
     Status = DataBackupStatus
 
-    source_tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", verbose_name=_("source tenant"))
+    source_tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("source tenant"))
     restore_point = models.DateTimeField(_("restore point"))
-    target_cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="+", verbose_name=_("target cluster"))
+    target_cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("target cluster"))
     new_tenant_name = models.CharField(_("new tenant"), max_length=64)
     # The tenant the restore made, once it exists.
     new_tenant = models.ForeignKey(

@@ -21,8 +21,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from backups.choices import TaskKind
-from backups.devtools import estate, fill, history
+from backups.devtools import estate, fill, history, restores
 from backups.engine import intervals
+from backups.models import TASK_MODELS
 from clusters.models import Cluster
 
 
@@ -58,6 +59,9 @@ class Command(BaseCommand):
         # tenant can be restored to from it once, as the engine keeps it after.
         for cluster_id in Cluster.objects.values_list("pk", flat=True):
             intervals.refresh(cluster_id)
+        restored = restores.seed(now)
+        if restored:
+            self.stdout.write(f"demo restores created: {restored}")
         if created:
             summary = ", ".join(f"{count} {label}" for label, count in created.items())
             self.stdout.write(f"demo history created (seed {seed}, now {now:%Y-%m-%d %H:%M %Z}): {summary}")
@@ -81,13 +85,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {kind.label}: {done:,}/{wanted:,} rows, {rate:,.0f} rows/s overall")
 
         self.stdout.write(f"topping every task kind up to {tasks:,} rows...")
-        result = fill.fill(dict.fromkeys(TaskKind, tasks), seed=seed, now=now, progress=progress,
+        result = fill.fill(dict.fromkeys(TASK_MODELS, tasks), seed=seed, now=now, progress=progress,
                            batch_size=batch_size)
         if not result["rows"]:
             self.stdout.write("every task kind already has enough rows; nothing added")
             return
         seconds = result["seconds"]
-        per_kind = ", ".join(f"{kind.label}: {result[kind.value]:,}" for kind in TaskKind)
+        per_kind = ", ".join(f"{TaskKind(kind).label}: {result[TaskKind(kind).value]:,}" for kind in TASK_MODELS)
         self.stdout.write(
             f"inserted {result['rows']:,} rows (backup sets included) in {seconds:.1f}s, "
             f"{result['rows'] / seconds:,.0f} rows/s ({per_kind})"
