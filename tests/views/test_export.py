@@ -94,6 +94,9 @@ def estate():
                                   ended_at=started + timedelta(hours=4))
             f.make_secondary_log_task(log, status=("failed", "stopped")[i % 2], ended_at=started + timedelta(hours=4))
             f.make_cleanup_task(cluster, started_at=started, status=("failed", "completed")[i % 2])
+            failed = i % 2 == 0
+            f.make_restore_task(cluster, source_tenant=tenant, started_at=started, status=("completed", "failed")[failed],
+                                ended_at=started + timedelta(minutes=30), failure_reason="result: -4018" if failed else "")
     return {"north": north, "south": south, "now": now}
 
 

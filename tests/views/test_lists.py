@@ -13,7 +13,7 @@ from tests.clock import frozen
 
 pytestmark = pytest.mark.django_db
 
-LISTS = ["/backups/data/", "/backups/logs/", "/backups/cleanups/", "/backups/secondary/data/", "/backups/secondary/logs/"]
+LISTS = ["/backups/data/", "/backups/logs/", "/backups/cleanups/", "/backups/secondary/data/", "/backups/secondary/logs/", "/backups/restores/"]
 
 
 def shown(response):
@@ -372,11 +372,14 @@ def _fill(cluster, n):
         log = f.make_log_task(cluster, policy=policy if i % 2 else None, status="stopped", started_at=now - timedelta(hours=i + 2), ended_at=now - timedelta(hours=i + 1))
         f.make_secondary_log_task(log, status="stopped")
         f.make_cleanup_task(cluster, started_at=now - timedelta(hours=i + 1))
+        f.make_restore_task(cluster, source_tenant=tenant, started_at=now - timedelta(hours=i + 1),
+                            status="completed", ended_at=now - timedelta(hours=i))
 
 
 # session, user, the cluster/tenant choices (options and validation in one
 # query), the page with its capped count (issue 5).
-QUERIES = {"/backups/data/": 4, "/backups/logs/": 4, "/backups/cleanups/": 4, "/backups/secondary/data/": 4, "/backups/secondary/logs/": 4}
+QUERIES = {"/backups/data/": 4, "/backups/logs/": 4, "/backups/cleanups/": 4, "/backups/secondary/data/": 4, "/backups/secondary/logs/": 4,
+           "/backups/restores/": 4}
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -404,9 +407,11 @@ def _failed_of_every_kind(cluster, reason):
         "/backups/cleanups/": f.make_cleanup_task(cluster, status="failed", failure_reason=reason),
         "/backups/secondary/data/": f.make_secondary_data_task(f.make_data_task(cluster), status="failed", failure_reason=reason),
         "/backups/secondary/logs/": f.make_secondary_log_task(log, status="failed", failure_reason=reason),
+        "/backups/restores/": f.make_restore_task(cluster, status="failed", failure_reason=reason, ended_at=timezone.now()),
     }
     pages = {"/backups/data/": "data", "/backups/logs/": "logs", "/backups/cleanups/": "cleanups",
-             "/backups/secondary/data/": "secondary/data", "/backups/secondary/logs/": "secondary/logs"}
+             "/backups/secondary/data/": "secondary/data", "/backups/secondary/logs/": "secondary/logs",
+             "/backups/restores/": "restores"}
     return {url: (task, f"/backups/{pages[url]}/{task.pk}/") for url, task in made.items()}
 
 
