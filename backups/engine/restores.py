@@ -23,7 +23,7 @@ from clusters.models import Tenant
 
 from ..choices import DataBackupStatus, RestorePhase
 from ..models import BackupSet, DataBackupTask, RestoreTask
-from . import audit, dispatch, intervals, outcomes
+from . import audit, dispatch, intervals, outcomes, simulation
 from .dispatch import RUN_RESTORE
 from .services import ActionRefused, _require_broker, refusal_from
 from .simulation import THROUGHPUT, failing_on_error, rng, speed
@@ -99,6 +99,15 @@ def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, 
         with transaction.atomic():
             found, moment = check_restore(source_tenant, moment, target_cluster, new_tenant_name)
             backups = used_backups(found, moment)
+            # Lock the sets it reads before counting on them: a cleanup deleting
+            # them now either finished first (and they are expired here) or
+            # waits and then sees this restore running (simulation._run_cleanup).
+            sets = BackupSet.objects.select_for_update().filter(pk__in={b.backup_set_id for b in backups})
+            if not backups or any(expired is not None for expired in sets.values_list("expired_at", flat=True)):
+                raise ActionRefused(
+                    _("A backup set this restore needs has just been deleted by a cleanup; choose another restore point."),
+                    "restore_point",
+                )
             now = timezone.now()
             task = RestoreTask.objects.create(
                 cluster_id=source_tenant.cluster_id,
@@ -208,10 +217,5 @@ def _advance(task, now):
     return max(0.05, min(STEP_SECONDS, (total - elapsed) / speed()))
 
 
-def needed_sets(now=None):
-    """IDs of the backup sets running restores read: cleanup must not delete them."""
-    ids = set()
-    for used in RestoreTask.objects.filter(status=DataBackupStatus.IN_PROGRESS).values_list("data_task_ids", flat=True):
-        ids.update(used)
-    return set(BackupSet.objects.filter(data_tasks__in=ids).values_list("pk", flat=True))
+needed_sets = simulation.sets_read_by_running_restores
 

@@ -29,7 +29,9 @@ from clusters.models import Cluster
 
 from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
-from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from ..models import (
+    BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask,
+)
 from . import dispatch, outcomes
 from .outcomes import COMPLETED, DATA_FAILURES
 from .transitions import IllegalTransition, record_created, transition
@@ -494,6 +496,14 @@ def expirable_sets(policy, now):
     return expirable
 
 
+def sets_read_by_running_restores():
+    """IDs of the backup sets that running restores read: cleanup keeps them."""
+    task_ids = set()
+    for used in RestoreTask.objects.filter(status=DataBackupStatus.IN_PROGRESS).values_list("data_task_ids", flat=True):
+        task_ids.update(used)
+    return set(DataBackupTask.objects.filter(pk__in=task_ids).values_list("backup_set_id", flat=True))
+
+
 def cleanup_times(cleanup):
     """When a cleanup starts running and when it ends: it waits
     CLEANUP_WAIT_SECONDS after it was scheduled (its start time), then deletes
@@ -551,7 +561,13 @@ def _run_cleanup(cleanup, now, ends_at):
         policy.retention_days = cleanup.retention_days
         with transaction.atomic():
             doomed = expirable_sets(policy, now)
-            deleted = BackupSet.objects.filter(pk__in=doomed, expired_at__isnull=True).update(expired_at=now)
+            # Lock the doomed sets, then spare those a running restore reads.
+            # A restore starting meanwhile locks the same rows before it
+            # counts on them (engine/restores.py), so one of the two waits
+            # for the other and sees what it did: never a deleted set under
+            # a running restore.
+            locked = set(BackupSet.objects.select_for_update().filter(pk__in=doomed, expired_at__isnull=True).values_list("pk", flat=True))
+            deleted = BackupSet.objects.filter(pk__in=locked - sets_read_by_running_restores()).update(expired_at=now)
             transition(
                 CleanupTask, pk, CleanupStatus.COMPLETED, expect=[CleanupStatus.RUNNING],
                 cause=outcomes.cause("cleanup_finished", count=deleted), deleted_sets=deleted, now=now,

@@ -1,12 +1,14 @@
 """Restores: what may start, the phases the simulated machinery walks, and how it fails."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from backups.choices import DataBackupStatus, RestorePhase
-from backups.engine import restores
+from backups.engine import restores, simulation
 from backups.engine.restores import advance_restore, start_restore
 from backups.engine.services import ActionRefused
 from backups.engine.transitions import transition
@@ -138,3 +140,66 @@ def test_two_operators_restoring_into_one_new_tenant_get_one_winner(transactiona
     results = press_at_once(lambda: start_restore(tenant, at(-5), target, "twin", admin_user, outcome="completed").pk)
     assert sorted(kind for kind, _value in results) == ["ok"] + ["refused"] * (len(results) - 1)
     assert RestoreTask.objects.filter(new_tenant_name="twin").count() == 1
+
+
+def _old_set_estate(admin_user, n=0):
+    """A set past a 1-day retention (anchored by a newer full), both in one
+    running log round; a running cleanup of that policy, due now."""
+    source = f.make_cluster(name=f"prod{n}")
+    tenant = f.make_tenant(source, name="sales")
+    target = f.make_cluster(name=f"standby{n}")
+    policy = f.make_policy(source, retention_days=1)
+    f.make_log_task(source, policy=policy, started_at=at(-300), latest_point=at(-1))
+    old = f.make_data_task(source, policy=policy, started_at=at(-240), status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, old.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-239), progress=100)
+    new = f.make_data_task(source, policy=policy, started_at=at(-48), status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, new.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-47), progress=100)
+    cleanup = f.make_cleanup_task(source, policy=policy, retention_days=1, status="running", ended_at=None,
+                                  started_at=timezone.now() - timedelta(days=1))
+    return {"tenant": tenant, "target": target, "old": old, "cleanup": cleanup, "user": admin_user}
+
+
+def test_a_cleanup_keeps_the_set_a_running_restore_reads(admin_user):
+    e = _old_set_estate(admin_user)
+    assert simulation.expirable_sets(e["cleanup"].policy, timezone.now()) == [e["old"].backup_set_id]
+    restore = start_restore(e["tenant"], at(-200), e["target"], "copy", e["user"], outcome="completed")
+    assert restore.data_task_ids == [e["old"].pk]
+    simulation.run_cleanup(e["cleanup"].pk, now=timezone.now() + timedelta(days=2))
+    assert BackupSet.objects.get(pk=e["old"].backup_set_id).expired_at is None
+    e["cleanup"].refresh_from_db()
+    assert e["cleanup"].status == "completed" and e["cleanup"].deleted_sets == 0
+
+
+def test_a_restore_and_a_cleanup_racing_for_one_set_never_leave_a_restore_on_a_deleted_set(transactional_db, admin_user):
+    require_postgres()
+    for attempt in range(4):
+        RestoreTask.objects.filter(status="in_progress").update(status="failed", failure_reason="test", ended_at=timezone.now())
+        e = _old_set_estate(admin_user, attempt)
+        barrier = threading.Barrier(2)
+        outcome = {}
+
+        def restore(e=e, outcome=outcome, barrier=barrier):
+            barrier.wait()
+            try:
+                outcome["restore"] = start_restore(e["tenant"], at(-200), e["target"], f"copy{attempt}", e["user"], outcome="completed").pk
+            except ActionRefused as refused:
+                outcome["restore"] = refused.message
+            finally:
+                connection.close()
+
+        def cleanup(e=e, barrier=barrier):
+            barrier.wait()
+            try:
+                simulation.run_cleanup(e["cleanup"].pk, now=timezone.now() + timedelta(days=2))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=restore), threading.Thread(target=cleanup)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        expired = BackupSet.objects.get(pk=e["old"].backup_set_id).expired_at is not None
+        running = RestoreTask.objects.filter(status="in_progress").exists()
+        # Exactly one wins: the restore runs on a kept set, or the set is gone and the restore was refused.
+        assert running != expired, (attempt, outcome, expired, running)
