@@ -29,9 +29,7 @@ from clusters.models import Cluster
 
 from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
-from ..models import (
-    BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask,
-)
+from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from . import dispatch, outcomes
 from .outcomes import COMPLETED, DATA_FAILURES
 from .transitions import IllegalTransition, record_created, transition
