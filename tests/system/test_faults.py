@@ -30,7 +30,7 @@ from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTa
 from tests import factories as f
 from tests.roles import build_estate, policy_data, user_in
 from tests.services import missing, require_postgres
-from tests.worker import SPEED, CeleryCluster, use_broker, wait_until
+from tests.worker import SPEED, WORKER_DB_APP, CeleryCluster, use_broker, wait_until
 
 
 def free_port():
@@ -197,8 +197,10 @@ def durable_cluster(transactional_db, tmp_path, settings):
         server.kill()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [connection.settings_dict["NAME"]],
+                # Only the sessions of the processes this test started: the
+                # live server of the browser tests keeps its own.
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                [connection.settings_dict["NAME"], WORKER_DB_APP],
             )
 
 
@@ -276,8 +278,10 @@ def gunicorn(transactional_db, tmp_path):
         log.close()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [connection.settings_dict["NAME"]],
+                # Only the sessions of the processes this test started: the
+                # live server of the browser tests keeps its own.
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                [connection.settings_dict["NAME"], WORKER_DB_APP],
             )
 
 
@@ -301,8 +305,10 @@ def test_a_dropped_database_connection_is_replaced_on_the_next_request(gunicorn,
 
     def web_backends():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                           [connection.settings_dict["NAME"]])
+            # The web process's sessions only (named by tests/worker.py's URL):
+            # this process's other threads keep theirs.
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                           [connection.settings_dict["NAME"], WORKER_DB_APP])
             return [row[0] for row in cursor.fetchall()]
 
     pages = ["/backups/data/", "/backups/logs/", f"/backups/logs/{estate['log'].pk}/", "/backups/audit/", "/clusters/"]

@@ -70,7 +70,9 @@ def test_badges_buttons_and_labels_stay_on_one_line_in_chinese_at_1440(browser, 
         page.goto(page.base + path)
         checked.update(page.locator("main td, main .btn").all_inner_texts())
         # Every badge and button, and every cell of a task list but a storage directory (a path may break).
-        cells = ", table.console-table tbody tr:not(.row-details) > td:not(.text-break)" if path in LISTS else ""
+        # The status cell of a running backup holds its badge and, below it, its progress bar.
+        cells = (", table.console-table tbody tr:not(.row-details) > td:not(.text-break):not(:has(.task-progress-cell))"
+                 if path in LISTS else "")
         for el in page.locator(f"main .badge, main .btn{cells}").all():
             if el.is_visible() and el.evaluate(LINES) > 1:
                 wrapped.append(f"{path}: {el.inner_text()!r}")
