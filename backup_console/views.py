@@ -44,6 +44,14 @@ def _render(request, template_name, status, context=None):
 
 @requires_csrf_token
 def permission_denied(request, exception=None):
+    """403; an attempt to change something is recorded in the audit trail
+    (who, what, on what, why: backups.views.audit.record_forbidden)."""
+    from backups.views.audit import record_forbidden
+
+    try:
+        record_forbidden(request)
+    except Exception:  # recording must never cost the visitor their page
+        logger.exception("could not record a forbidden request")
     return _render(request, "403.html", 403)
 
 

@@ -38,6 +38,7 @@ from clusters.admin import badge
 
 from .choices import STATUS_COLORS, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from .engine.audit import AuditedAdminMixin
+from .engine.outcomes import cause_of, details_of, failure_of
 from .models import (
     TASK_MODELS,
     AuditEntry,
@@ -171,10 +172,16 @@ class NewestEventsFormSet(BaseGenericInlineFormSet):
         return self._queryset
 
 
+@admin.display(description=_("cause"))
+def cause_display(event):
+    """The cause in the reader's language (backups/engine/outcomes.py)."""
+    return cause_of(event)
+
+
 class TaskEventInline(ReadOnlyMixin, GenericTabularInline):
     model = TaskEvent
     formset = NewestEventsFormSet
-    fields = ["created_at", "old_status_badge", "new_status_badge", "cause", "actor_display"]
+    fields = ["created_at", "old_status_badge", "new_status_badge", "cause_display", "actor_display"]
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -195,6 +202,8 @@ class TaskEventInline(ReadOnlyMixin, GenericTabularInline):
     @admin.display(description=_("actor"))
     def actor_display(self, event):
         return event.actor_display
+
+    cause_display = staticmethod(cause_display)
 
 
 def _all_task_statuses():
@@ -239,14 +248,16 @@ class TaskKindFilter(admin.SimpleListFilter):
 
 @admin.register(TaskEvent)
 class TaskEventAdmin(ReadOnlyMixin, BigTableMixin, AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "task_link", "cluster", "old_status_badge", "new_status_badge", "cause", "actor_display"]
+    list_display = ["created_at", "task_link", "cluster", "old_status_badge", "new_status_badge", "cause_display", "actor_display"]
     list_select_related = ["cluster", "actor"]
     list_filter = [NewStatusFilter, TaskKindFilter, "cluster", "created_at"]
-    search_fields = ["cause"]
+    # Old rows' text, and new rows' codes (e.g. "storage_unreachable").
+    search_fields = ["cause", "cause_code"]
     sortable_by = ["created_at"]
     fields = [
-        "created_at", "task_link", "cluster", "old_status", "new_status", "cause", "actor", "actor_label",
+        "created_at", "task_link", "cluster", "old_status", "new_status", "cause_display", "actor", "actor_label",
     ]
+    cause_display = staticmethod(cause_display)
 
     def get_queryset(self, request):
         # The change page shows these too; one query instead of three.
@@ -283,14 +294,21 @@ class TaskAdmin(NumericSearchMixin, BigTableMixin, AuditedAdminMixin, admin.Mode
     sortable_by = ["id", "started_at", "ended_at"]
     list_display_links = ["id"]
     inlines = [TaskEventInline]
+    # The reason belongs to the failed status and is written with it (by the
+    # state machine, as a code): shown in the reader's language, not edited.
+    exclude = ["failure_reason"]
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["updated_at", "event_history"]
+        readonly = ["updated_at", "event_history", "failure_display"]
         if obj is not None:
             # A status moves only through the state machine, which checks the
             # transition and records a TaskEvent (SIM-6); the admin never sets it.
             readonly.append("status")
         return readonly
+
+    @admin.display(description=_("failure reason"))
+    def failure_display(self, task):
+        return failure_of(task) or "-"
 
     @admin.display(description=_("status"))
     def status_badge(self, task):
@@ -323,7 +341,7 @@ class DataBackupTaskAdmin(TaskAdmin):
     ]
     list_select_related = ["cluster", "tenant", "backup_set"]
     list_filter = ["status", "mode", "backup_method", "trigger", "cluster", "started_at"]
-    search_fields = ["cluster__name", "storage_directory", "failure_reason"]
+    search_fields = ["cluster__name", "storage_directory", "failure_reason", "failure_code"]
     id_search_fields = ["pk", "backup_set__number", "data_version"]
     autocomplete_fields = ["cluster", "tenant", "policy"]
     raw_id_fields = ["backup_set", "requested_by"]
@@ -349,7 +367,7 @@ class LogBackupTaskAdmin(TaskAdmin):
     ]
     list_select_related = ["cluster", "tenant", "host"]
     list_filter = ["status", "backup_method", "cluster", "started_at"]
-    search_fields = ["cluster__name", "host__ip", "storage_directory", "failure_reason"]
+    search_fields = ["cluster__name", "host__ip", "storage_directory", "failure_reason", "failure_code"]
     autocomplete_fields = ["cluster", "tenant", "policy", "host"]
 
     @admin.display(description=_("delay"))
@@ -364,7 +382,7 @@ class CleanupTaskAdmin(TaskAdmin):
     list_display = ["id", "cluster", "started_at", "ended_at", "status_badge", "retention_days", "deleted_sets"]
     list_select_related = ["cluster"]
     list_filter = ["status", "cluster", "started_at"]
-    search_fields = ["cluster__name", "failure_reason"]
+    search_fields = ["cluster__name", "failure_reason", "failure_code"]
     autocomplete_fields = ["cluster", "policy"]
 
 
@@ -376,7 +394,7 @@ class SecondaryDataBackupTaskAdmin(TaskAdmin):
     ]
     list_select_related = ["cluster", "tenant", "backup_set", "destination"]
     list_filter = ["status", "mode", "cluster", "destination", "started_at"]
-    search_fields = ["cluster__name", "storage_directory", "failure_reason"]
+    search_fields = ["cluster__name", "storage_directory", "failure_reason", "failure_code"]
     id_search_fields = ["pk", "source_id", "backup_set__number"]
     autocomplete_fields = ["cluster", "tenant", "destination"]
     raw_id_fields = ["source", "backup_set"]
@@ -393,7 +411,7 @@ class SecondaryLogBackupTaskAdmin(TaskAdmin):
     ]
     list_select_related = ["cluster", "destination"]
     list_filter = ["status", "cluster", "destination", "started_at"]
-    search_fields = ["cluster__name", "storage_directory", "failure_reason"]
+    search_fields = ["cluster__name", "storage_directory", "failure_reason", "failure_code"]
     id_search_fields = ["pk", "source_id"]
     autocomplete_fields = ["cluster", "destination"]
     raw_id_fields = ["source"]
@@ -462,10 +480,17 @@ class BackupSetAdmin(NumericSearchMixin, BigTableMixin, AuditedAdminMixin, admin
 class AuditEntryAdmin(ReadOnlyMixin, BigTableMixin, admin.ModelAdmin):
     """Read-only: the trail is written by the actions it records, never edited."""
 
-    list_display = ["created_at", "actor_name", "action", "cluster", "object_repr", "message"]
+    list_display = ["created_at", "actor_name", "action", "outcome", "cluster", "object_repr", "details"]
     list_select_related = ["cluster"]
-    list_filter = ["action", "cluster"]
+    list_filter = ["outcome", "action", "cluster"]
     search_fields = ["actor_name", "object_repr"]
+    exclude = ["message", "message_code", "message_params"]
+    readonly_fields = ["details"]
+
+    @admin.display(description=_("details"))
+    def details(self, entry):
+        """In the reader's language (backups/engine/outcomes.py)."""
+        return details_of(entry)
 
 
 # Granting or taking away a role is an admin change like any other: audited.

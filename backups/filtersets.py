@@ -173,10 +173,15 @@ class AuditEntryFilterSet(TimeRangeFilterSet):
         label=_("Action"), choices=AuditEntry.Action.choices, empty_label=_("Any action"),
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
+    # Done, refused by the engine, or forbidden to the user's role.
+    outcome = django_filters.ChoiceFilter(
+        label=_("Outcome"), choices=AuditEntry.Outcome.choices, empty_label=_("Any outcome"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
 
     class Meta:
         model = AuditEntry
-        fields = ["range", "start", "end", "actor", "cluster", "action"]
+        fields = ["range", "start", "end", "actor", "cluster", "action", "outcome"]
 
     def filter_window(self, queryset, name, value):
         # An audit entry is a moment, not a span: it belongs to the window it

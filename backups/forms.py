@@ -332,6 +332,8 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
 class InstantBackupForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
     """OV-2: cluster, optional tenant, full or incremental."""
 
+    refused = refused_target = None  # the engine's refusal (services.ActionRefused) found while cleaning
+
     cluster = forms.ModelChoiceField(Cluster.objects.order_by("name"), label=gettext_lazy("Cluster"))
     tenant = TenantChoiceField.optional(gettext_lazy("Optional: back up one tenant of the cluster."))
     mode = forms.ChoiceField(
@@ -354,6 +356,8 @@ class InstantBackupForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
             try:
                 services.check_data_backup(cluster, tenant, cleaned["mode"], services.active_policy(cluster, tenant))
             except services.ActionRefused as refused:
+                # The engine's refusal, and what it refused: the view records them in the audit trail.
+                self.refused, self.refused_target = refused, tenant or cluster
                 self.add_error(refused.field, refused.message)
         return cleaned
 

@@ -22,11 +22,13 @@ from django.template import engines
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from backup_console.lists import query_with, url_pattern
 
 from .choices import LogBackupStatus
+from .engine.outcomes import details_of, failure_of
 from .engine.transitions import sources
 from .formats import duration_text, estimated_finish, log_delay, stamp
 from .kinds import KINDS, kind_of
@@ -90,6 +92,19 @@ def export_only(verbose_name, accessor=None):
     return Cell(verbose_name, "", accessor=accessor, visible=False)
 
 
+def export_failure(task, table):
+    return failure_of(task)
+
+
+def failure_export_cell():
+    """Why a failed row failed, in an export: said in the reader's language
+    (backups/engine/outcomes.py).  Not skipped as empty: a reason stored as a
+    code leaves the text column empty."""
+    cell = Cell(_("Failure reason"), "", visible=False, export=export_failure)
+    cell.empty_values = ()
+    return cell
+
+
 # --- Prepare steps: values computed once per page ------------------------------------
 
 
@@ -128,9 +143,11 @@ def prepare_status(rows, page):
 
 
 def prepare_detail_url(rows, page):
+    """The task's page, and a failed row's reason in the reader's language (the modal's text)."""
     detail_url = url_pattern(kind_of(page.model).detail_view)
     for row in rows:
         row.detail_url = detail_url(row.pk)
+        row.failure_text = failure_of(row) if row.status == "failed" else ""
 
 
 def prepare_copies_url(rows, page):
@@ -270,7 +287,7 @@ def storage_cell():
 # script), and the link to the task's page: the last cell of every list.
 REASON_AND_DETAILS = """
 {%- if task.status == "failed" %}<a href="{{ task.detail_url }}#failure-reason" class="btn btn-sm btn-outline-danger view-reason"
-   data-bs-toggle="modal" data-bs-target="#reason-modal" data-reason="{{ task.failure_reason }}" data-reason-for="{{ task.pk }}">{{ texts.view_reason }}</a>{% endif %}
+   data-bs-toggle="modal" data-bs-target="#reason-modal" data-reason="{{ task.failure_text }}" data-reason-for="{{ task.pk }}">{{ texts.view_reason }}</a>{% endif %}
 <a href="{{ task.detail_url }}" class="btn btn-sm btn-icon" title="{{ texts.details }}" aria-label="{{ texts.details }}"><i class="bi bi-box-arrow-up-right"></i></a>"""
 REASON_TEXTS = {"view_reason": _("View reason"), "details": _("Details")}
 
@@ -319,7 +336,7 @@ class TaskTable(tables.Table):
     texts = {}
     prepare_extra = None
     # The "View reason" behind a failed row's button, as a column of its own in an export.
-    failure_reason = export_only(_("Failure reason"))
+    failure_reason = failure_export_cell()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -573,6 +590,10 @@ class BackupPolicyTable(tables.Table):
 # What an audit row links to, by model name: each task kind's page, a policy's edit page.
 DETAIL_URLS = {kind.model._meta.model_name: kind.detail_view for kind in KINDS.values()}
 DETAIL_URLS["backuppolicy"] = "backups:policy_edit"
+DETAIL_URLS["cluster"] = "clusters:detail"
+# What an audit row names by its type and ID, in the reader's language.
+OBJECT_LABELS = {kind.model._meta.model_name: kind.label for kind in KINDS.values()}
+OBJECT_LABELS["backuppolicy"] = BackupPolicy._meta.verbose_name
 
 
 def object_url(entry):
@@ -587,17 +608,31 @@ def object_url(entry):
         return None
 
 
+def object_text(entry, empty="—"):
+    """What an audit row acted on: a task or policy as its kind and ID (in the
+    reader's language), anything else as it was named when recorded."""
+    label = OBJECT_LABELS.get(entry.content_type.model) if entry.content_type_id else None
+    if label is not None and entry.object_id is not None:
+        return f"{capfirst(label)} #{entry.object_id}"
+    return entry.object_repr or empty
+
+
+OUTCOME_COLORS = {AuditEntry.Outcome.DONE: "success", AuditEntry.Outcome.REFUSED: "warning",
+                  AuditEntry.Outcome.FORBIDDEN: "danger"}
+
+
 class AuditEntryTable(tables.Table):
     created_at = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i:s")
     actor_name = tables.Column(verbose_name=_("User"))
     action = tables.Column(verbose_name=_("Action"))
+    outcome = tables.Column(verbose_name=_("Outcome"))
     cluster = tables.Column(verbose_name=_("Cluster"), default="—")
-    object_repr = tables.Column(verbose_name=_("Object"), default="—")
-    message = tables.Column(verbose_name=_("Details"), default="")
+    object_repr = tables.Column(verbose_name=_("Object"), empty_values=())
+    details = tables.Column(verbose_name=_("Details"), accessor="message", empty_values=(), orderable=False)
 
     class Meta:
         model = AuditEntry
-        fields = ("created_at", "actor_name", "action", "cluster", "object_repr", "message")
+        fields = ("created_at", "actor_name", "action", "outcome", "cluster", "object_repr", "details")
         template_name = "django_tables2/console.html"
         attrs = {"class": "table table-hover align-middle mb-0 console-table audit-table"}
         order_by = None
@@ -608,16 +643,30 @@ class AuditEntryTable(tables.Table):
     def render_cluster(self, value, record):
         return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value)
 
-    def render_object_repr(self, value, record):
-        url = object_url(record)
-        return format_html('<a href="{}">{}</a>', url, value) if url else value
+    def render_outcome(self, value, record):
+        return format_html('<span class="badge rounded-pill status-badge text-bg-{}">{}</span>',
+                           OUTCOME_COLORS.get(record.outcome, "secondary"), value)
 
-    # An export's cells: the time itself (written in the console's zone), names without links.
+    def render_object_repr(self, value, record):
+        url, text = object_url(record), object_text(record)
+        return format_html('<a href="{}">{}</a>', url, text) if url else text
+
+    def render_details(self, value, record):
+        return details_of(record)
+
+    # An export's cells: the time itself (written in the console's zone), names without links,
+    # details and outcome in the reader's language.
     def value_created_at(self, value):
         return value
 
     def value_cluster(self, value):
         return value.name
 
-    def value_object_repr(self, value):
-        return value
+    def value_object_repr(self, record):
+        return object_text(record, empty="")
+
+    def value_outcome(self, record):
+        return record.get_outcome_display()
+
+    def value_details(self, record):
+        return details_of(record)

@@ -6,7 +6,9 @@ from .models import Cluster
 
 
 class ClusterTable(tables.Table):
-    name = tables.Column(verbose_name=_("Cluster"), linkify=True, attrs={"td": {"class": "fw-semibold"}})
+    # The column of the clusters themselves: their name (集群名称), not the
+    # task lists' "Cluster" (所属集群, the cluster a task belongs to).
+    name = tables.Column(verbose_name=_("Cluster name"), linkify=True, attrs={"td": {"class": "fw-semibold"}})
     db_version = tables.Column(verbose_name=_("Database version"))
     region = tables.Column(verbose_name=_("Region / zone"), order_by=("region", "zone"))
     status = tables.Column(verbose_name=_("Status"))

@@ -11,6 +11,7 @@ from backup_console.export import TableExportMixin
 from backup_console.lists import BoundedTableMixin, list_url
 from backup_console.live import render_live
 from backups.choices import DataBackupStatus, PolicyState
+from backups.engine.outcomes import failure_of
 from backups.formats import log_delay as log_delay_of
 from backups.kinds import KINDS
 from backups.models import BackupPolicy, DataBackupTask, LogBackupTask
@@ -51,7 +52,7 @@ def cluster_detail(request, pk):
     failures = []
     for kind in KINDS.values():
         for task in kind.model.objects.filter(cluster=cluster, status="failed").order_by("-started_at", "-id")[:RECENT_FAILURES]:
-            failures.append({"kind": kind.list_label, "task": task,
+            failures.append({"kind": kind.list_label, "task": task, "reason": failure_of(task),
                              "url": list_url(kind.list_view, cluster=cluster.pk, status="failed", range="all")})
     failures.sort(key=lambda f: f["task"].started_at, reverse=True)
     # Live: a refresh gets the state panel (live-state), with the status

@@ -22,16 +22,16 @@ from ..models import BackupSet, CleanupTask, DataBackupTask, LogBackupTask, Seco
 # other rows point at it.
 COLUMNS = {
     BackupSet: ["id", "cluster_id", "tenant_id", "number", "backup_method", "created_at", "expired_at"],
-    DataBackupTask: ["id", "cluster_id", "started_at", "ended_at", "failure_reason", "updated_at", "tenant_id",
+    DataBackupTask: ["id", "cluster_id", "started_at", "ended_at", "failure_reason", "failure_code", "failure_params", "updated_at", "tenant_id",
                      "policy_id", "backup_set_id", "mode", "backup_method", "data_version", "storage_directory",
                      "status", "progress", "size_bytes", "trigger", "requested_by_id", "sim_outcome", "sim_fail_at"],
-    SecondaryDataBackupTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "updated_at", "source_id",
+    SecondaryDataBackupTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "failure_code", "failure_params", "updated_at", "source_id",
                               "tenant_id", "backup_set_id", "mode", "destination_id", "storage_directory", "status"],
-    LogBackupTask: ["id", "cluster_id", "started_at", "ended_at", "failure_reason", "updated_at", "tenant_id",
+    LogBackupTask: ["id", "cluster_id", "started_at", "ended_at", "failure_reason", "failure_code", "failure_params", "updated_at", "tenant_id",
                     "policy_id", "backup_method", "host_id", "storage_directory", "latest_point", "status"],
-    SecondaryLogBackupTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "updated_at", "source_id",
+    SecondaryLogBackupTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "failure_code", "failure_params", "updated_at", "source_id",
                              "destination_id", "storage_directory", "latest_point", "status"],
-    CleanupTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "updated_at", "policy_id", "status",
+    CleanupTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "failure_code", "failure_params", "updated_at", "policy_id", "status",
                   "retention_days", "deleted_sets"],
 }
 # Parents first, so every batch satisfies its foreign keys as it goes in.
@@ -65,6 +65,11 @@ class Ids:
             self.next_sqlite = (self.model.objects.aggregate(m=Max("id"))["m"] or 0) + 1
         first, self.next_sqlite = self.next_sqlite, self.next_sqlite + n
         return list(range(first, first + n))
+
+
+def _json(value):
+    """A JSON column's value in COPY's text format (a backslash is COPY's escape)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("\\", "\\\\") if value else "{}"
 
 
 class Writer:
@@ -105,7 +110,8 @@ class Writer:
         buffer = io.StringIO()
         write = buffer.write
         for row in rows:
-            write("\t".join([r"\N" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v))
+            write("\t".join([r"\N" if v is None else (v.isoformat() if isinstance(v, datetime) else
+                                                        _json(v) if isinstance(v, dict) else str(v))
                              for v in values(row)]))
             write(tail)
         buffer.seek(0)

@@ -22,7 +22,7 @@ own SCN-style versions are) stay unique per cluster.  Secondary data copies
 exist for completed data backups only and secondary log copies one per log
 session, so the data and log kinds may end somewhat above their target.
 
-As in the demo's history, failure reasons are the engine's texts
+As in the demo's history, failure reasons are the engine's codes
 (backups/engine/outcomes.py) and storage directories come from the engine's
 path helpers; data backups carry the simulated worker's plan
 (``sim_outcome``/``sim_fail_at``).
@@ -193,10 +193,16 @@ def _ensure_fleet(now):
 # --- The rows: one window of a task kind at a time ------------------------------
 
 
-def _span(cluster, at, end, reason=""):
+NO_FAILURE = {"failure_code": "", "failure_params": {}, "failure_reason": ""}
+
+
+def _span(cluster, at, end, reason=None):
     """The columns every finished fleet task has: its cluster and life span
-    (updated last when it ended), and why it failed."""
-    return {"cluster_id": cluster.id, "started_at": at, "ended_at": end, "failure_reason": reason, "updated_at": end}
+    (updated last when it ended), and why it failed (a code and its values,
+    outcomes.failure, as the engine stores it: nothing is rendered here)."""
+    failure = NO_FAILURE if reason is None else {
+        "failure_code": reason.code, "failure_params": reason.params, "failure_reason": ""}
+    return {"cluster_id": cluster.id, "started_at": at, "ended_at": end, "updated_at": end, **failure}
 
 
 class _Group:
@@ -259,7 +265,7 @@ class _DataGroup(_Group):
             reason = outcomes.failure(outcome, uri=self.fleet.destination.uri, minutes=cluster.timeout_minutes)
             seconds, size = seconds * progress / 100, size * progress / 100
         else:
-            status, progress, reason, outcome = DataBackupStatus.COMPLETED, 100, "", COMPLETED
+            status, progress, reason, outcome = DataBackupStatus.COMPLETED, 100, None, COMPLETED
         end = at + timedelta(seconds=int(seconds))
         task = {
             **_span(cluster, at, end, reason), "id": self.task_ids.next(), "tenant_id": None,
@@ -289,7 +295,7 @@ class _DataGroup(_Group):
         end = at + timedelta(seconds=int(task["size_bytes"] / (rng.uniform(150, 300) * MB)) + 30)
         failed = rng.random() < 0.04
         return {
-            **_span(cluster, at, end, unreachable(sec) if failed else ""), "source_id": task["id"],
+            **_span(cluster, at, end, unreachable(sec) if failed else None), "source_id": task["id"],
             "tenant_id": None, "backup_set_id": task["backup_set_id"], "mode": task["mode"], "destination_id": sec.id,
             "storage_directory": data_directory(sec.uri, cluster.directory, number),
             "status": DataBackupStatus.FAILED if failed else DataBackupStatus.COMPLETED,
@@ -312,7 +318,7 @@ class _LogGroup(_Group):
             status, reason = LogBackupStatus.FAILED, outcomes.failure("log_lost")
             point = end - timedelta(seconds=rng.randrange(30, 900))
         else:
-            status, reason, point = LogBackupStatus.STOPPED, "", end - timedelta(seconds=rng.randrange(1, 30))
+            status, reason, point = LogBackupStatus.STOPPED, None, end - timedelta(seconds=rng.randrange(1, 30))
         task = {
             **_span(cluster, at, end, reason), "id": self.task_ids.next(), "tenant_id": None,
             "policy_id": cluster.policy_id, "backup_method": cluster.method, "host_id": host[0],
@@ -323,7 +329,7 @@ class _LogGroup(_Group):
         copy_failed = status == LogBackupStatus.FAILED and rng.random() < 0.5
         batch.setdefault(SecondaryLogBackupTask, []).append({
             **_span(cluster, at + timedelta(seconds=rng.randrange(5, 15)), copy_end,
-                    unreachable(sec) if copy_failed else ""),
+                    unreachable(sec) if copy_failed else None),
             "source_id": task["id"], "destination_id": sec.id,
             "storage_directory": log_directory(sec.uri, cluster.directory),
             "latest_point": point - timedelta(seconds=rng.randrange(5, 60)),
@@ -341,7 +347,7 @@ class _CleanupGroup(_Group):
         if rng.random() < 0.05:
             status, reason, deleted = CleanupStatus.FAILED, unreachable(self.fleet.destination), 0
         else:
-            status, reason = CleanupStatus.COMPLETED, ""
+            status, reason = CleanupStatus.COMPLETED, None
         batch.setdefault(CleanupTask, []).append({
             **_span(cluster, at, end, reason), "policy_id": cluster.policy_id, "status": status,
             "retention_days": cluster.retention_days, "deleted_sets": deleted,

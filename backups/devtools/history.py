@@ -10,9 +10,10 @@ left alone, so running ``seed_demo`` twice adds nothing.  ``build(reset=True)``
 deletes the demo clusters' history first and rebuilds it (to try another seed).
 
 What the rows say is the engine's own.  Event causes and failure reasons are
-the texts of backups/engine/outcomes.py, rendered as the engine renders them
+the codes of backups/engine/outcomes.py, stored as the engine stores them
 (a failed data backup's reason is ``simulation.failure_reason`` of its planned
-outcome), and storage directories come from the engine's path helpers
+outcome; ``_stored`` turns a task's reason into its columns when it is saved),
+and storage directories come from the engine's path helpers
 (``simulation.data_directory``/``log_directory``): a seeded task and one the
 workers ran look alike in the console.  Data backups carry the simulated
 worker's plan (``sim_outcome``/``sim_fail_at``): finished rows the outcome
@@ -480,6 +481,10 @@ class ClusterHistory:
     # - saving -
 
     def save(self):
+        # The tasks' reasons are said as codes while they are built (see _reason).
+        for tasks in (self.data, self.copies, self.logs, self.log_copies, self.cleanups):
+            for task in tasks:
+                _stored(task)
         self.cluster.save(update_fields=["data_version"])
         BackupSet.objects.bulk_create(self.sets)
         for task in self.data:
@@ -534,7 +539,7 @@ class ClusterHistory:
         ct = ContentType.objects.get_for_model(type(task))
         return [
             TaskEvent(content_type=ct, object_id=task.pk, cluster=self.cluster, old_status=old, new_status=new,
-                      cause=cause[:255], actor_label=ACTOR, created_at=at)
+                      actor_label=ACTOR, created_at=at, **_cause(cause))
             for old, new, at, cause in steps
         ]
 
@@ -547,7 +552,7 @@ class ClusterHistory:
             created, finished = self._created_cause(task), outcomes.cause("data_finished")
         steps = [("", DataBackupStatus.IN_PROGRESS, task.started_at, created)]
         if task.ended_at:
-            steps.append((DataBackupStatus.IN_PROGRESS, task.status, task.ended_at, task.failure_reason or finished))
+            steps.append((DataBackupStatus.IN_PROGRESS, task.status, task.ended_at, _reason(task) or finished))
         return steps
 
     def _created_cause(self, task):
@@ -560,7 +565,7 @@ class ClusterHistory:
             planned = self.policy.schedule_days.get(str(task.started_at.isoweekday()))
             fallback = task.mode == BackupMode.FULL and planned == BackupMode.INCREMENTAL
             return outcomes.cause("scheduled_full" if fallback else "scheduled", pk=self.policy.pk)
-        return str(Trigger(task.trigger).label)
+        return Trigger(task.trigger).label
 
     def _log_steps(self, task):
         """Starting (services.ensure_log_backup, simulation.start_secondary_log), archiving
@@ -581,7 +586,7 @@ class ClusterHistory:
             steps.append((S.IN_PROGRESS, S.STOPPING, stop_at, outcomes.cause("stop_requested")))
             steps.append((S.STOPPING, S.STOPPED, end, outcomes.cause("log_stopped")))
         elif status == S.FAILED:
-            steps.append((S.IN_PROGRESS, S.FAILED, end, task.failure_reason))
+            steps.append((S.IN_PROGRESS, S.FAILED, end, _reason(task)))
         return steps
 
     def _cleanup_steps(self, task):
@@ -594,6 +599,24 @@ class ClusterHistory:
                           outcomes.cause("cleanup_started")))
         if task.ended_at:
             finished = outcomes.cause("cleanup_finished", count=task.deleted_sets)
-            steps.append((CleanupStatus.RUNNING, task.status, task.ended_at, task.failure_reason or finished))
+            steps.append((CleanupStatus.RUNNING, task.status, task.ended_at, _reason(task) or finished))
         return steps
 
+
+def _stored(task):
+    """A task's failure reason as the engine stores it: a code and its values
+    (outcomes.failure) in failure_code/failure_params; plain text as text."""
+    if not task.failure_code:
+        task.failure_code, task.failure_params, task.failure_reason = outcomes.stored(task.failure_reason)
+
+
+def _reason(task):
+    """A task's failure reason, whether or not it is stored yet."""
+    if task.failure_code:
+        return outcomes.Said(task.failure_code, task.failure_params)
+    return task.failure_reason
+
+
+def _cause(cause):
+    code, params, text = outcomes.stored(cause, max_length=255)
+    return {"cause": text, "cause_code": code, "cause_params": params}

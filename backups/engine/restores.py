@@ -16,7 +16,6 @@ unreachable.
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from clusters.choices import ClusterStatus
 from clusters.models import Tenant
@@ -25,6 +24,7 @@ from ..choices import DataBackupStatus, RestorePhase
 from ..models import BackupSet, DataBackupTask, RestoreTask
 from . import audit, dispatch, intervals, outcomes, simulation
 from .dispatch import RUN_RESTORE
+from .outcomes import phrase as _  # gettext that remembers what it said, for the audit trail
 from .services import ActionRefused, _require_broker, refusal_from
 from .simulation import THROUGHPUT, failing_on_error, rng, speed
 from .transitions import IllegalTransition, record_created, transition
@@ -63,7 +63,7 @@ def check_restore(source_tenant, moment, target_cluster, new_tenant_name):
     if target_cluster.status != ClusterStatus.RUNNING:
         raise ActionRefused(
             _("The target cluster %(cluster)s is %(status)s: a restore needs a running cluster.")
-            % {"cluster": target_cluster.name, "status": target_cluster.get_status_display().lower()},
+            % {"cluster": target_cluster.name, "status": outcomes.lowered(ClusterStatus(target_cluster.status).label)},
             "target_cluster",
         )
     if Tenant.objects.filter(cluster=target_cluster, name=new_tenant_name).exists():
@@ -125,10 +125,10 @@ def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, 
             record_created(task, cause=outcomes.cause("restore_requested"), actor=user)
             audit.record(
                 user, audit.Action.RESTORE_START, task,
-                message=_("Restore of %(tenant)s to %(time)s into %(cluster)s / %(new)s.") % {
-                    "tenant": source_tenant.name, "time": timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S"),
-                    "cluster": target_cluster.name, "new": new_tenant_name,
-                },
+                message=outcomes.audit(
+                    "restore_start", tenant=source_tenant.name, time=timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S"),
+                    cluster=target_cluster.name, new=new_tenant_name,
+                ),
             )
             dispatch.enqueue(RUN_RESTORE, task.pk)
     except IntegrityError as error:

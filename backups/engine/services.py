@@ -11,7 +11,6 @@ from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, UniqueConstraint
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from clusters.choices import HostRole
 from clusters.models import Cluster, Host
@@ -21,6 +20,7 @@ from ..kinds import LOG_KINDS
 from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, SecondaryLogBackupTask
 from . import audit, dispatch, outcomes, simulation
 from .dispatch import BrokerUnavailable, check_broker
+from .outcomes import phrase as _  # gettext that remembers what it said, for the audit trail
 from .schedules import sync_periodic_task
 from .transitions import IllegalTransition, record_created, transition
 
@@ -217,10 +217,8 @@ def instant_backup(cluster, tenant, mode, user, **plan):
         )
         audit.record(
             user, audit.Action.INSTANT_BACKUP, task,
-            message=_("%(mode)s data backup #%(pk)s of %(cluster)s%(tenant)s.") % {
-                "mode": task.get_mode_display(), "pk": task.pk, "cluster": task.cluster,
-                "tenant": f" / {tenant}" if tenant else "",
-            },
+            message=outcomes.audit("instant_backup", mode=task.mode, pk=task.pk, cluster=str(task.cluster),
+                                   tenant=f" / {tenant}" if tenant else ""),
         )
     return task
 
@@ -269,7 +267,7 @@ def run_scheduled_backup(policy_id, now=None):
     except ActionRefused as refused:
         return f"skipped: {refused.message}"
     if task.status == DataBackupStatus.FAILED:
-        return f"data backup #{task.pk} failed to start: {task.failure_reason}"
+        return f"data backup #{task.pk} failed to start: {outcomes.failure_of(task)}"
     return f"started data backup #{task.pk}"
 
 
@@ -378,8 +376,8 @@ def check_current_piece(kind, pk):
 
 def _audit_log_move(user, action, kind, pk):
     task = _log_model(kind).objects.select_related("cluster").get(pk=pk)
-    audit.record(user, action, task, object_repr=f"{_log_label(kind)} #{pk}",
-                 message=f"{_log_label(kind)} #{pk} ({task.cluster})")
+    audit.record(user, action, task, object_repr=f"#{pk}",
+                 message=outcomes.audit("log_move", kind=kind, pk=pk, cluster=str(task.cluster)))
 
 
 def _log_label(kind):
@@ -433,6 +431,9 @@ def save_policy(form, user):
         with transaction.atomic():
             policy = form.save(commit=False)
             creating = policy.pk is None
+            # The policy as it was, for the audit's old → new values.
+            before = None if creating else BackupPolicy.objects.select_related(
+                "destination", "secondary_destination").get(pk=policy.pk)
             if creating:
                 policy.created_by = user if user.is_authenticated else None
             policy.save()
@@ -440,11 +441,10 @@ def save_policy(form, user):
             ensure_log_backup(policy, actor=user)
             if creating:
                 audit.record(user, audit.Action.POLICY_CREATE, policy,
-                             message=_("Policy #%(pk)s created: %(policy)s.") % {"pk": policy.pk, "policy": policy})
+                             message=outcomes.audit("policy_created", pk=policy.pk, **_policy_words(policy)))
             else:
-                changed = ", ".join(name for name in form.changed_data if name in form.fields) or "-"
                 audit.record(user, audit.Action.POLICY_EDIT, policy,
-                             message=_("Changed: %(fields)s.") % {"fields": changed})
+                             message=audit.changes(before, policy, [*form._meta.fields, "schedule_days"]))
     except IntegrityError as error:
         refused = refusal_from(error, _("The policy could not be saved; try again."))
         form.add_error(refused.field if refused.field in form.fields else None, refused.message)
@@ -453,6 +453,12 @@ def save_policy(form, user):
         form.add_error(None, refused.message)
         return None
     return policy
+
+
+def _policy_words(policy):
+    """A policy's scope and method, for its audit details."""
+    scope = f"{policy.cluster}/{policy.tenant}" if policy.tenant_id else str(policy.cluster)
+    return {"scope": scope, "method": policy.backup_method}
 
 
 def pause_policy(pk, user):
@@ -473,13 +479,13 @@ def _set_policy_state(pk, current, to, user=None):
             if not moved:
                 raise ActionRefused(
                     _("Backup policy #%(pk)s is already %(state)s.")
-                    % {"pk": pk, "state": str(PolicyState(policy.state).label).lower()}
+                    % {"pk": pk, "state": outcomes.lowered(PolicyState(policy.state).label)}
                 )
             sync_periodic_task(policy)
             if to == PolicyState.ACTIVE:
                 ensure_log_backup(policy)
             action = audit.Action.POLICY_RESUME if to == PolicyState.ACTIVE else audit.Action.POLICY_PAUSE
-            audit.record(user, action, policy, message=str(policy))
+            audit.record(user, action, policy, message=outcomes.audit("policy", **_policy_words(policy)))
     except IntegrityError as error:
         raise refusal_from(error, _("The policy could not be resumed; try again.")) from error
     if to == PolicyState.PAUSED:

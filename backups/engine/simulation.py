@@ -22,7 +22,6 @@ from django.db import transaction
 from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
-from django.utils.text import capfirst
 
 from clusters.choices import ClusterStatus
 from clusters.models import Cluster
@@ -120,7 +119,7 @@ def failing_on_error(model, pk, running, now):
         yield
     except Exception as error:
         reason = outcomes.failure(
-            "crashed", task=capfirst(model._meta.verbose_name), error=f"{type(error).__name__}: {error}"[:500]
+            "crashed", task=model.KIND, error=f"{type(error).__name__}: {error}"[:500]
         )
         try:
             transition(model, pk, "failed", cause=reason, failure_reason=reason, expect=[running], now=now)

@@ -22,15 +22,13 @@ from functools import cache
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ..choices import CleanupStatus as C
 from ..choices import DataBackupStatus as D
 from ..choices import LogBackupStatus as L
-from ..choices import TaskKind
 from ..kinds import KINDS
 from . import intervals
+from .outcomes import illegal_move, stored
 
 # Which status may follow which, per kind (declared with the kinds, backups/kinds.py).
 MOVES = {value: kind.moves for value, kind in KINDS.items()}
@@ -38,15 +36,14 @@ MOVES = {value: kind.moves for value, kind in KINDS.items()}
 # Statuses in which a task has ended (OV-8: ended_at is set exactly then).
 FINAL = {D.COMPLETED, D.FAILED, L.STOPPED, L.FAILED, C.COMPLETED, C.FAILED}
 
-# What an operator tried, for the refusal message of a move they asked for.
-_ATTEMPTS = {
-    L.STOPPING: gettext_lazy("stopped"),
-    L.STARTING: gettext_lazy("started"),
-}
-
-
 class IllegalTransition(Exception):
-    """A move the state machine refuses; ``str()`` is a translated message."""
+    """A move the state machine refuses; ``str()`` is a translated message,
+    ``said`` the same as a code and values (outcomes.illegal_move), to say
+    again in another language (the audit trail)."""
+
+    def __init__(self, said):
+        super().__init__(str(said))
+        self.said = said
 
 
 def sources(kind, to):
@@ -64,32 +61,6 @@ def model_for(task_or_kind):
     return task_or_kind
 
 
-def _label(model, status):
-    try:
-        return str(model.Status(status).label).lower()
-    except ValueError:
-        return status
-
-
-def _refusal(model, pk, current, to):
-    task = f"{str(TaskKind(model.KIND).label)} #{pk}"
-    if current is None:
-        return _("%(task)s does not exist.") % {"task": task}
-    if current == to:
-        return _("%(task)s is already %(status)s.") % {"task": task, "status": _label(model, current)}
-    if to in _ATTEMPTS:
-        return _("%(task)s is %(status)s, so it cannot be %(attempt)s.") % {
-            "task": task,
-            "status": _label(model, current),
-            "attempt": _ATTEMPTS[to],
-        }
-    return _("%(task)s is %(status)s and cannot become %(to)s.") % {
-        "task": task,
-        "status": _label(model, current),
-        "to": _label(model, to),
-    }
-
-
 def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=None, now=None, **fields):
     """Move task ``pk`` of ``task`` (a model, or a TaskKind value) to ``to``.
 
@@ -97,6 +68,10 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
     stop expects only "stopping").  ``fields`` are written in the same UPDATE
     (failure_reason, progress, latest_point, ...).  Returns the status it left.
     Must be the only writer of ``status``: everything relies on it.
+
+    ``cause`` and ``failure_reason`` are stored as codes when they are a code
+    (outcomes.cause, outcomes.failure) or a translation, as text otherwise
+    (outcomes.stored).
     """
     model = model_for(task)
     allowed = sources(model.KIND, to)
@@ -109,13 +84,15 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
     else:
         # Alive again (a restarted log backup): it has not ended.
         values.setdefault("ended_at", None)
-    if to != "failed" and "failure_reason" in (f.name for f in model._meta.fields):
-        values.setdefault("failure_reason", "")
+    if "failure_reason" in values:
+        values["failure_code"], values["failure_params"], values["failure_reason"] = stored(values["failure_reason"])
+    elif to != "failed" and "failure_reason" in (f.name for f in model._meta.fields):
+        values.update(failure_reason="", failure_code="", failure_params={})
     event = {
         "content_type_id": ContentType.objects.get_for_model(model).pk,
         "object_id": pk,
         "new_status": to,
-        "cause": str(cause)[:255],
+        **_cause(cause),
         "actor_id": actor.pk if actor is not None and actor.is_authenticated else None,
         "actor_label": actor_label if actor is None else "operator",
         "created_at": now,
@@ -130,7 +107,7 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
         else:
             moved, current = _move_step_by_step(using, model, pk, allowed, values, event)
         if not moved:
-            raise IllegalTransition(_refusal(model, pk, current, to))
+            raise IllegalTransition(illegal_move(model.KIND, pk, current, to))
         if refresh:
             intervals.refresh(model.objects.using(using).values_list("cluster_id", flat=True).get(pk=pk))
     return current
@@ -228,6 +205,11 @@ def _one_statement_sql(using, model, value_names, event_names):
     return " ".join(sql.split())  # one line in logs and captured queries
 
 
+def _cause(cause):
+    code, params, text = stored(cause, max_length=255)
+    return {"cause": text, "cause_code": code, "cause_params": params}
+
+
 def record_created(task, *, cause, actor=None, actor_label="worker"):
     """The event of a task's birth (old status empty), in the caller's transaction."""
     from ..models import TaskEvent
@@ -238,7 +220,7 @@ def record_created(task, *, cause, actor=None, actor_label="worker"):
         cluster_id=task.cluster_id,
         old_status="",
         new_status=task.status,
-        cause=str(cause)[:255],
+        **_cause(cause),
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_label=actor_label if actor is None else "operator",
         created_at=task.started_at,

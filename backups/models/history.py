@@ -20,7 +20,12 @@ class TaskEvent(models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster"))
     old_status = models.CharField(_("old status"), max_length=16, blank=True)
     new_status = models.CharField(_("new status"), max_length=16)
-    cause = models.CharField(_("cause"), max_length=255)
+    # Why it moved, as a code and its values (backups/engine/outcomes.py, said
+    # in the reader's language when read); ``cause`` is the text of rows
+    # written before codes, and of a cause given as plain text.
+    cause = models.CharField(_("cause"), max_length=255, blank=True)
+    cause_code = models.CharField(_("cause code"), max_length=32, blank=True)
+    cause_params = models.JSONField(_("cause values"), default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("user")
     )
@@ -41,7 +46,24 @@ class TaskEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.old_status or '-'} → {self.new_status}"
+        return self.change_text()
+
+    def change_text(self, model=None):
+        """"Old → new" as the statuses' labels in the active language;
+        ``model``: the task's model, when the caller knows it."""
+        if model is None:
+            model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        status = getattr(model, "Status", None)
+
+        def label(value):
+            if not value:
+                return "—"
+            try:
+                return str(status(value).label)
+            except (TypeError, ValueError):
+                return value
+
+        return f"{label(self.old_status)} → {label(self.new_status)}"
 
     @property
     def actor_display(self):
@@ -49,12 +71,16 @@ class TaskEvent(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what, when: one row per operator action and per admin change.
+    """Who did what, when: one row per operator action and per admin change,
+    and one per attempt the console refused (``outcome``).
 
-    Written in the same transaction as the change it records
-    (backups/engine/audit.py), so there is no change without its row and no row
-    without its change.  Task state changes made by the machinery (worker,
-    beat, sweeper) are in TaskEvent; this is what people did.
+    A change's row is written in the same transaction as the change
+    (backups/engine/audit.py), so there is no change without its row and no
+    row without its change.  A refused or forbidden attempt is written after
+    the refusal, on its own; the same attempt repeated by the same user
+    within a few minutes counts up ``repeats`` on one row.  Task state
+    changes made by the machinery (worker, beat, sweeper) are in TaskEvent;
+    this is what people did, or tried to.
     """
 
     class Action(models.TextChoices):
@@ -69,6 +95,12 @@ class AuditEntry(models.Model):
         ADMIN_ADD = "admin_add", _("Admin: add")
         ADMIN_CHANGE = "admin_change", _("Admin: change")
         ADMIN_DELETE = "admin_delete", _("Admin: delete")
+        OTHER = "other", _("Other action")
+
+    class Outcome(models.TextChoices):
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
+        FORBIDDEN = "forbidden", _("Forbidden")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     actor = models.ForeignKey(
@@ -77,13 +109,21 @@ class AuditEntry(models.Model):
     # The username as it was, so the row still says who after the user is gone.
     actor_name = models.CharField(_("user name"), max_length=150)
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.DONE)
     cluster = models.ForeignKey(
         Cluster, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("cluster")
     )
     content_type = models.ForeignKey(ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    # The details as a code and its values (backups/engine/outcomes.py, said
+    # in the reader's language when read); ``message`` is the text of rows
+    # written before codes.
     message = models.TextField(_("details"), blank=True)
+    message_code = models.CharField(_("details code"), max_length=32, blank=True)
+    message_params = models.JSONField(_("details values"), default=dict, blank=True)
+    # How many times this user made this same attempt (a refused or forbidden one) in a row.
+    repeats = models.PositiveIntegerField(_("times"), default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -95,7 +135,9 @@ class AuditEntry(models.Model):
             models.Index(fields=["actor", "-created_at", "-id"], name="audit_actor_time"),
             models.Index(fields=["cluster", "-created_at", "-id"], name="audit_cluster_time"),
             models.Index(fields=["action", "-created_at", "-id"], name="audit_action_time"),
+            # Only the refused (or forbidden) attempts: a few among many done actions.
+            models.Index(fields=["outcome", "-created_at", "-id"], name="audit_outcome_time"),
         ]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.object_repr}"
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome} {self.object_repr}"

@@ -57,7 +57,8 @@ class RestoreTask(TaskBase):
                 condition=Q(status="in_progress", ended_at__isnull=True) | (~Q(status="in_progress") & Q(ended_at__isnull=False)),
                 name="restore_ended_iff_finished",
             ),
-            models.CheckConstraint(condition=~Q(status="failed") | ~Q(failure_reason=""), name="restore_failure_has_reason"),
+            models.CheckConstraint(condition=~Q(status="failed") | ~Q(failure_code="") | ~Q(failure_reason=""),
+                                   name="restore_failure_has_reason"),
         ]
 
     def __str__(self):

@@ -65,7 +65,12 @@ class TaskBase(models.Model):
     started_at = models.DateTimeField(_("start time"))
     # Null while the task is alive (OV-8: a running task has not ended).
     ended_at = models.DateTimeField(_("end time"), null=True, blank=True)
+    # Why it failed, as a code and its values (backups/engine/outcomes.py,
+    # said in the reader's language when read); failure_reason is the text of
+    # rows written before codes, and of a reason given as plain text.
     failure_reason = models.TextField(_("failure reason"), blank=True)
+    failure_code = models.CharField(_("failure code"), max_length=32, blank=True, editable=False)
+    failure_params = models.JSONField(_("failure values"), default=dict, blank=True, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     events = GenericRelation(TaskEvent)
 
@@ -150,7 +155,7 @@ class DataBackupTask(TaskBase):
                 name="data_backup_ended_iff_finished",
             ),
             models.CheckConstraint(
-                condition=~Q(status="failed") | ~Q(failure_reason=""),
+                condition=~Q(status="failed") | ~Q(failure_code="") | ~Q(failure_reason=""),
                 name="data_backup_failure_has_reason",
             ),
         ]

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..choices import TaskKind
-from ..engine import services
+from ..engine import audit, services
 from ..engine.transitions import IllegalTransition
 from ..forms import InstantBackupForm
 from ..kinds import LOG_KINDS
@@ -53,8 +53,11 @@ def _unknown_params(request):
     return sorted((set(request.POST) | set(request.GET)) - ACTION_PARAMS)
 
 
-def act(request, action, default, *args):
-    """Run a button's action; say what happened or why not, and go back."""
+def act(request, action, default, *args, attempt=None):
+    """Run a button's action; say what happened or why not, and go back.
+
+    ``attempt``: (audit action, model, pk) of what the button acts on; a
+    refusal is recorded in the audit trail under it (``record_refusal``)."""
     unknown = _unknown_params(request)
     if unknown:
         messages.error(
@@ -65,7 +68,25 @@ def act(request, action, default, *args):
             messages.success(request, action(*args, request.user))
         except (IllegalTransition, services.ActionRefused) as refused:
             messages.error(request, str(refused))
+            if attempt is not None:
+                record_refusal(request, refused, *attempt)
     return HttpResponseRedirect(_back(request, default))
+
+
+def refusal_reason(refused):
+    """What the engine said when it refused, as the audit trail stores it:
+    a state machine's refusal, or an ActionRefused's message (a Phrase, said
+    again in the reader's language), or a form error the engine added."""
+    if isinstance(refused, IllegalTransition):
+        return refused.said
+    return getattr(refused, "message", refused)
+
+
+def record_refusal(request, refused, action, model=None, pk=None, obj=None):
+    """Record in the audit trail that the engine refused ``request.user``'s
+    ``action`` on ``obj`` (or ``model``'s row ``pk``), and why; never raises."""
+    audit.record_attempt(request.user, action, audit.Outcome.REFUSED, reason=refusal_reason(refused),
+                         obj=obj, model=model, pk=pk)
 
 
 # --- Log backups and secondary log backups (OV-4a, OV-7) ----------------------------
@@ -77,10 +98,12 @@ def _log_move(kind, move):
     log_kind = LOG_KINDS[kind]
     meta = log_kind.model._meta
 
+    audit_action = audit.Action.LOG_STOP if move is services.stop_log_backup else audit.Action.LOG_START
+
     @require_POST
     @permission_required(f"{meta.app_label}.change_{meta.model_name}", raise_exception=True)
     def view(request, pk):
-        return act(request, move, log_kind.list_view, kind, pk)
+        return act(request, move, log_kind.list_view, kind, pk, attempt=(audit_action, log_kind.model, pk))
 
     view.__name__ = f"{kind}_{move.__name__.split('_')[0]}"
     return view
@@ -100,12 +123,16 @@ secondary_log_start = _log_move(TaskKind.SECONDARY_LOG, services.start_log_backu
 def instant_backup(request):
     if request.method == "POST":
         form = InstantBackupForm(request.POST)
-        if form.is_valid():
+        if not form.is_valid() and form.refused is not None:
+            record_refusal(request, form.refused, audit.Action.INSTANT_BACKUP, obj=form.refused_target)
+        elif form.is_valid():
             data = form.cleaned_data
+            target = data["tenant"] or data["cluster"]  # before a refusal takes the field's value off the form
             try:
                 task = services.instant_backup(data["cluster"], data["tenant"], data["mode"], request.user)
             except services.ActionRefused as refused:
                 form.refuse(refused)
+                record_refusal(request, refused, audit.Action.INSTANT_BACKUP, obj=target)
             else:
                 messages.success(
                     request,

@@ -17,11 +17,11 @@ from backup_console.export import CHUNK_SIZE, FORMATS, ListExport, export_format
 from backup_console.lists import COUNT_CAP
 
 from ..choices import BackupMode, PolicyState, ScheduleKind
-from ..engine import services, simulation
+from ..engine import audit, services, simulation
 from ..forms import BackupPolicyForm
 from ..models import BackupPolicy
 from ..tables import BackupPolicyTable
-from .actions import act, is_safe
+from .actions import act, is_safe, record_refusal
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -74,9 +74,12 @@ def _back_to_list(request):
 def policy_create(request):
     if request.method == "POST":
         form = BackupPolicyForm(request.POST)
-        if form.is_valid() and (policy := services.save_policy(form, request.user)):
-            messages.success(request, _("Backup policy #%(pk)s created: %(policy)s.") % {"pk": policy.pk, "policy": policy})
-            return redirect("backups:policy_list")
+        if form.is_valid():
+            target = form.cleaned_data.get("tenant") or form.cleaned_data["cluster"]  # before a refusal takes it off the form
+            if policy := services.save_policy(form, request.user):
+                messages.success(request, _("Backup policy #%(pk)s created: %(policy)s.") % {"pk": policy.pk, "policy": policy})
+                return redirect("backups:policy_list")
+            _record_refused_save(request, form, audit.Action.POLICY_CREATE, target)
     else:
         form = BackupPolicyForm(initial={key: request.GET[key] for key in ("cluster", "tenant") if key in request.GET})
     return _policy_form_page(request, form)
@@ -88,21 +91,33 @@ def policy_edit(request, pk):
     policy = get_object_or_404(BackupPolicy.objects.select_related("cluster", "tenant"), pk=pk)
     if request.method == "POST":
         form = BackupPolicyForm(request.POST, instance=policy)
-        if form.is_valid() and services.save_policy(form, request.user):
-            messages.success(request, _("Backup policy #%(pk)s saved.") % {"pk": policy.pk})
-            return redirect("backups:policy_list")
+        if form.is_valid():
+            if services.save_policy(form, request.user):
+                messages.success(request, _("Backup policy #%(pk)s saved.") % {"pk": policy.pk})
+                return redirect("backups:policy_list")
+            _record_refused_save(request, form, audit.Action.POLICY_EDIT, policy)
     else:
         form = BackupPolicyForm(instance=policy)
     return _policy_form_page(request, form, policy)
 
 
+def _record_refused_save(request, form, action, obj):
+    """A valid form the engine refused to save (save_policy put its reason on
+    the form): recorded in the audit trail with that reason."""
+    errors = [error for field_errors in form.errors.as_data().values() for error in field_errors]
+    if errors:
+        record_refusal(request, errors[0], action, obj=obj)
+
+
 @require_POST
 @permission_required("backups.change_backuppolicy", raise_exception=True)
 def policy_pause(request, pk):
-    return act(request, services.pause_policy, "backups:policy_list", pk)
+    return act(request, services.pause_policy, "backups:policy_list", pk,
+               attempt=(audit.Action.POLICY_PAUSE, BackupPolicy, pk))
 
 
 @require_POST
 @permission_required("backups.change_backuppolicy", raise_exception=True)
 def policy_resume(request, pk):
-    return act(request, services.resume_policy, "backups:policy_list", pk)
+    return act(request, services.resume_policy, "backups:policy_list", pk,
+               attempt=(audit.Action.POLICY_RESUME, BackupPolicy, pk))

@@ -22,6 +22,7 @@ from clusters.models import Cluster
 
 from ..choices import DataBackupStatus, LogBackupStatus, PolicyState
 from ..engine import intervals as kept
+from ..engine.outcomes import failure_of
 from ..engine.recovery import Interval, answer
 from ..formats import readable_delay, stamp
 from ..forms import RestorePointForm
@@ -92,7 +93,7 @@ def _why_it_ended(interval, facts, now):
     url = reverse("backups:log_detail", args=[round_.pk])
     if round_.status == LogBackupStatus.FAILED:
         return _("Log backup #%(pk)s failed at %(time)s: %(reason)s") % {
-            "pk": round_.pk, "time": stamp(round_.ended_at), "reason": round_.failure_reason
+            "pk": round_.pk, "time": stamp(round_.ended_at), "reason": failure_of(round_)
         }, url
     if round_.status == LogBackupStatus.STOPPED:
         return _("Log backup #%(pk)s was stopped by %(who)s at %(time)s.") % {

@@ -16,6 +16,8 @@ from clusters.models import Tenant
 from ..engine import intervals, restores
 from ..engine.services import ActionRefused
 from ..forms import RestoreForm
+from ..models import AuditEntry
+from .actions import record_refusal
 
 HINT_DAYS = 7
 
@@ -34,10 +36,12 @@ def restore_create(request):
         if form.is_valid():
             data = form.cleaned_data
             moment = None if data["latest"] else data["restore_point"]
+            source = data["source_tenant"]  # before a refusal takes a field's value off the form
             try:
                 task = restores.start_restore(data["source_tenant"], moment, data["target_cluster"], data["new_tenant_name"], request.user)
             except ActionRefused as refused:
                 form.refuse(refused)
+                record_refusal(request, refused, AuditEntry.Action.RESTORE_START, obj=source)
             else:
                 messages.success(request, _("Restore #%(pk)s started: %(tenant)s into %(cluster)s / %(new)s.") % {
                     "pk": task.pk, "tenant": task.source_tenant.name, "cluster": task.target_cluster.name, "new": task.new_tenant_name})

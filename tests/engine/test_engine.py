@@ -11,6 +11,7 @@ from django_celery_beat.models import PeriodicTask
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, LogBackupStatus, PolicyState, Trigger
 from backups.engine import outcomes, schedules, services, simulation
+from backups.engine.outcomes import cause_of, failure_of
 from backups.engine.services import ActionRefused
 from backups.models import (
     BackupPolicy,
@@ -80,14 +81,14 @@ def test_a_step_after_the_end_does_nothing(cluster, policy, admin_user):
 def test_forced_failure_shows_its_reason(cluster, policy, admin_user):
     task = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user, force_outcome="fail"))
     assert task.status == "failed"
-    assert "Storage destination unreachable" in task.failure_reason and policy.destination.uri in task.failure_reason
+    assert "Storage destination unreachable" in failure_of(task) and policy.destination.uri in failure_of(task)
     assert task.progress == 40
 
 
 def test_a_backup_longer_than_the_timeout_fails_with_timeout(cluster, admin_user):
     f.make_policy(cluster, data_backup_timeout_minutes=1)
     task = finish(services.instant_backup(cluster, None, BackupMode.FULL, admin_user, size_bytes=100 * GB))
-    assert task.status == "failed" and task.failure_reason.startswith("Timed out after 1 minutes")
+    assert task.status == "failed" and failure_of(task).startswith("Timed out after 1 minutes")
 
 
 def test_seeded_outcomes_repeat(settings, cluster, policy):
@@ -326,10 +327,10 @@ def test_log_faults_fail_running_log_backups_and_their_copies(settings, cluster)
     simulation.tick_log_backups()
     log.refresh_from_db()
     copy.refresh_from_db()
-    assert log.status == "failed" and "Archive log lost" in log.failure_reason
+    assert log.status == "failed" and "Archive log lost" in failure_of(log)
     # A copy fails as a data copy does: its destination does not answer.
-    assert copy.status == "failed" and copy.failure_reason == outcomes.failure("storage_unreachable", uri=copy.destination.uri)
-    assert copy.events.get(new_status="failed").cause == copy.failure_reason
+    assert copy.status == "failed" and (copy.failure_code, copy.failure_params) == outcomes.failure("storage_unreachable", uri=copy.destination.uri)
+    assert cause_of(copy.events.get(new_status="failed")) == failure_of(copy)
 
 
 def test_a_policy_with_log_backup_starts_one_with_a_secondary_copy(cluster, admin_user):
@@ -437,8 +438,8 @@ def test_a_cleanup_that_raises_ends_failed_with_the_error(cluster):
         simulation.run_cleanup(cleanup.pk)
     cleanup.refresh_from_db()
     assert cleanup.status == "failed" and cleanup.ended_at
-    assert cleanup.failure_reason.startswith("Cleanup task failed on an unexpected error: OverflowError: ")
-    assert cleanup.events.latest("id").cause == cleanup.failure_reason
+    assert failure_of(cleanup).startswith("Cleanup task failed on an unexpected error: OverflowError: ")
+    assert cause_of(cleanup.events.latest("id")) == failure_of(cleanup)
     assert not BackupSet.objects.filter(expired_at__isnull=False).exists()
     assert simulation.sweep_lost_tasks(now=timezone.now() + timedelta(hours=1))["failed"] == []
 
@@ -455,7 +456,7 @@ def test_a_data_backup_that_raises_ends_failed_with_the_error(cluster, admin_use
         simulation.advance_data_backup(task.pk, now=task.started_at + timedelta(days=1))
     task.refresh_from_db()
     assert task.status == "failed"
-    assert task.failure_reason == "Data backup task failed on an unexpected error: RuntimeError: copy refused"
+    assert failure_of(task) == "Data backup task failed on an unexpected error: RuntimeError: copy refused"
 
 
 def test_a_secondary_copy_that_raises_ends_failed_with_the_error(cluster, monkeypatch):
@@ -468,7 +469,7 @@ def test_a_secondary_copy_that_raises_ends_failed_with_the_error(cluster, monkey
     with translation.override("en"), pytest.raises(ValueError):
         simulation.advance_secondary_data_backup(copy.pk)
     copy.refresh_from_db()
-    assert copy.status == "failed" and copy.failure_reason.endswith("ValueError: no size")
+    assert copy.status == "failed" and failure_of(copy).endswith("ValueError: no size")
 
 
 # --- Lost tasks ---------------------------------------------------------------------
@@ -479,7 +480,7 @@ def test_sweeper_fails_a_data_backup_whose_worker_vanished(cluster, policy, admi
     later = timezone.now() + timedelta(minutes=5)
     assert simulation.sweep_lost_tasks(now=later)["failed"] == [("data", task.pk)]
     task.refresh_from_db()
-    assert task.status == "failed" and task.failure_reason.startswith("Worker lost: no progress since")
+    assert task.status == "failed" and failure_of(task).startswith("Worker lost: no progress since")
     assert task.events.latest("id").actor_label == "sweeper"
     assert simulation.advance_data_backup(task.pk) is None  # the old chain, if it ever wakes, stops
 
@@ -497,7 +498,7 @@ def test_sweeper_finishes_a_stuck_stop(cluster, admin_user):
     assert done["finished"] == [("log", log.pk)]
     log.refresh_from_db()
     event = log.events.latest("id")
-    assert log.status == "stopped" and event.actor_label == "sweeper" and "worker moving it was lost" in event.cause
+    assert log.status == "stopped" and event.actor_label == "sweeper" and "worker moving it was lost" in cause_of(event)
 
 
 # Every branch of the sweeper: (what is lost, the task as the lost worker left it,
@@ -552,9 +553,9 @@ def test_the_sweeper_ends_or_finishes_every_kind_of_lost_task(cluster, branch):
     task.refresh_from_db()
     event = task.events.latest("id")
     assert (task.status, event.new_status, event.actor_label) == (status, status, "sweeper")
-    assert event.cause.startswith(cause)
+    assert cause_of(event).startswith(cause)
     if status == "failed":
-        assert task.failure_reason.startswith(cause) and task.ended_at == later
+        assert failure_of(task).startswith(cause) and task.ended_at == later
     # Done once: the next sweep finds nothing more to do.
     assert simulation.sweep_lost_tasks(now=later + STALE * 2, stale=STALE)[bucket] == []
 

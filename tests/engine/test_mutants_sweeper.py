@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backups.engine import dispatch
+from backups.engine.outcomes import cause_of, failure_of
 from backups.engine.simulation import sweep_lost_tasks
 from backups.models import CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from tests import factories as f
@@ -64,8 +65,8 @@ def test_lost_running_tasks_of_every_kind_fail_saying_since_when():
     for task in (data, copy, cleanup):
         task.refresh_from_db()
         event = task.events.get()
-        assert (task.status, task.failure_reason, task.ended_at, task.updated_at) == ("failed", reason, NOW, NOW)
-        assert (event.old_status, event.cause, event.actor_label, event.created_at) == (
+        assert (task.status, failure_of(task), task.ended_at, task.updated_at) == ("failed", reason, NOW, NOW)
+        assert (event.old_status, cause_of(event), event.actor_label, event.created_at) == (
             "running" if task is cleanup else "in_progress", reason, "sweeper", NOW)
 
 
@@ -92,7 +93,7 @@ def test_stuck_log_moves_are_finished_saying_since_when():
     for task, status in ((stopping, "stopped"), (starting_copy, "in_progress")):
         task.refresh_from_db()
         event = task.events.get()
-        assert (task.status, event.cause, event.actor_label, event.created_at) == (status, cause, "sweeper", NOW)
+        assert (task.status, cause_of(event), event.actor_label, event.created_at) == (status, cause, "sweeper", NOW)
 
 
 def test_log_moves_in_time_and_settled_log_backups_are_left_alone():
@@ -144,6 +145,6 @@ def test_finished_tasks_however_old_are_not_touched_nor_walked(sweep):
     for task in finished:
         task.refresh_from_db()
         assert task.updated_at == old and not task.events.exists()
-    assert not DataBackupTask.objects.filter(failure_reason__startswith="Worker lost").exists()
+    assert not DataBackupTask.objects.filter(failure_code="worker_lost").exists()
     assert CleanupTask.objects.filter(status="not_started").count() == 0
     assert not SecondaryDataBackupTask.objects.exists() and not SecondaryLogBackupTask.objects.exists()

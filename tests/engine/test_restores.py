@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from backups.choices import DataBackupStatus, RestorePhase
 from backups.engine import restores, simulation
+from backups.engine.outcomes import failure_of
 from backups.engine.restores import advance_restore, start_restore
 from backups.engine.services import ActionRefused
 from backups.engine.transitions import transition
@@ -112,7 +113,7 @@ def test_a_set_deleted_meanwhile_fails_the_restore_with_that_reason(estate):
     advance_restore(task.pk, now=task.started_at + timedelta(seconds=5))
     task.refresh_from_db()
     assert task.status == DataBackupStatus.FAILED and task.phase == RestorePhase.RESTORE_FAIL
-    assert f"data backup #{estate['full'].pk} was deleted" in task.failure_reason
+    assert f"data backup #{estate['full'].pk} was deleted" in failure_of(task)
 
 
 def test_not_enough_log_fails_as_the_real_one_does(estate):
@@ -120,7 +121,7 @@ def test_not_enough_log_fails_as_the_real_one_does(estate):
     total = restores.duration(task) / restores.speed()
     advance_restore(task.pk, now=task.started_at + timedelta(seconds=total * 0.6))
     task.refresh_from_db()
-    assert task.status == DataBackupStatus.FAILED and "-4018" in task.failure_reason
+    assert task.status == DataBackupStatus.FAILED and "-4018" in failure_of(task)
     assert not Tenant.objects.filter(cluster=estate["target"], name="sales_copy").exists()
 
 

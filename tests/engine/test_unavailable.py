@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from backups.choices import BackupMode, LogBackupStatus
 from backups.engine import services, simulation
+from backups.engine.outcomes import cause_of, failure_of
 from backups.engine.services import ActionRefused
 from backups.models import BackupSet, DataBackupTask, LogBackupTask, TaskEvent
 from clusters.choices import ClusterStatus
@@ -81,9 +82,9 @@ def test_a_scheduled_run_on_an_unavailable_cluster_fails_at_once_saying_why(clus
     task = DataBackupTask.objects.get()
     reason = f"The backup job failed to start: cluster {cluster.name} is unavailable."
     assert result == f"data backup #{task.pk} failed to start: {reason}"
-    assert (task.status, task.failure_reason, task.trigger, task.progress) == ("failed", reason, "schedule", 0)
+    assert (task.status, failure_of(task), task.trigger, task.progress) == ("failed", reason, "schedule", 0)
     assert task.ended_at == task.started_at
-    assert list(task.events.order_by("id").values_list("new_status", "cause", "actor_label")) == [
+    assert [(e.new_status, cause_of(e), e.actor_label) for e in task.events.order_by("id")] == [
         ("in_progress", f"Scheduled by policy #{policy.pk}.", "beat"),
         ("failed", reason, "beat"),
     ]
@@ -101,7 +102,7 @@ def test_a_running_data_backup_fails_when_its_cluster_becomes_unavailable(admin_
     stood = task.progress
     task.refresh_from_db()
     assert task.status == "failed" and task.progress >= stood
-    assert task.failure_reason == f"Cluster {cluster.name} became unavailable: the backup could not go on."
+    assert failure_of(task) == f"Cluster {cluster.name} became unavailable: the backup could not go on."
 
 
 def test_the_log_archive_of_an_unavailable_cluster_pauses_and_catches_up_when_it_is_back():

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from backups.engine.outcomes import failure_of
 from tests.browser import assert_no_problems, browser, build_demo_data, log_in, new_page, screenshot  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,7 +50,7 @@ def test_every_tab_in_english_and_chinese(browser, live_server, demo):
         screenshot(page, f"{suffix}-clusters")
         page.goto(page.base + f"/backups/data/{failed.pk}/")
         assert f"#{failed.pk}" in page.locator("h1").inner_text()
-        assert page.locator("#failure-reason .failure-reason").inner_text() == failed.failure_reason
+        assert page.locator("#failure-reason .failure-reason").inner_text() == failure_of(failed)
         screenshot(page, f"{suffix}-data-detail")
         if suffix == "zh":
             page.goto(page.base + "/backups/data/")
@@ -257,7 +258,7 @@ def test_each_role_sees_its_own_buttons_and_every_failure_reason(browser, live_s
     page.locator(f'a.view-reason[data-reason-for="{failed.pk}"]').click()
     modal = page.locator("#reason-modal")
     modal.wait_for(state="visible")
-    assert failed.failure_reason in modal.inner_text()
+    assert failure_of(failed) in modal.inner_text()
     expect(modal).to_have_css("opacity", "1")  # faded in
     screenshot(page, "en-logs-operator-reason")
     modal.locator(".btn-close").click()

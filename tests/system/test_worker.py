@@ -13,6 +13,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from backups import tasks
 from backups.choices import BackupMode, LogBackupStatus, PolicyState
 from backups.engine import schedules, services, simulation
+from backups.engine.outcomes import cause_of, failure_of
 from backups.models import CleanupTask, DataBackupTask, LogBackupTask
 from tests import factories as f
 from tests.worker import SPEED, WORKER_DB_APP, celery_cluster, wait_until  # noqa: F401 - fixture
@@ -68,8 +69,8 @@ def test_data_backups_run_on_the_worker(celery_cluster, cluster, admin_user, cli
 
     failing = services.instant_backup(cluster, None, BackupMode.FULL, admin_user, force_outcome="fail")
     failing = reaches(DataBackupTask, failing.pk, "failed")
-    assert failing.failure_reason.startswith("Storage destination unreachable")
-    assert failing.events.latest("id").cause == failing.failure_reason
+    assert failure_of(failing).startswith("Storage destination unreachable")
+    assert cause_of(failing.events.latest("id")) == failure_of(failing)
 
 
 def test_log_backup_stop_and_start_are_finished_by_the_worker(celery_cluster, cluster, admin_user):
@@ -171,7 +172,7 @@ def test_a_killed_worker_leaves_nothing_stuck(celery_cluster, cluster, admin_use
     wait_until(lambda: timezone.now() - heartbeat > timedelta(seconds=3.2), message="the heartbeat to go stale")
     tasks.sweep_lost_tasks.delay()
     task = reaches(DataBackupTask, task.pk, "failed")
-    assert task.failure_reason.startswith("Worker lost: no progress since")
+    assert failure_of(task).startswith("Worker lost: no progress since")
     event = task.events.latest("id")
     assert (event.old_status, event.new_status, event.actor_label) == ("in_progress", "failed", "sweeper")
     assert not DataBackupTask.objects.filter(status="in_progress").exists()

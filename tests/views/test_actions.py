@@ -488,6 +488,10 @@ def test_instant_refusal_raced_past_the_form_lands_on_the_form(admin_client, clu
     response = admin_client.post(reverse("backups:instant_backup"), {"cluster": cluster.pk, "mode": "full"})
     assert response.context["form"].errors["cluster"] == ["This cluster is already running a data backup."]
     assert DataBackupTask.objects.count() == 1
+    # And the audit trail records the refusal, on the cluster it was for.
+    from backups.models import AuditEntry
+
+    assert list(AuditEntry.objects.values_list("action", "outcome", "cluster_id")) == [("instant_backup", "refused", cluster.pk)]
 
 
 def test_a_viewer_may_not_open_instant_backup(client):

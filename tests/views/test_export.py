@@ -357,7 +357,7 @@ def test_the_cluster_and_audit_exports_follow_their_filters_and_sort(admin_clien
     AuditEntry.objects.create(actor_name="other", action=AuditEntry.Action.POLICY_EDIT)
     audit = table_of(admin_client.get("/backups/audit/?action=log_stop&_export=csv"))
     assert [row[1] for row in audit[1:]] == ["u2", "u1", "u0"]
-    assert audit[1][2:] == ["Stop log backup", "c0", "", "m2"]
+    assert audit[1][2:] == ["Stop log backup", "Done", "c0", "", "m2"]
 
 
 @pytest.mark.parametrize("query", ["_export=", "_export=%00", "_export=" + "x" * 5000, "_export=%E5%AF%BC%E5%87%BA",
