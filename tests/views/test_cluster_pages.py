@@ -4,6 +4,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import factories as f
@@ -109,6 +111,26 @@ def test_overview_lists_recent_failures_of_every_kind(admin_client, cluster):
         assert reason in body
     assert "someone else" not in body
     assert f"/backups/data/?cluster={cluster.pk}&amp;status=failed&amp;range=all" in body
+
+
+def test_recent_failures_are_the_newest_across_kinds_and_cost_one_query(admin_client, cluster):
+    now = timezone.now()
+    makers = (f.make_data_task, f.make_log_task, f.make_cleanup_task)
+    for i in range(10):  # ages 10 h … 1 h, kinds taking turns
+        makers[i % 3](cluster, status="failed", started_at=now - timedelta(hours=10 - i), failure_reason=f"reason-{i:02d}")
+    url = f"/clusters/{cluster.pk}/"
+    body = admin_client.get(url).content.decode()
+    shown = [int(n) for n in re.findall(r"reason-(\d\d)", body)]
+    assert shown == list(range(9, 1, -1))  # the 8 newest, newest first, whatever their kind
+    more = f.make_data_task(cluster, status="failed", started_at=now - timedelta(hours=20), failure_reason="old")
+    with CaptureQueriesContext(connection) as before:
+        admin_client.get(url)
+    for _ in range(3):
+        f.make_cleanup_task(cluster, status="failed", started_at=more.started_at, failure_reason="old")
+    with CaptureQueriesContext(connection) as after:
+        admin_client.get(url)
+    assert len(after.captured_queries) == len(before.captured_queries)
+    assert sum("UNION ALL" in q["sql"] for q in after.captured_queries) == 1
 
 
 def test_overview_links_to_each_list_filtered_to_the_cluster(admin_client, cluster):
