@@ -125,17 +125,27 @@ def refresh(cluster_id):
         RecoverableInterval.objects.bulk_create(rows)
 
 
-def current(tenant_id):
-    """A tenant's recoverable intervals now, as recovery.Intervals: live ends read
-    from their rounds, and an interval whose round has not yet archived up to
-    its start left out (its set is complete, its log not yet)."""
-    out = []
-    for row in RecoverableInterval.objects.filter(tenant_id=tenant_id).select_related("round").order_by("start"):
+def by_tenant(cluster_id=None, *, tenant_id=None):
+    """{tenant id: [recovery.Interval]} now, oldest first, from the stored
+    intervals of a cluster (or of one tenant): live ends read from their
+    rounds, and an interval whose round has not yet archived up to its start
+    left out (its set is complete, its log not yet).  One query."""
+    rows = RecoverableInterval.objects.select_related("round").order_by("start")
+    rows = rows.filter(cluster_id=cluster_id) if tenant_id is None else rows.filter(tenant_id=tenant_id)
+    out = {}
+    for row in rows:
         end = row.effective_end
         if end is None or end < row.start:
             continue
-        out.append(Interval(row.start, end, tuple(row.data_task_ids), (row.round_id,) if row.round_id else ()))
+        out.setdefault(row.tenant_id, []).append(
+            Interval(row.start, end, tuple(row.data_task_ids), (row.round_id,) if row.round_id else ())
+        )
     return out
+
+
+def current(tenant_id):
+    """A tenant's recoverable intervals now, as recovery.Intervals (see ``by_tenant``)."""
+    return by_tenant(tenant_id=tenant_id).get(tenant_id, [])
 
 
 def can_restore(tenant_id, moment):
@@ -184,11 +194,6 @@ def cluster_rpo(cluster_id, now=None):
     """{tenant id: Rpo} for every tenant of a cluster, in a constant number of queries."""
     thresholds = warning_thresholds(cluster_id)
     default = thresholds.get(None, DEFAULT_LOG_DELAY_THRESHOLD)
-    newest = {}
-    rows = RecoverableInterval.objects.filter(cluster_id=cluster_id).select_related("round")
-    for row in rows:
-        end = row.effective_end
-        if end is not None and end >= row.start and (row.tenant_id not in newest or end > newest[row.tenant_id]):
-            newest[row.tenant_id] = end
+    newest = {tenant: max(iv.end for iv in found) for tenant, found in by_tenant(cluster_id).items()}
     tenants = Tenant.objects.filter(cluster_id=cluster_id).values_list("pk", flat=True)
     return {t: judge(newest.get(t), thresholds.get(t, default), now) for t in tenants}

@@ -23,10 +23,10 @@ from clusters.models import Cluster
 from ..choices import DataBackupStatus, LogBackupStatus, PolicyState
 from ..engine import intervals as kept
 from ..engine.outcomes import failure_of
-from ..engine.recovery import Interval, answer
+from ..engine.recovery import answer
 from ..formats import readable_delay, stamp
 from ..forms import RestorePointForm
-from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RecoverableInterval, TaskEvent
+from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, TaskEvent
 from ..timerange import effective_end
 
 
@@ -211,13 +211,8 @@ def cluster_recovery(request, pk):
     since = now - timedelta(days=days)
 
     tenants = list(cluster.tenants.order_by("name"))
-    by_tenant = {t.pk: [] for t in tenants}
-    for row in RecoverableInterval.objects.filter(cluster=cluster).select_related("round").order_by("start"):
-        end = row.effective_end
-        if end is not None and end >= row.start and row.tenant_id in by_tenant:
-            by_tenant[row.tenant_id].append(
-                Interval(row.start, end, tuple(row.data_task_ids), (row.round_id,) if row.round_id else ())
-            )
+    found = kept.by_tenant(cluster.pk)
+    by_tenant = {t.pk: found.get(t.pk, []) for t in tenants}
     facts = _facts(cluster, since)
     rpo = kept.cluster_rpo(cluster.pk, now)
     sections = [
