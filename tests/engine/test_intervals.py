@@ -82,6 +82,21 @@ def test_a_stopped_round_freezes_the_end_and_a_new_round_without_a_new_full_leav
     assert not no.recoverable and no.before == at(-5) and no.after is None
 
 
+def test_a_round_started_again_carries_its_interval_live_again(cluster):
+    """Stopped, then started again (the same row, which drains its backlog):
+    its interval follows the checkpoint again, without waiting for the next backup."""
+    log = make_log_task(cluster, started_at=at(-10), latest_point=at(-5))
+    complete(running_backup(cluster, at(-8)), at(-7))
+    transition(LogBackupTask, log.pk, LogBackupStatus.STOPPING, cause="stop", now=at(-4))
+    transition(LogBackupTask, log.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(-4))
+    tenant = cluster.tenants.first()
+    assert RecoverableInterval.objects.get(tenant=tenant).end == at(-5)
+    transition(LogBackupTask, log.pk, LogBackupStatus.STARTING, cause="start", now=at(-3))
+    assert RecoverableInterval.objects.get(tenant=tenant).end is None
+    LogBackupTask.objects.filter(pk=log.pk).update(latest_point=at(-1))
+    assert spans(tenant) == [(at(-7), at(-1))]
+
+
 def test_an_incremental_bridges_the_gap_while_its_full_set_is_kept(cluster):
     first = make_log_task(cluster, started_at=at(-20), latest_point=at(-12), status=LogBackupStatus.STOPPED, ended_at=at(-12))
     full = make_data_task(cluster, started_at=at(-18), ended_at=at(-17))
