@@ -1,13 +1,18 @@
 """Keeping every tenant's recoverable intervals (RecoverableInterval) true.
 
 The rule is backups/engine/recovery.py's; this module feeds it one cluster's
-backup sets and log archive rounds and stores its answer for each tenant (a
+backup sets and log archive rounds, per destination (the primary, and each
+secondary destination with the copies of the sets and the secondary log
+copies' rounds there), and stores its answer for each tenant (a
 cluster-level backup or round covers every tenant of the cluster).  It runs
 in the transaction of each change that can move an interval: a data backup
-completing, a cleanup expiring sets, a log archive round closing
+or its secondary copy completing, a cleanup expiring sets, a log archive
+round or a secondary log copy closing or starting again
 (``transitions.transition`` calls ``refresh``).  A round that advances does
 not: an interval carried by a live round stores no end and ends at the
-round's checkpoint, read with it.
+round's checkpoint, read with it.  Stored intervals are one destination's
+each; a tenant's recoverable intervals are their union, taken when read
+(``by_tenant``), since live ends move.
 
 What it reads is bounded by what is still available — the unexpired sets
 and the rounds that reach them — never the history.  Two refreshes of one
@@ -20,15 +25,16 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clusters.models import Cluster, Tenant
 
 from ..choices import BackupMethod, BackupMode, DataBackupStatus, PolicyState
 from ..formats import DEFAULT_LOG_DELAY_THRESHOLD
-from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, RecoverableInterval
+from ..models import BackupPolicy, BackupSet, DataBackupTask, LogBackupTask, RecoverableInterval, SecondaryDataBackupTask, SecondaryLogBackupTask
 from ..timerange import effective_end
-from .recovery import ArchiveRound, BackupSetPoint, Interval, answer, recoverable_intervals
+from .recovery import ArchiveRound, BackupSetPoint, Interval, answer, recoverable_intervals, union
 
 # A live round's checkpoint for the rule: it will archive past any set it
 # covers from its start, so the interval it carries ends "at its checkpoint",
@@ -36,10 +42,14 @@ from .recovery import ArchiveRound, BackupSetPoint, Interval, answer, recoverabl
 LIVE = datetime.max.replace(tzinfo=UTC)
 
 # The moves after which a cluster's intervals are rewritten, by task kind.
+# A round that starts again (stopped → starting: the same row, which drains
+# its backlog) carries its intervals live again.
 REFRESH_AFTER = {
     "data": {DataBackupStatus.COMPLETED},
-    "log": {"stopped", "failed"},
+    "log": {"stopped", "failed", "starting"},
     "cleanup": {"completed"},
+    "secondary_data": {DataBackupStatus.COMPLETED},
+    "secondary_log": {"stopped", "failed", "starting"},
 }
 
 
@@ -48,7 +58,8 @@ def needs_refresh(kind, to):
 
 
 def sets_and_rounds(cluster_id):
-    """The cluster's usable inputs: completed backups of unexpired sets, and the rounds that reach them."""
+    """The cluster's usable inputs: completed backups of unexpired sets, their
+    completed secondary copies, and the (secondary log) rounds that reach them."""
     live_sets = BackupSet.objects.filter(cluster_id=cluster_id, expired_at__isnull=True)  # backupset_cluster_expiry
     tasks = list(
         DataBackupTask.objects.filter(backup_set__in=live_sets, status=DataBackupStatus.COMPLETED)
@@ -56,7 +67,7 @@ def sets_and_rounds(cluster_id):
         .values("id", "tenant_id", "backup_set_id", "mode", "backup_method", "started_at", "ended_at")
     )
     if not tasks:
-        return [], []
+        return [], [], [], []
     oldest = tasks[0]["started_at"]
     rounds = list(
         LogBackupTask.objects.alias(end=effective_end())  # logbk_cluster_end
@@ -64,11 +75,24 @@ def sets_and_rounds(cluster_id):
         .exclude(latest_point__isnull=True, ended_at__isnull=False)  # closed before archiving anything
         .values("id", "tenant_id", "status", "started_at", "latest_point")
     )
-    return tasks, rounds
+    copies = list(
+        SecondaryDataBackupTask.objects.filter(backup_set__in=live_sets, status=DataBackupStatus.COMPLETED)
+        .values("source_id", "destination_id")
+    )
+    secondary_rounds = list(
+        SecondaryLogBackupTask.objects.alias(end=effective_end())  # seclog_cluster_end
+        .filter(cluster_id=cluster_id, end__gte=oldest)
+        .exclude(latest_point__isnull=True, ended_at__isnull=False)
+        .values("id", "destination_id", "status", "started_at", "latest_point", tenant_id=F("source__tenant_id"))
+    )
+    return tasks, rounds, copies, secondary_rounds
 
 
-def _points(tasks):
-    """BackupSetPoints: each incremental builds on the backup before it in its set."""
+def _points(tasks, copied=None):
+    """(tenant, BackupSetPoint)s: each incremental builds on the backup before
+    it in its set.  With ``copied`` (the backups copied to one secondary
+    destination), the copies there: a copy builds on the copy of what its
+    backup builds on, and a backup not copied there breaks the chain."""
     last_in_set, points = {}, []
     for t in tasks:
         if t["mode"] == BackupMode.FULL:
@@ -76,6 +100,8 @@ def _points(tasks):
         else:
             parent = last_in_set.get(t["backup_set_id"], -1)  # -1: its full set is gone
         last_in_set[t["backup_set_id"]] = t["id"]
+        if copied is not None and t["id"] not in copied:
+            continue  # not on this destination: what builds on it finds no parent here
         points.append(
             (
                 t["tenant_id"],
@@ -88,19 +114,26 @@ def _points(tasks):
 
 
 def compute(cluster_id, tenant_ids):
-    """{tenant id: [recovery.Interval]} from the cluster's current sets and rounds."""
-    tasks, rounds = sets_and_rounds(cluster_id)
-    points = _points(tasks)
-    live = {r["id"] for r in rounds if r["status"] in LogBackupTask.ALIVE}
-    result = {}
-    for tenant in tenant_ids:
-        sets = [p for owner, p in points if owner in (None, tenant)]
-        archive = [
-            ArchiveRound(r["id"], r["started_at"], LIVE if r["id"] in live else r["latest_point"])
-            for r in rounds
-            if r["tenant_id"] in (None, tenant)
-        ]
-        result[tenant] = recoverable_intervals(sets, archive)
+    """{tenant id: [recovery.Interval]} from the cluster's current sets and
+    rounds: each destination's intervals (tagged with it), not their union."""
+    tasks, rounds, copies, secondary_rounds = sets_and_rounds(cluster_id)
+    copied = {}
+    for c in copies:
+        copied.setdefault(c["destination_id"], set()).add(c["source_id"])
+    sources = [(None, _points(tasks), rounds)]
+    for destination in sorted(copied):
+        mine = [r for r in secondary_rounds if r["destination_id"] == destination]
+        sources.append((destination, _points(tasks, copied[destination]), mine))
+    result = {tenant: [] for tenant in tenant_ids}
+    for destination, points, archive_rows in sources:
+        for tenant in tenant_ids:
+            sets = [p for owner, p in points if owner in (None, tenant)]
+            archive = [
+                ArchiveRound(r["id"], r["started_at"], LIVE if r["status"] in LogBackupTask.ALIVE else r["latest_point"])
+                for r in archive_rows
+                if r["tenant_id"] in (None, tenant)
+            ]
+            result[tenant] += recoverable_intervals(sets, archive, destination)
     return result
 
 
@@ -115,7 +148,9 @@ def refresh(cluster_id):
                 tenant_id=tenant,
                 start=iv.start,
                 end=None if iv.end == LIVE else iv.end,
-                round_id=iv.round_ids[-1] if iv.round_ids else None,
+                destination_id=iv.destination,
+                round_id=iv.round_ids[-1] if iv.round_ids and iv.destination is None else None,
+                secondary_round_id=iv.round_ids[-1] if iv.round_ids and iv.destination is not None else None,
                 data_task_ids=list(iv.set_ids),
             )
             for tenant, intervals in compute(cluster_id, tenant_ids).items()
@@ -125,17 +160,29 @@ def refresh(cluster_id):
         RecoverableInterval.objects.bulk_create(rows)
 
 
-def current(tenant_id):
-    """A tenant's recoverable intervals now, as recovery.Intervals: live ends read
-    from their rounds, and an interval whose round has not yet archived up to
-    its start left out (its set is complete, its log not yet)."""
-    out = []
-    for row in RecoverableInterval.objects.filter(tenant_id=tenant_id).select_related("round").order_by("start"):
+def by_tenant(cluster_id=None, *, tenant_id=None):
+    """{tenant id: [recovery.Interval]} now, oldest first, from the stored
+    intervals of a cluster (or of one tenant): live ends read from their
+    rounds, an interval whose round has not yet archived up to its start
+    left out (its set is complete, its log not yet), and the destinations'
+    intervals joined (recovery.union).  One query."""
+    rows = RecoverableInterval.objects.select_related("round", "secondary_round").order_by("start")
+    rows = rows.filter(cluster_id=cluster_id) if tenant_id is None else rows.filter(tenant_id=tenant_id)
+    pieces = {}
+    for row in rows:
         end = row.effective_end
         if end is None or end < row.start:
             continue
-        out.append(Interval(row.start, end, tuple(row.data_task_ids), (row.round_id,) if row.round_id else ()))
-    return out
+        carrier = row.round_id or row.secondary_round_id
+        pieces.setdefault(row.tenant_id, []).append(
+            Interval(row.start, end, tuple(row.data_task_ids), (carrier,) if carrier else (), row.destination_id)
+        )
+    return {tenant: union(found) for tenant, found in pieces.items()}
+
+
+def current(tenant_id):
+    """A tenant's recoverable intervals now, as recovery.Intervals (see ``by_tenant``)."""
+    return by_tenant(tenant_id=tenant_id).get(tenant_id, [])
 
 
 def can_restore(tenant_id, moment):
@@ -184,11 +231,6 @@ def cluster_rpo(cluster_id, now=None):
     """{tenant id: Rpo} for every tenant of a cluster, in a constant number of queries."""
     thresholds = warning_thresholds(cluster_id)
     default = thresholds.get(None, DEFAULT_LOG_DELAY_THRESHOLD)
-    newest = {}
-    rows = RecoverableInterval.objects.filter(cluster_id=cluster_id).select_related("round")
-    for row in rows:
-        end = row.effective_end
-        if end is not None and end >= row.start and (row.tenant_id not in newest or end > newest[row.tenant_id]):
-            newest[row.tenant_id] = end
+    newest = {tenant: max(iv.end for iv in found) for tenant, found in by_tenant(cluster_id).items()}
     tenants = Tenant.objects.filter(cluster_id=cluster_id).values_list("pk", flat=True)
     return {t: judge(newest.get(t), thresholds.get(t, default), now) for t in tenants}

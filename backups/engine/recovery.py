@@ -10,6 +10,20 @@ restores to its own point only.  A tenant's recoverable moments are the union
 of what each usable set gives; the union is kept as sorted, disjoint
 intervals, each remembering the sets and the round that make it.
 
+Secondary backups copy sets and log to a second destination.  Each
+destination is a backup source of its own, as the real system keeps it
+(shared/DOMAIN.md): the secondary data copy of each successful data backup
+sits there, and the secondary log copy archives there in rounds of its own —
+"always on with its own cycle", opened when it starts, advanced while it
+copies, closed with a gap when it is stopped or fails, whatever the primary
+round does.  A restore reads the sets and archive pieces of one source, so
+a set counts only with the rounds of its own destination: a secondary copy
+of a set with the secondary log rounds, never with the primary's (and the
+other way round).  Mixing them would claim moments a real restore of either
+source refuses.  A tenant's recoverable moments are the union over its
+destinations (``union``); where two destinations both reach a moment, the
+primary is the one a restore uses (``part_at``).
+
 This module is pure (no Django, no database): the engine feeds it the sets
 and rounds of one tenant, and the property-based test
 (tests/engine/test_recovery_intervals.py) checks it against a brute-force
@@ -57,6 +71,13 @@ class Interval:
     # the rounds that carry it, in order: what a restore inside would use.
     set_ids: tuple = field(default=())
     round_ids: tuple = field(default=())
+    # Where those sets and rounds are: None for the primary destination, or
+    # the key of a secondary one.
+    destination: object = None
+    # Set when the interval joins pieces of several destinations (``union``):
+    # those pieces, by start; its own ids are then empty — what a restore
+    # uses depends on the moment (``part_at``).
+    parts: tuple = field(default=())
 
 
 def usable(sets):
@@ -98,16 +119,17 @@ def covering_round(backup_set, rounds):
     return max(covering, key=lambda r: r.checkpoint, default=None)
 
 
-def recoverable_intervals(sets, rounds):
-    """Sorted, disjoint intervals of the moments these sets and rounds restore to."""
+def recoverable_intervals(sets, rounds, destination=None):
+    """Sorted, disjoint intervals of the moments these sets and rounds (of one
+    destination) restore to."""
     pieces = []
     for s in usable(sets):
         if s.logical:
-            pieces.append(Interval(s.restore_point, s.restore_point, (s.id,), ()))
+            pieces.append(Interval(s.restore_point, s.restore_point, (s.id,), (), destination))
             continue
         r = covering_round(s, rounds)
         if r is not None:
-            pieces.append(Interval(s.restore_point, r.checkpoint, (s.id,), (r.id,)))
+            pieces.append(Interval(s.restore_point, r.checkpoint, (s.id,), (r.id,), destination))
     return merge(pieces)
 
 
@@ -121,15 +143,58 @@ def merge(pieces):
                 max(last.end, piece.end),
                 last.set_ids + tuple(i for i in piece.set_ids if i not in last.set_ids),
                 last.round_ids + tuple(i for i in piece.round_ids if i not in last.round_ids),
+                last.destination,
             )
         else:
             merged.append(piece)
     return merged
 
 
+def parts_of(interval):
+    """The one-destination intervals an interval is made of."""
+    return interval.parts or (interval,)
+
+
+def union(intervals):
+    """Sorted, disjoint intervals of the moments any of ``intervals`` (each of
+    one destination, those of a destination disjoint) restores to: where
+    pieces of different destinations overlap or touch, one interval whose
+    ``parts`` are those pieces."""
+    joined = []
+    for piece in sorted(intervals, key=lambda p: (p.start, p.end)):
+        if joined and piece.start <= joined[-1].end:
+            last = joined[-1]
+            joined[-1] = Interval(last.start, max(last.end, piece.end), parts=parts_of(last) + (piece,))
+        else:
+            joined.append(piece)
+    return joined
+
+
+def part_at(interval, moment):
+    """The one-destination part of ``interval`` a restore to ``moment`` uses:
+    the primary destination's when it reaches the moment, else the first
+    secondary one that does."""
+    holding = [p for p in parts_of(interval) if p.start <= moment <= p.end]
+    return min(holding, key=lambda p: p.destination is not None, default=None)
+
+
+def ending_part(interval):
+    """The part that carries ``interval`` to its end (the primary's on a
+    tie): what explains why restoring stops after it."""
+    ending = [p for p in parts_of(interval) if p.end == interval.end]
+    return min(ending, key=lambda p: p.destination is not None)
+
+
+def starting_part(interval):
+    """The part that opens ``interval`` (the primary's on a tie)."""
+    starting = [p for p in parts_of(interval) if p.start == interval.start]
+    return min(starting, key=lambda p: p.destination is not None)
+
+
 @dataclass(frozen=True)
 class Answer:
-    """"Can I restore to T?": the interval holding T, or the nearest moments."""
+    """"Can I restore to T?": the interval a restore to T uses (of one
+    destination: its sets and rounds), or the nearest moments."""
 
     recoverable: bool
     interval: Interval | None = None
@@ -138,10 +203,10 @@ class Answer:
 
 
 def answer(intervals, moment):
-    """Look T up in sorted, disjoint intervals (as ``recoverable_intervals`` gives)."""
+    """Look T up in sorted, disjoint intervals (as ``recoverable_intervals`` or ``union`` gives)."""
     i = bisect_right([iv.start for iv in intervals], moment) - 1
     if i >= 0 and moment <= intervals[i].end:
-        return Answer(True, intervals[i])
+        return Answer(True, part_at(intervals[i], moment))
     before = intervals[i].end if i >= 0 else None
     after = intervals[i + 1].start if i + 1 < len(intervals) else None
     return Answer(False, None, before, after)

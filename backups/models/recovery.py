@@ -6,15 +6,17 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Tenant
 
-from .tasks import LogBackupTask
+from .policies import StorageDestination
+from .tasks import LogBackupTask, SecondaryLogBackupTask
 
 
 class RecoverableInterval(models.Model):
     """One stretch of moments, both ends included, that a tenant restores to.
 
-    Rewritten for a cluster's tenants whenever a backup set completes or
-    expires and whenever a log archive round closes, in the transaction of
-    that change.  While the round that carries it still archives, ``end`` is
+    Rewritten for a cluster's tenants whenever a backup set (or its
+    secondary copy) completes or expires and whenever a log archive round (or
+    a secondary log copy's round) closes or opens again, in the transaction
+    of that change.  While the round that carries it still archives, ``end`` is
     empty and the interval ends at that round's checkpoint, read live: a round
     advancing every few seconds writes nothing here.
     """
@@ -29,8 +31,22 @@ class RecoverableInterval(models.Model):
     round = models.ForeignKey(
         LogBackupTask, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("log archive round")
     )
-    # The data backups (sets) whose restore points open parts of it, oldest first.
+    # The data backups (sets) whose restore points open parts of it, oldest
+    # first (on a secondary destination: the backups whose copies these are).
     data_task_ids = models.JSONField(_("backup sets"), default=list)
+    # Empty: the sets and round of the primary destination.  Set: their
+    # secondary copies on this destination, carried by ``secondary_round``
+    # (a secondary log copy's round) instead of ``round``.  Intervals of
+    # different destinations may overlap; a tenant's recoverable moments are
+    # their union (backups/engine/recovery.py).
+    destination = models.ForeignKey(
+        StorageDestination, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        verbose_name=_("secondary destination"),
+    )
+    secondary_round = models.ForeignKey(
+        SecondaryLogBackupTask, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        verbose_name=_("secondary log archive round"),
+    )
 
     class Meta:
         ordering = ["tenant", "start"]
@@ -39,8 +55,17 @@ class RecoverableInterval(models.Model):
         indexes = [models.Index(fields=["tenant", "start"], name="interval_tenant_start")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(end__isnull=True, round__isnull=False) | models.Q(end__isnull=False, end__gte=models.F("start")),
+                condition=models.Q(end__isnull=True, round__isnull=False)
+                | models.Q(end__isnull=True, secondary_round__isnull=False)
+                | models.Q(end__isnull=False, end__gte=models.F("start")),
                 name="interval_ends_after_start_or_follows_its_round",
+            ),
+            # A primary interval rides a primary round, a secondary one a round
+            # of its own destination's copy.
+            models.CheckConstraint(
+                condition=models.Q(destination__isnull=True, secondary_round__isnull=True)
+                | models.Q(destination__isnull=False, round__isnull=True),
+                name="interval_round_of_its_destination",
             ),
         ]
 
@@ -52,4 +77,6 @@ class RecoverableInterval(models.Model):
         """The newest moment it restores to (the live checkpoint of an open round)."""
         if self.end is not None:
             return self.end
+        if self.secondary_round_id:
+            return self.secondary_round.latest_point
         return self.round.latest_point if self.round_id else None

@@ -1,6 +1,9 @@
 """A cluster's recovery page: per tenant, to which moments it can be restored
 (a timeline of the last 7 or 30 days and the same data as a table), every gap
 explained, the backup-set chains, the RPO, and "can I restore to T?".
+An interval may join the primary destination's sets and rounds with a
+secondary destination's copies and secondary log rounds
+(backups/engine/recovery.py): each part is explained by its own.
 
 Everything comes from the stored intervals (backups/engine/intervals.py)
 and from the rows of the window, in a constant number of queries.
@@ -23,10 +26,10 @@ from clusters.models import Cluster
 from ..choices import DataBackupStatus, LogBackupStatus, PolicyState
 from ..engine import intervals as kept
 from ..engine.outcomes import failure_of
-from ..engine.recovery import Interval, answer
+from ..engine.recovery import answer, ending_part, parts_of, starting_part
 from ..formats import readable_delay, stamp
 from ..forms import RestorePointForm
-from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RecoverableInterval, TaskEvent
+from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskEvent
 from ..timerange import effective_end
 
 
@@ -47,8 +50,17 @@ class Facts:
 
     tasks: dict  # DataBackupTask by id (sets of the window, their chain)
     rounds: dict  # LogBackupTask by id
-    stoppers: dict  # round id -> who asked it to stop
+    stoppers: dict  # (model, round id) -> who asked it to stop
     cleanups: list  # cleanups of the window that deleted sets
+    secondary_rounds: dict  # SecondaryLogBackupTask by id
+    copies: dict  # (data task id, destination id) -> its completed SecondaryDataBackupTask
+
+    def round_of(self, part):
+        """The (secondary) log round that carries a one-destination interval."""
+        if not part.round_ids:
+            return None
+        kept = self.rounds if part.destination is None else self.secondary_rounds
+        return kept.get(part.round_ids[-1])
 
 
 def _facts(cluster, since):
@@ -61,11 +73,23 @@ def _facts(cluster, since):
         .order_by("started_at", "id")
     }
     rounds = {r.pk: r for r in LogBackupTask.objects.alias(end=effective_end()).filter(cluster=cluster, end__gte=since)}  # logbk_cluster_end
+    secondary_rounds = {
+        r.pk: r
+        for r in SecondaryLogBackupTask.objects.alias(end=effective_end())  # seclog_cluster_end
+        .filter(cluster=cluster, end__gte=since)
+        .select_related("destination")
+    }
+    copies = {
+        (c.source_id, c.destination_id): c
+        for c in SecondaryDataBackupTask.objects.filter(backup_set__in=sets, status=DataBackupStatus.COMPLETED).select_related("destination")
+    }
+    kinds = ContentType.objects.get_for_models(LogBackupTask, SecondaryLogBackupTask)
+    model_of = {kinds[model].pk: model for model in kinds}
     stoppers = {
-        e.object_id: e.actor_display
+        (model_of[e.content_type_id], e.object_id): e.actor_display
         for e in TaskEvent.objects.filter(
-            content_type=ContentType.objects.get_for_model(LogBackupTask),
-            object_id__in=list(rounds),
+            Q(content_type=kinds[LogBackupTask], object_id__in=list(rounds))
+            | Q(content_type=kinds[SecondaryLogBackupTask], object_id__in=list(secondary_rounds)),
             new_status=LogBackupStatus.STOPPING,
         ).select_related("actor")
     }
@@ -74,7 +98,7 @@ def _facts(cluster, since):
         .filter(cluster=cluster, end__gte=since, status="completed", deleted_sets__gt=0)
         .order_by("ended_at")
     )
-    return Facts(tasks, rounds, stoppers, cleanups)
+    return Facts(tasks, rounds, stoppers, cleanups, secondary_rounds, copies)
 
 
 def _set_text(task):
@@ -85,11 +109,14 @@ def _set_text(task):
 
 def _why_it_ended(interval, facts, now):
     """Why restoring stops being possible after ``interval``."""
-    round_ = facts.rounds.get(interval.round_ids[-1]) if interval.round_ids else None
+    part = ending_part(interval)
+    round_ = facts.round_of(part)
     if round_ is None:
-        if not interval.round_ids:
+        if not part.round_ids:
             return _("A logical backup restores to its own point only."), ""
         return _("The log archive round that carried it is no longer kept."), ""
+    if part.destination is not None:
+        return _why_the_copy_ended(round_, part, facts, now)
     url = reverse("backups:log_detail", args=[round_.pk])
     if round_.status == LogBackupStatus.FAILED:
         return _("Log backup #%(pk)s failed at %(time)s: %(reason)s") % {
@@ -97,17 +124,40 @@ def _why_it_ended(interval, facts, now):
         }, url
     if round_.status == LogBackupStatus.STOPPED:
         return _("Log backup #%(pk)s was stopped by %(who)s at %(time)s.") % {
-            "pk": round_.pk, "who": facts.stoppers.get(round_.pk) or _("the system"), "time": stamp(round_.ended_at)
+            "pk": round_.pk, "who": facts.stoppers.get((LogBackupTask, round_.pk)) or _("the system"), "time": stamp(round_.ended_at)
         }, url
     return _("Log backup #%(pk)s has archived up to here (%(delay)s ago).") % {
-        "pk": round_.pk, "delay": readable_delay((now - interval.end).total_seconds())
+        "pk": round_.pk, "delay": readable_delay((now - part.end).total_seconds())
+    }, url
+
+
+def _why_the_copy_ended(round_, part, facts, now):
+    """The same, for a secondary destination's interval: its log copy's round."""
+    url = reverse("backups:secondary_log_detail", args=[round_.pk])
+    values = {"pk": round_.pk, "destination": round_.destination.name, "time": stamp(round_.ended_at)}
+    if round_.status == LogBackupStatus.FAILED:
+        return _("Secondary log backup #%(pk)s to %(destination)s failed at %(time)s: %(reason)s") % {
+            **values, "reason": failure_of(round_)
+        }, url
+    if round_.status == LogBackupStatus.STOPPED:
+        return _("Secondary log backup #%(pk)s to %(destination)s was stopped by %(who)s at %(time)s.") % {
+            **values, "who": facts.stoppers.get((SecondaryLogBackupTask, round_.pk)) or _("the system")
+        }, url
+    return _("Secondary log backup #%(pk)s to %(destination)s has copied up to here (%(delay)s ago).") % {
+        **values, "delay": readable_delay((now - part.end).total_seconds())
     }, url
 
 
 def _why_it_starts(interval, facts):
-    task = facts.tasks.get(interval.set_ids[0]) if interval.set_ids else None
+    part = starting_part(interval)
+    task = facts.tasks.get(part.set_ids[0]) if part.set_ids else None
     if task is None:
         return _("Recoverable from here."), ""
+    copy = facts.copies.get((task.pk, part.destination)) if part.destination is not None else None
+    if copy is not None:
+        return _("Recoverable again from the copy of %(set)s on %(destination)s.") % {
+            "set": _set_text(task), "destination": copy.destination.name
+        }, reverse("backups:secondary_data_detail", args=[copy.pk])
     return _("Recoverable again from %(set)s.") % {"set": _set_text(task)}, task.get_absolute_url()
 
 
@@ -120,11 +170,20 @@ def _first_gap_text(facts, until):
     return _("No backup set restores to these moments."), ""
 
 
-def _interval_text(iv):
-    backups = ", ".join(f"#{pk}" for pk in iv.set_ids)
-    if not iv.round_ids:
+def _interval_text(iv, facts):
+    return " ".join(_part_text(part, facts) for part in parts_of(iv))
+
+
+def _part_text(part, facts):
+    backups = ", ".join(f"#{pk}" for pk in part.set_ids)
+    if not part.round_ids:
         return _("Logical backup %(backups)s restores to this point only.") % {"backups": backups}
-    return _("Backups %(backups)s with log archive round #%(round)s.") % {"backups": backups, "round": iv.round_ids[-1]}
+    if part.destination is None:
+        return _("Backups %(backups)s with log archive round #%(round)s.") % {"backups": backups, "round": part.round_ids[-1]}
+    round_ = facts.round_of(part)
+    return _("Copies of backups %(backups)s on %(destination)s with secondary log backup #%(round)s.") % {
+        "backups": backups, "round": part.round_ids[-1], "destination": round_.destination.name if round_ else "—"
+    }
 
 
 def _rows(tenant_intervals, facts, since, now):
@@ -134,12 +193,12 @@ def _rows(tenant_intervals, facts, since, now):
         if iv.start > cursor:
             why_gap = _why_it_ended(previous, facts, now) if previous else _first_gap_text(facts, iv.start)
             rows.append(Row(cursor, iv.start, "gap", [why_gap, _why_it_starts(iv, facts)]))
-        rows.append(Row(iv.start, iv.end, "recoverable", [(_interval_text(iv), "")]))
+        rows.append(Row(iv.start, iv.end, "recoverable", [(_interval_text(iv, facts), "")]))
         cursor, previous = iv.end, iv
     if previous is None:
         rows.append(Row(since, now, "gap", [(_("No backup set restores to any moment of this window."), "")]))
     elif cursor < now:
-        live = previous.round_ids and facts.rounds.get(previous.round_ids[-1])
+        live = facts.round_of(ending_part(previous))
         state = "archiving" if live and live.status in LogBackupTask.ALIVE else "gap"
         rows.append(Row(cursor, now, state, [_why_it_ended(previous, facts, now)]))
     return rows
@@ -183,11 +242,22 @@ def _chain(tasks, until):
 def _verdict(tenant_intervals, moment, facts):
     found = answer(tenant_intervals, moment)
     if found.recoverable:
-        candidates = [facts.tasks[pk] for pk in found.interval.set_ids if pk in facts.tasks and facts.tasks[pk].ended_at <= moment]
+        part = found.interval  # the one destination a restore reads
+        candidates = [facts.tasks[pk] for pk in part.set_ids if pk in facts.tasks and facts.tasks[pk].ended_at <= moment]
         newest = max(candidates, key=lambda t: t.ended_at, default=None)
         used = _chain(facts.tasks, newest.pk) if newest else []
-        rounds = [facts.rounds[pk] for pk in found.interval.round_ids if pk in facts.rounds]
-        return {"recoverable": True, "sets": used, "rounds": rounds}
+        if part.destination is None:
+            sets = [(f"{t.get_mode_display()} #{t.pk}", t.get_absolute_url()) for t in used]
+            rounds = [(_("log archive round #%(pk)s") % {"pk": pk}, reverse("backups:log_detail", args=[pk]))
+                      for pk in part.round_ids if pk in facts.rounds]
+            return {"recoverable": True, "sets": sets, "rounds": rounds, "destination": None}
+        copies = [(t, facts.copies[(t.pk, part.destination)]) for t in used if (t.pk, part.destination) in facts.copies]
+        sets = [(_("%(mode)s #%(pk)s (copy #%(copy)s)") % {"mode": t.get_mode_display(), "pk": t.pk, "copy": c.pk},
+                 reverse("backups:secondary_data_detail", args=[c.pk])) for t, c in copies]
+        rounds = [(_("secondary log round #%(pk)s") % {"pk": pk}, reverse("backups:secondary_log_detail", args=[pk]))
+                  for pk in part.round_ids if pk in facts.secondary_rounds]
+        destination = copies[0][1].destination if copies else None
+        return {"recoverable": True, "sets": sets, "rounds": rounds, "destination": destination}
     if found.before is None and found.after is None:
         why = _("Nothing of this tenant can be restored: no available backup set is covered by the log archive.")
     elif found.after is None:
@@ -211,13 +281,8 @@ def cluster_recovery(request, pk):
     since = now - timedelta(days=days)
 
     tenants = list(cluster.tenants.order_by("name"))
-    by_tenant = {t.pk: [] for t in tenants}
-    for row in RecoverableInterval.objects.filter(cluster=cluster).select_related("round").order_by("start"):
-        end = row.effective_end
-        if end is not None and end >= row.start and row.tenant_id in by_tenant:
-            by_tenant[row.tenant_id].append(
-                Interval(row.start, end, tuple(row.data_task_ids), (row.round_id,) if row.round_id else ())
-            )
+    found = kept.by_tenant(cluster.pk)
+    by_tenant = {t.pk: found.get(t.pk, []) for t in tenants}
     facts = _facts(cluster, since)
     rpo = kept.cluster_rpo(cluster.pk, now)
     sections = [

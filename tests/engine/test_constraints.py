@@ -106,6 +106,10 @@ VIOLATIONS = {
     "interval_ends_after_start_or_follows_its_round": lambda c: update(
         RecoverableInterval.objects.create(cluster=c, tenant=f.make_tenant(c), start=timezone.now(), end=timezone.now()),
         end=None),
+    # ... and a secondary destination's interval rides that destination's log copy, not a primary round.
+    "interval_round_of_its_destination": lambda c: update(
+        RecoverableInterval.objects.create(cluster=c, tenant=f.make_tenant(c), start=timezone.now(), end=timezone.now()),
+        destination=f.make_destination(), round=f.make_log_task(c)),
     # Clusters.
     "tenant_name_unique_in_cluster": lambda c: clone(f.make_tenant(c, name="sales")),
     "host_ip_port_unique": lambda c: clone(f.make_host(c, ip="10.9.9.9", port=2881), cluster_id=f.make_cluster().pk),

@@ -8,8 +8,18 @@ from django.utils import timezone
 from backups.choices import BackupMethod, BackupMode, DataBackupStatus, LogBackupStatus
 from backups.engine import intervals
 from backups.engine.transitions import transition
-from backups.models import BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RecoverableInterval
-from tests.factories import make_backup_set, make_cleanup_task, make_cluster, make_data_task, make_log_task, make_tenant
+from backups.models import BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RecoverableInterval, SecondaryDataBackupTask, SecondaryLogBackupTask
+from tests.factories import (
+    make_backup_set,
+    make_cleanup_task,
+    make_cluster,
+    make_data_task,
+    make_destination,
+    make_log_task,
+    make_secondary_data_task,
+    make_secondary_log_task,
+    make_tenant,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +82,21 @@ def test_a_stopped_round_freezes_the_end_and_a_new_round_without_a_new_full_leav
     assert not no.recoverable and no.before == at(-5) and no.after is None
 
 
+def test_a_round_started_again_carries_its_interval_live_again(cluster):
+    """Stopped, then started again (the same row, which drains its backlog):
+    its interval follows the checkpoint again, without waiting for the next backup."""
+    log = make_log_task(cluster, started_at=at(-10), latest_point=at(-5))
+    complete(running_backup(cluster, at(-8)), at(-7))
+    transition(LogBackupTask, log.pk, LogBackupStatus.STOPPING, cause="stop", now=at(-4))
+    transition(LogBackupTask, log.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(-4))
+    tenant = cluster.tenants.first()
+    assert RecoverableInterval.objects.get(tenant=tenant).end == at(-5)
+    transition(LogBackupTask, log.pk, LogBackupStatus.STARTING, cause="start", now=at(-3))
+    assert RecoverableInterval.objects.get(tenant=tenant).end is None
+    LogBackupTask.objects.filter(pk=log.pk).update(latest_point=at(-1))
+    assert spans(tenant) == [(at(-7), at(-1))]
+
+
 def test_an_incremental_bridges_the_gap_while_its_full_set_is_kept(cluster):
     first = make_log_task(cluster, started_at=at(-20), latest_point=at(-12), status=LogBackupStatus.STOPPED, ended_at=at(-12))
     full = make_data_task(cluster, started_at=at(-18), ended_at=at(-17))
@@ -124,7 +149,7 @@ def test_a_set_completed_ahead_of_the_archive_waits_for_its_checkpoint(cluster):
 def test_a_refresh_reads_a_constant_number_of_queries(cluster, django_assert_num_queries):
     make_log_task(cluster, started_at=at(-100), latest_point=at(-1))
     make_data_task(cluster, started_at=at(-90), ended_at=at(-89))
-    with django_assert_num_queries(8) as few:
+    with django_assert_num_queries(10) as few:  # two of them read the secondary copies and their rounds
         intervals.refresh(cluster.pk)
     for hours in range(-80, -10, 5):
         make_data_task(cluster, started_at=at(hours), ended_at=at(hours + 1))
@@ -137,3 +162,88 @@ def test_an_incremental_whose_full_never_completed_restores_nothing(cluster):
     broken = make_data_task(cluster, started_at=at(-9), status=DataBackupStatus.FAILED)
     complete(running_backup(cluster, at(-6), mode=BackupMode.INCREMENTAL, backup_set=broken.backup_set), at(-5))
     assert spans(cluster.tenants.first()) == []
+
+
+# --- Secondary destinations: copies of the sets with the secondary log copies' own rounds ---
+
+
+@pytest.fixture
+def copies_to():
+    return make_destination(name="oss-copies", kind="object", uri="oss://bucket/copies")
+
+
+def copy_of(task, destination, when):
+    """A secondary copy of ``task`` to ``destination``, completed by the state machine at ``when``."""
+    copy = make_secondary_data_task(task, destination=destination, started_at=when - timedelta(minutes=30),
+                                    status=DataBackupStatus.IN_PROGRESS)
+    transition(SecondaryDataBackupTask, copy.pk, DataBackupStatus.COMPLETED, cause="copied", now=when)
+    return copy
+
+
+def test_the_secondary_destination_keeps_a_tenant_recoverable_across_a_gap_of_the_primary(cluster, copies_to):
+    """The primary round stopped at -20 and the next one began at -10: a gap
+    in the primary archive.  The secondary log copy's round went on without
+    one, and the set was copied there: the tenant stays recoverable through
+    the gap, from the secondary destination."""
+    first = make_log_task(cluster, started_at=at(-30), latest_point=at(-20))
+    full = running_backup(cluster, at(-28))
+    complete(full, at(-27))
+    transition(LogBackupTask, first.pk, LogBackupStatus.STOPPING, cause="stop", now=at(-20))
+    transition(LogBackupTask, first.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(-20))
+    make_log_task(cluster, started_at=at(-10), latest_point=at(-1))
+    copying = make_secondary_log_task(first, destination=copies_to, started_at=at(-29), latest_point=at(-2))
+    tenant = cluster.tenants.first()
+    assert spans(tenant) == [(at(-27), at(-20))]  # the set is not on the secondary destination yet
+
+    copy_of(full, copies_to, at(-26))  # completing the copy rewrites the intervals
+    assert spans(tenant) == [(at(-27), at(-2))]
+    secondary = RecoverableInterval.objects.get(tenant=tenant, destination=copies_to)
+    assert secondary.end is None and secondary.secondary_round_id == copying.pk and secondary.round_id is None
+    assert secondary.data_task_ids == [full.pk]
+
+    # Inside the primary's gap the restore reads the secondary destination;
+    # where both reach, the primary.
+    through = intervals.can_restore(tenant.pk, at(-15))
+    assert through.recoverable and through.interval.destination == copies_to.pk
+    assert through.interval.set_ids == (full.pk,) and through.interval.round_ids == (copying.pk,)
+    before = intervals.can_restore(tenant.pk, at(-24))
+    assert before.interval.destination is None and before.interval.round_ids == (first.pk,)
+    assert intervals.newest_point(tenant.pk) == at(-2)
+
+    # The secondary log copy fails: its round closes, and the gap reopens after its checkpoint.
+    transition(SecondaryLogBackupTask, copying.pk, LogBackupStatus.FAILED, cause="lost", failure_reason="storage unreachable",
+               now=at(-1))
+    assert RecoverableInterval.objects.get(tenant=tenant, destination=copies_to).end == at(-2)
+    SecondaryLogBackupTask.objects.filter(pk=copying.pk).update(latest_point=at(0))  # a failed round archives no more
+    assert spans(tenant) == [(at(-27), at(-2))]
+
+
+def test_a_set_copied_counts_only_with_the_secondary_rounds_and_the_whole_chain_copied(cluster, copies_to):
+    """Each destination restores alone: a copy with the primary's round is no
+    interval, and an incremental's copy needs the copy of its full there."""
+    log = make_log_task(cluster, started_at=at(-30), latest_point=at(-1))
+    full = make_data_task(cluster, started_at=at(-28), ended_at=at(-27))
+    incremental = make_data_task(cluster, started_at=at(-18), ended_at=at(-17), mode=BackupMode.INCREMENTAL,
+                                 backup_set=full.backup_set)
+    copy_log = make_secondary_log_task(log, destination=copies_to, started_at=at(-20), latest_point=at(-3))
+    copy_of(incremental, copies_to, at(-16))  # its full was never copied
+    tenant = cluster.tenants.first()
+    assert not RecoverableInterval.objects.filter(tenant=tenant, destination=copies_to).exists()
+    assert spans(tenant) == [(at(-27), at(-1))]
+
+    # Stopping the primary round leaves only what the secondary destination gives: nothing, its full is missing.
+    transition(LogBackupTask, log.pk, LogBackupStatus.STOPPING, cause="stop", now=at(-1))
+    transition(LogBackupTask, log.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(-1))
+    copy_of(full, copies_to, at(-26))
+    # The copy of the full is there now, but the secondary round began after the full started: it carries
+    # the incremental only, from its restore point.
+    (row,) = RecoverableInterval.objects.filter(tenant=tenant, destination=copies_to)
+    assert (row.start, row.end, row.secondary_round_id) == (at(-17), None, copy_log.pk)
+    assert row.data_task_ids == [incremental.pk]
+
+    # An operator stops the secondary log copy: its interval's end freezes, and starting it again lets it follow.
+    transition(SecondaryLogBackupTask, copy_log.pk, LogBackupStatus.STOPPING, cause="stop", now=at(0))
+    transition(SecondaryLogBackupTask, copy_log.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(0))
+    assert RecoverableInterval.objects.get(tenant=tenant, destination=copies_to).end == at(-3)
+    transition(SecondaryLogBackupTask, copy_log.pk, LogBackupStatus.STARTING, cause="start", now=at(0))
+    assert RecoverableInterval.objects.get(tenant=tenant, destination=copies_to).end is None

@@ -10,8 +10,17 @@ from django.utils import timezone
 
 from backups.choices import BackupMode, DataBackupStatus, LogBackupStatus
 from backups.engine.transitions import transition
-from backups.models import DataBackupTask, LogBackupTask
-from tests.factories import make_cluster, make_data_task, make_log_task, make_policy, make_tenant
+from backups.models import DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from tests.factories import (
+    make_cluster,
+    make_data_task,
+    make_destination,
+    make_log_task,
+    make_policy,
+    make_secondary_data_task,
+    make_secondary_log_task,
+    make_tenant,
+)
 from tests.roles import user_in
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +145,41 @@ def test_the_page_speaks_chinese(client_as, estate):
                       HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "可恢复时间区间" in body and "不可以：sales 无法恢复到" in body and "断档" in body
     assert f"日志备份 #{estate['first'].pk} 于" in body and "被 ops-anna 停止" in body
+
+
+@pytest.fixture
+def copied(estate):
+    """The estate's full copied to a secondary destination, whose log copy ran
+    through the primary's gap and then failed: a secondary interval from the
+    full to the copy's checkpoint (-12), and a gap after it explained by that failure."""
+    destination = make_destination(name="oss-copies", kind="object", uri="oss://bucket/copies")
+    copy = make_secondary_data_task(estate["full"], destination=destination, started_at=at(-27),
+                                    status=DataBackupStatus.IN_PROGRESS)
+    transition(SecondaryDataBackupTask, copy.pk, DataBackupStatus.COMPLETED, cause="copied", now=at(-26))
+    log_copy = make_secondary_log_task(estate["first"], destination=destination, started_at=at(-29), latest_point=at(-12))
+    transition(SecondaryLogBackupTask, log_copy.pk, LogBackupStatus.FAILED, cause="lost",
+               failure_reason="storage oss://bucket/copies unreachable", now=at(-11))
+    return {**estate, "destination": destination, "copy": copy, "log_copy": log_copy}
+
+
+def test_a_secondary_gap_is_explained_with_a_link_to_its_cause(client_as, copied):
+    body = page(client_as("viewer"), copied["cluster"]).content.decode()
+    log_copy = copied["log_copy"]
+    cause = reverse("backups:secondary_log_detail", args=[log_copy.pk])
+    assert (f'<a href="{cause}">Secondary log backup #{log_copy.pk} to oss-copies failed at '
+            f'{timezone.localtime(at(-11)).strftime("%Y-%m-%d %H:%M:%S")}: storage oss://bucket/copies unreachable</a>') in body
+    # The interval names both destinations' parts.
+    assert f"Copies of backups #{copied['full'].pk} on oss-copies with secondary log backup #{log_copy.pk}." in body
+    assert body.count('class="timeline-interval"') == 2
+
+
+def test_yes_inside_the_primary_gap_names_the_secondary_destination(client_as, copied):
+    client = client_as("viewer")
+    body = page(client, copied["cluster"], tenant=copied["tenant"].pk, at=local(at(-15))).content.decode()
+    assert "can be restored to" in body and "A restore would use the secondary destination oss-copies" in body
+    copy_url = reverse("backups:secondary_data_detail", args=[copied["copy"].pk])
+    assert f'<a href="{copy_url}">Full #{copied["full"].pk} (copy #{copied["copy"].pk})</a>' in body
+    assert f"secondary log round #{copied['log_copy'].pk}" in body
+    # Where the primary reaches, the primary is used.
+    body = page(client, copied["cluster"], tenant=copied["tenant"].pk, at=local(at(-22))).content.decode()
+    assert "secondary destination" not in body and f"log archive round #{copied['first'].pk}" in body
