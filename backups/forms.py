@@ -444,6 +444,7 @@ class RestoreDrillPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Mod
             "clusters": forms.CheckboxSelectMultiple,
             "run_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+        labels = {"run_at": gettext_lazy("Drill time")}
         help_texts = {
             "all_clusters": gettext_lazy("Every cluster, also those added later."),
             "target_cluster": gettext_lazy("Scratch tenants are restored here; it must be running."),

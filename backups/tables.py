@@ -682,18 +682,26 @@ class AuditEntryTable(tables.Table):
         return details_of(record)
 
 
+def _cells(css):
+    """A column's header and cells with these classes."""
+    return {"th": {"class": css}, "td": {"class": css}}
+
+
 class RestoreDrillRunTable(tables.Table):
     """The drills page's runs: what each picked, the restore it started, how it ended."""
 
+    # A phone's width leaves out the policy, the restore point, the scratch tenant and the restore link.
     pk = tables.Column(verbose_name=_("Run ID"), accessor="pk")
-    policy_name = tables.Column(verbose_name=_("Policy"))
-    source = tables.Column(verbose_name=_("Source cluster / tenant"), accessor="source_tenant", empty_values=())
-    restore_point = tables.Column(verbose_name=_("Restore point"), empty_values=())
-    scratch_tenant_name = tables.Column(verbose_name=_("Scratch tenant"), empty_values=())
-    started_at = tables.Column(verbose_name=_("Start time"))
-    recovery_seconds = tables.Column(verbose_name=_("Recovery time"), empty_values=())
-    status = tables.Column(verbose_name=_("Status"))
-    restore_task = tables.Column(verbose_name=_("Restore task"), accessor="restore_task_id", empty_values=())
+    policy_name = tables.Column(verbose_name=_("Policy"), attrs=_cells(WIDE_ONLY + " text-nowrap"))
+    source = tables.Column(verbose_name=_("Source cluster / tenant"), accessor="source_tenant", empty_values=(),
+                           attrs=_cells("text-nowrap"))
+    restore_point = tables.Column(verbose_name=_("Restore point"), empty_values=(), attrs=_cells(WIDE_ONLY + " text-nowrap"))
+    scratch_tenant_name = tables.Column(verbose_name=_("Scratch tenant"), empty_values=(), attrs=_cells(WIDE_ONLY))
+    started_at = tables.Column(verbose_name=_("Start time"), attrs=_cells("text-nowrap"))
+    recovery_seconds = tables.Column(verbose_name=_("Recovery time"), empty_values=(), attrs=_cells("text-nowrap"))
+    status = tables.Column(verbose_name=_("Status"), attrs=_cells("drill-status"))
+    restore_task = tables.Column(verbose_name=_("Restore task"), accessor="restore_task_id", empty_values=(),
+                                 attrs=_cells(WIDE_ONLY))
 
     class Meta:
         model = RestoreDrillRun
