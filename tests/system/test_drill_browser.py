@@ -1,5 +1,6 @@
 """The restore drills page and its form in Chromium, in English and Chinese,
-at a desktop's and a phone's width: screenshots under screenshots/drills-*.png."""
+at a desktop's and a phone's width: no serious axe-core violation, nothing
+wider than the screen, and screenshots under screenshots/drill*.png."""
 
 import random
 from datetime import time, timedelta
@@ -14,6 +15,7 @@ from backups.models import DataBackupTask, RestoreDrillPolicy, RestoreDrillRun
 from tests import factories as f
 from tests.browser import browser, log_in, new_page, screenshot  # noqa: F401 - fixture
 from tests.roles import user_in
+from tests.system.test_machine_checks import run_axe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,6 +58,7 @@ def test_the_drills_page_and_form(browser, live_server, language, width):
     name = f"drills-{language[:2]}-{width}"
     screenshot(page, name)
     assert page.locator("[data-drill]").count() == 3
+    assert run_axe(page) == []
     # Nothing wider than the phone's screen but the tables' own scrolling boxes.
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
     page.goto(page.base + "/backups/drills/new/")
@@ -65,3 +68,4 @@ def test_the_drills_page_and_form(browser, live_server, language, width):
     assert page.locator(".invalid-feedback").count() >= 2  # keep time, clusters
     page.problems.clear()  # the refused form answers 400 on purpose
     screenshot(page, f"drill-form-{language[:2]}-{width}")
+    assert run_axe(page) == []
