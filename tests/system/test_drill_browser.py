@@ -61,6 +61,11 @@ def test_the_drills_page_and_form(browser, live_server, language, width):
     assert run_axe(page) == []
     # Nothing wider than the phone's screen but the tables' own scrolling boxes.
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    # The overview's tabs lead there, beside Restore tasks.
+    page.goto(page.base + "/backups/restores/")
+    screenshot(page, f"drills-tab-{language[:2]}-{width}")
+    page.click('.console-tabs a[data-tab="drills"]')
+    page.wait_for_url("**/backups/drills/")
     page.goto(page.base + "/backups/drills/new/")
     page.fill("input[name=keep_hours]", "999")
     page.click("form.drill-form button[type=submit]")
