@@ -38,6 +38,7 @@ from .models import (
     CleanupTask,
     DataBackupTask,
     LogBackupTask,
+    RestoreDrillPolicy,
     RestoreDrillRun,
     RestoreTask,
     SecondaryDataBackupTask,
@@ -604,6 +605,7 @@ DETAIL_URLS["cluster"] = "clusters:detail"
 # What an audit row names by its type and ID, in the reader's language.
 OBJECT_LABELS = {kind.model._meta.model_name: kind.label for kind in KINDS.values()}
 OBJECT_LABELS["backuppolicy"] = BackupPolicy._meta.verbose_name
+OBJECT_LABELS["restoredrillpolicy"] = RestoreDrillPolicy._meta.verbose_name  # no page of its own: the drills page lists it
 
 
 def object_url(entry):

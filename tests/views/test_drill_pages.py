@@ -173,6 +173,8 @@ def test_disable_enable_delete_are_audited_and_follow_beat(client_as, estate):
     assert done == ["drill_policy_disable", "drill_policy_enable", "drill_policy_delete"]
     refused = AuditEntry.objects.get(outcome="refused")
     assert refused.action == "drill_policy_disable" and "already disabled" in details_of(refused)
+    trail = client_as("admin", "auditor").get(reverse("backups:audit_list")).content.decode()
+    assert f"Restore drill policy #{policy.pk}" in trail and "Delete restore drill policy" in trail
 
 
 def test_run_now_starts_a_drill_and_is_audited(client_as, estate):
