@@ -230,3 +230,16 @@ def test_the_page_reads_in_chinese(client_as, estate):
     client = client_as("viewer")
     body = client.get(LIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "恢复抽检" in body
+
+
+def test_the_admin_edits_policies_and_only_shows_drills(client_as, estate):
+    run = drills.run_drill(estate["policy"].pk, at(0), rng=random.Random(1))
+    client = client_as("admin")
+    assert client.get("/admin/backups/restoredrillpolicy/").status_code == 200
+    assert client.get(f"/admin/backups/restoredrillpolicy/{estate['policy'].pk}/change/").status_code == 200
+    assert client.get("/admin/backups/restoredrillrun/").status_code == 200
+    page = client.get(f"/admin/backups/restoredrillrun/{run.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content  # read-only: the engine writes runs
+    assert client.get("/admin/backups/restoredrillrun/add/").status_code == 403
+    assert client.post(f"/admin/backups/restoredrillrun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert RestoreDrillRun.objects.filter(pk=run.pk).exists()
