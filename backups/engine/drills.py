@@ -37,6 +37,8 @@ from .transitions import on_ended
 
 # How many runs the sweep finishes or cleans up per turn.
 SWEEP_BATCH = 100
+# A drill still without its restore this long after it was written was lost on the way.
+STRANDED_AFTER = timedelta(minutes=10)
 
 
 def covered_clusters(policy):
@@ -177,8 +179,9 @@ on_ended(TaskKind.RESTORE, restore_ended)
 
 
 def sweep_drills(now=None):
-    """Finish runs whose restore ended without its hook, and remove scratch
-    tenants past their keep time.  Returns {"finished": n, "removed": n}."""
+    """Finish runs whose restore ended without its hook (or that never got
+    their restore), and remove scratch tenants past their keep time.
+    Returns {"finished": n, "removed": n}."""
     now = now or timezone.now()
     finished = 0
     ended = RestoreDrillRun.objects.filter(status=DrillStatus.RUNNING, restore_task__isnull=False).exclude(
@@ -186,6 +189,12 @@ def sweep_drills(now=None):
     for restore_id in list(ended):
         if restore_ended(restore_id):
             finished += 1
+    # A drill whose process died between writing it and starting its restore.
+    stranded = RestoreDrillRun.objects.filter(status=DrillStatus.RUNNING, restore_task__isnull=True,
+                                              started_at__lt=now - STRANDED_AFTER)
+    for run in stranded[:SWEEP_BATCH]:
+        _fail(run, outcomes.failure("worker_lost", time=timezone.localtime(run.started_at).strftime("%Y-%m-%d %H:%M:%S")), now)
+        finished += 1
     removed = 0
     due = RestoreDrillRun.objects.filter(scratch_tenant__isnull=False, removed_at__isnull=True).select_related("policy")
     for run in due.order_by("ended_at")[:SWEEP_BATCH]:

@@ -156,6 +156,14 @@ def test_the_sweep_finishes_a_run_whose_hook_was_lost(estate):
     assert run.status == DrillStatus.SUCCEEDED
 
 
+def test_the_sweep_fails_a_drill_that_never_got_its_restore(estate):
+    run = RestoreDrillRun.objects.create(policy=estate["policy"], policy_name="x", due_at=at(0), started_at=at(0))
+    assert drills.sweep_drills(now=at(0) + timedelta(minutes=9))["finished"] == 0
+    assert drills.sweep_drills(now=at(0) + timedelta(minutes=11))["finished"] == 1
+    run.refresh_from_db()
+    assert run.status == DrillStatus.FAILED and failure_of(run).startswith("Worker lost: no progress since")
+
+
 def test_the_scratch_tenant_is_removed_after_its_keep_time(estate, django_capture_on_commit_callbacks):
     RestoreDrillPolicy.objects.filter(pk=estate["policy"].pk).update(keep_hours=2)
     run = drills.run_drill(estate["policy"].pk, at(0), rng=random.Random(2))
