@@ -133,11 +133,9 @@ def run_drill(policy_id, due_at, rng=None, user=None, now=None):
 
 
 def _fail(run, reason, now):
-    code, params, text = outcomes.stored(reason)
+    """End a running drill failed for ``reason`` (a code, or a refusal's text)."""
     RestoreDrillRun.objects.filter(pk=run.pk, status=DrillStatus.RUNNING).update(
-        status=DrillStatus.FAILED, ended_at=max(now, run.started_at), failure_code=code, failure_params=params,
-        failure_reason=text,
-    )
+        status=DrillStatus.FAILED, ended_at=max(now, run.started_at), **_stored_failure(reason))
     run.refresh_from_db()
 
 
