@@ -243,3 +243,10 @@ def test_the_admin_edits_policies_and_only_shows_drills(client_as, estate):
     assert client.get("/admin/backups/restoredrillrun/add/").status_code == 403
     assert client.post(f"/admin/backups/restoredrillrun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
     assert RestoreDrillRun.objects.filter(pk=run.pk).exists()
+
+
+@pytest.mark.parametrize("value", ["a%00b", "7" * 10_000, "%E5%82%99%F0%9F%98%80", "-1", "99999999999999999999999"])
+def test_hostile_query_strings_never_break_the_page(client_as, estate, value):
+    client = client_as("viewer")
+    for param in ("range", "start", "end", "status", "cluster", "page", "per_page", "sort"):
+        assert client.get(f"{LIST}?{param}={value}").status_code < 500, param
