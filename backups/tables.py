@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from backup_console.lists import query_with, url_pattern
 
 from .choices import LogBackupStatus
-from .engine.outcomes import details_of, failure_of
+from .engine.outcomes import describe, details_of, failure_of
 from .engine.transitions import sources
 from .formats import duration_text, estimated_finish, log_delay, readable_delay, stamp
 from .kinds import KINDS, kind_of
@@ -741,9 +741,10 @@ class RestoreDrillRunTable(tables.Table):
 
     def render_status(self, value, record):
         badge = format_html('<span class="badge rounded-pill status-badge text-bg-{}">{}</span>', record.status_color, value)
-        reason = failure_of(record)
-        if reason:
-            return format_html('{}<div class="small text-body-secondary drill-reason">{}</div>', badge, reason)
+        # Why it failed, or what the check of the scratch tenant found.
+        said = failure_of(record) or describe(record.check_code, record.check_params)
+        if said:
+            return format_html('{}<div class="small text-body-secondary drill-reason">{}</div>', badge, said)
         return badge
 
     def render_restore_task(self, value, record):

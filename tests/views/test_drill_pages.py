@@ -55,7 +55,9 @@ def listed(response):
 
 def test_the_page_lists_policies_and_runs_with_their_columns(client_as, estate):
     ok = drills.run_drill(estate["policy"].pk, at(-2), rng=random.Random(1))
-    RestoreDrillRun.objects.filter(pk=ok.pk).update(status=DrillStatus.SUCCEEDED, ended_at=at(-1.5), recovery_seconds=125)
+    RestoreDrillRun.objects.filter(pk=ok.pk).update(status=DrillStatus.SUCCEEDED, ended_at=at(-1.5), recovery_seconds=125,
+                                                    check_code="drill_checked",
+                                                    check_params={"tenant": "drill_1", "cluster": "scratch", "time": "T"})
     bare = f.make_cluster(name="bare")
     empty = RestoreDrillPolicy.objects.create(name="empty", target_cluster=estate["target"], run_at=time(5), schedule_days=[1])
     empty.clusters.set([bare])
@@ -67,7 +69,7 @@ def test_the_page_lists_policies_and_runs_with_their_columns(client_as, estate):
     assert "weekly-prod" in body and "Mon, Thu · 03:00" in body and "kept 24 hours" in body
     row = re.search(rf'<tr[^>]*data-drill="{ok.pk}".*?</tr>', body, re.S).group(0)
     for text in (f">{ok.pk}<", "weekly-prod", "prod</a> / sales", f"drill_{ok.pk}", "2 min 5 s", "Succeeded",
-                 f'href="/backups/restores/{ok.restore_task_id}/"',
+                 f'href="/backups/restores/{ok.restore_task_id}/"', "Tenant drill_1 exists on scratch, restored to T.",
                  timezone.localtime(ok.restore_point).strftime("%Y-%m-%d %H:%M:%S")):
         assert text in row, text
     failed_row = re.search(rf'<tr[^>]*data-drill="{failed.pk}".*?</tr>', body, re.S).group(0)
