@@ -2,7 +2,8 @@
 
 - viewer: reads every list, detail page and the audit trail; changes nothing.
 - operator: a viewer who also presses the console's buttons: instant backup,
-  Stop/Start of (secondary) log backups, new/edit/pause/resume of policies.
+  Stop/Start of (secondary) log backups, new/edit/pause/resume of policies,
+  start a restore, and manage and run restore drill policies.
   These are exactly the permissions backups/action_views.py checks.
 - admin: every permission, and the Django admin (backup_console/admin_site.py).
 
@@ -23,6 +24,10 @@ OPERATOR_PERMISSIONS = (
     ("backups", "add_backuppolicy"),  # new policy (OV-1)
     ("backups", "change_backuppolicy"),  # edit, pause, resume
     ("backups", "add_restoretask"),  # start a restore
+    ("backups", "add_restoredrillpolicy"),  # new restore drill policy
+    ("backups", "change_restoredrillpolicy"),  # edit, enable, disable
+    ("backups", "delete_restoredrillpolicy"),
+    ("backups", "run_restoredrillpolicy"),  # run a drill now
 )
 
 

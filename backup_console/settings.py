@@ -391,4 +391,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    # Restore drills: finish those whose restore ended, remove expired scratch tenants.
+    "backups: sweep restore drills": {"task": "backups.tasks.sweep_drills", "schedule": 60.0, "options": {"expires": 60}},
 }

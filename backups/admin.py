@@ -506,3 +506,43 @@ class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
 @admin.register(Group)
 class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):
     pass
+
+
+# --- Restore drills ------------------------------------------------------------------------
+# (Imported here, not at the top: this section is appended whole, so merges stay simple.)
+from .engine import schedules  # noqa: E402
+from .engine.outcomes import describe  # noqa: E402
+from .models import RestoreDrillPolicy, RestoreDrillRun  # noqa: E402
+
+
+@admin.register(RestoreDrillPolicy)
+class RestoreDrillPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "enabled", "all_clusters", "target_cluster", "run_at", "keep_hours"]
+    list_filter = ["enabled"]
+    search_fields = ["name"]
+    filter_horizontal = ["clusters"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        schedules.sync_drill_task(form.instance)  # beat follows at once (the sweep would, within a minute)
+
+
+@admin.register(RestoreDrillRun)
+class RestoreDrillRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Read-only: the drill engine writes runs (backups/engine/drills.py)."""
+
+    list_display = ["id", "policy_name", "due_at", "started_at", "status", "source_cluster", "source_tenant",
+                    "scratch_tenant_name", "recovery_seconds", "removed_at"]
+    list_select_related = ["source_cluster", "source_tenant"]
+    list_filter = ["status"]
+    search_fields = ["policy_name", "scratch_tenant_name"]
+    readonly_fields = ["failure", "check_result"]
+    exclude = ["failure_reason", "failure_code", "failure_params"]
+
+    @admin.display(description=_("failure reason"))
+    def failure(self, run):
+        return failure_of(run)
+
+    @admin.display(description=_("check result"))
+    def check_result(self, run):
+        return describe(run.check_code, run.check_params)

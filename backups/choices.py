@@ -112,3 +112,14 @@ class Trigger(models.TextChoices):
     SCHEDULE = "schedule", _("Schedule")
     INSTANT = "instant", _("Instant backup")
     SYSTEM = "system", _("System")
+
+
+class DrillStatus(ColoredChoices):
+    """A restore drill's run: restoring, then checked (succeeded) or failed."""
+
+    RUNNING = "running", pgettext_lazy("drill status", "Running")
+    SUCCEEDED = "succeeded", pgettext_lazy("drill status", "Succeeded")
+    FAILED = "failed", pgettext_lazy("drill status", "Failed")
+
+
+STATUS_COLORS.update({"succeeded": "success"})

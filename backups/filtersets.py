@@ -19,8 +19,17 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Tenant
 
-from .choices import CleanupStatus, DataBackupStatus, LogBackupStatus
-from .models import AuditEntry, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .choices import CleanupStatus, DataBackupStatus, DrillStatus, LogBackupStatus
+from .models import (
+    AuditEntry,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    RestoreDrillRun,
+    RestoreTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+)
 from .timerange import TimeRangeFilterSet
 
 MAX_ID = 2**63 - 1  # PostgreSQL bigint: larger IDs cannot exist, and must not reach the query
@@ -194,3 +203,20 @@ class AuditEntryFilterSet(TimeRangeFilterSet):
         if window.end is not None:
             queryset = queryset.filter(created_at__lt=window.end)
         return queryset
+
+
+class RestoreDrillRunFilterSet(TimeRangeFilterSet):
+    """The drills page's runs: time range (a run's life overlaps it), status and source cluster."""
+
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=DrillStatus.choices, empty_label=_("Any status"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    cluster = django_filters.ModelChoiceFilter(
+        label=_("Cluster"), field_name="source_cluster", queryset=Cluster.objects.order_by("name"),
+        empty_label=_("All clusters"), widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+
+    class Meta:
+        model = RestoreDrillRun
+        fields = ["range", "start", "end", "status", "cluster"]

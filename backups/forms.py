@@ -15,11 +15,13 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clusters.choices import ClusterStatus
 from clusters.models import Cluster, Tenant
 
 from .choices import BackupMethod, BackupMode, PolicyState, ScheduleKind
 from .engine import services
-from .models import BackupPolicy
+from .models import BackupPolicy, RestoreDrillPolicy
+from .models.drills import DRILL_KEEP_HOURS_MAX
 
 MAX_MONTHLY_DAYS = 10
 WEEKDAYS = range(1, 8)  # Monday=1 .. Sunday=7, as stored in schedule_days
@@ -429,3 +431,67 @@ class RestoreForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
     def refuse(self, refused):
         self.add_error(refused.field if refused.field in self.fields else None, refused.message)
         self.style_widgets()
+
+
+class RestoreDrillPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm):
+    """A restore drill policy (恢复抽检策略): the clusters it picks from (or
+    all), its weekdays and time, where scratch tenants go and how long they stay."""
+
+    class Meta:
+        model = RestoreDrillPolicy
+        fields = ["name", "enabled", "all_clusters", "clusters", "run_at", "target_cluster", "keep_hours"]
+        widgets = {
+            "clusters": forms.CheckboxSelectMultiple,
+            "run_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+        labels = {"run_at": gettext_lazy("Drill time")}
+        help_texts = {
+            "all_clusters": gettext_lazy("Every cluster, also those added later."),
+            "target_cluster": gettext_lazy("Scratch tenants are restored here; it must be running."),
+            "keep_hours": format_lazy(gettext_lazy("Then the scratch tenant is removed: 1 to {max} hours."),
+                                      max=DRILL_KEEP_HOURS_MAX),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clusters"].queryset = Cluster.objects.order_by("name")
+        self.fields["clusters"].required = False
+        self.fields["target_cluster"].queryset = Cluster.objects.order_by("name")
+        self.fields["keep_hours"].widget.attrs.update(min=1, max=DRILL_KEEP_HOURS_MAX)
+        for day in WEEKDAYS:
+            self.fields[f"day_{day}"] = forms.BooleanField(required=False, label=WEEKDAY_NAMES[day - 1])
+        days = self.instance.schedule_days if self.instance.pk else list(WEEKDAYS)
+        for day in days:
+            self.initial.setdefault(f"day_{day}", True)
+        self.initial.setdefault("run_at", "03:00")
+        self.style_widgets()
+
+    @property
+    def day_fields(self):
+        return [self[f"day_{day}"] for day in WEEKDAYS]
+
+    def clean(self):
+        cleaned = super().clean()
+        days = [day for day in WEEKDAYS if cleaned.get(f"day_{day}")]
+        if not days:
+            self.add_error("day_1", _("Pick at least one day for the drills."))
+        else:
+            self.instance.schedule_days = days
+        if not cleaned.get("all_clusters") and not cleaned.get("clusters") and "clusters" not in self.errors:
+            self.add_error("clusters", _("Choose at least one cluster, or all clusters."))
+        target = cleaned.get("target_cluster")
+        if target is not None and target.status != ClusterStatus.RUNNING:
+            self.add_error("target_cluster", _("The cluster %(cluster)s is %(status)s: scratch tenants need a running cluster.")
+                           % {"cluster": target.name, "status": ClusterStatus(target.status).label.lower()})
+        return cleaned
+
+    def _update_errors(self, errors):
+        # The keep-time constraint's refusal belongs on its field.
+        if hasattr(errors, "error_dict"):
+            moved = [e for e in errors.error_dict.get(NON_FIELD_ERRORS, []) if e.code == "drill_keep_hours_in_range"]
+            if moved:
+                errors.error_dict[NON_FIELD_ERRORS] = [e for e in errors.error_dict[NON_FIELD_ERRORS] if e not in moved]
+                if not errors.error_dict[NON_FIELD_ERRORS]:
+                    del errors.error_dict[NON_FIELD_ERRORS]
+                errors.error_dict.setdefault("keep_hours", []).extend(moved)
+        super()._update_errors(errors)

@@ -28,11 +28,22 @@ from django.utils.translation import gettext_lazy as _
 from backup_console.lists import query_with, url_pattern
 
 from .choices import LogBackupStatus
-from .engine.outcomes import details_of, failure_of
+from .engine.outcomes import describe, details_of, failure_of
 from .engine.transitions import sources
-from .formats import duration_text, estimated_finish, log_delay, stamp
+from .formats import duration_text, estimated_finish, log_delay, readable_delay, stamp
 from .kinds import KINDS, kind_of
-from .models import AuditEntry, BackupPolicy, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from .models import (
+    AuditEntry,
+    BackupPolicy,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    RestoreDrillPolicy,
+    RestoreDrillRun,
+    RestoreTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+)
 
 
 def choice_labels(model, field_name):
@@ -594,6 +605,7 @@ DETAIL_URLS["cluster"] = "clusters:detail"
 # What an audit row names by its type and ID, in the reader's language.
 OBJECT_LABELS = {kind.model._meta.model_name: kind.label for kind in KINDS.values()}
 OBJECT_LABELS["backuppolicy"] = BackupPolicy._meta.verbose_name
+OBJECT_LABELS["restoredrillpolicy"] = RestoreDrillPolicy._meta.verbose_name  # no page of its own: the drills page lists it
 
 
 def object_url(entry):
@@ -670,3 +682,73 @@ class AuditEntryTable(tables.Table):
 
     def value_details(self, record):
         return details_of(record)
+
+
+def _cells(css):
+    """A column's header and cells with these classes."""
+    return {"th": {"class": css}, "td": {"class": css}}
+
+
+class RestoreDrillRunTable(tables.Table):
+    """The drills page's runs: what each picked, the restore it started, how it ended."""
+
+    # A phone's width leaves out the policy, the restore point, the scratch tenant and the restore link.
+    pk = tables.Column(verbose_name=_("Run ID"), accessor="pk")
+    policy_name = tables.Column(verbose_name=_("Policy"), attrs=_cells(WIDE_ONLY + " text-nowrap"))
+    source = tables.Column(verbose_name=_("Source cluster / tenant"), accessor="source_tenant", empty_values=(),
+                           attrs=_cells("text-nowrap"))
+    restore_point = tables.Column(verbose_name=_("Restore point"), empty_values=(), attrs=_cells(WIDE_ONLY + " text-nowrap"))
+    scratch_tenant_name = tables.Column(verbose_name=_("Scratch tenant"), empty_values=(), attrs=_cells(WIDE_ONLY))
+    started_at = tables.Column(verbose_name=_("Start time"), attrs=_cells("text-nowrap"))
+    recovery_seconds = tables.Column(verbose_name=_("Recovery time"), empty_values=(), attrs=_cells("text-nowrap"))
+    status = tables.Column(verbose_name=_("Status"), attrs=_cells("drill-status"))
+    restore_task = tables.Column(verbose_name=_("Restore task"), accessor="restore_task_id", empty_values=(),
+                                 attrs=_cells(WIDE_ONLY))
+
+    class Meta:
+        model = RestoreDrillRun
+        fields = ("pk", "policy_name", "source", "restore_point", "scratch_tenant_name", "started_at", "recovery_seconds",
+                  "status", "restore_task")
+        template_name = "django_tables2/console.html"
+        attrs = {"class": "table table-hover align-middle mb-0 console-table drill-table"}
+        order_by = None
+        orderable = False
+        empty_text = _("No restore drill ran in this time range.")
+        row_attrs = {"data-drill": lambda record: record.pk}
+
+    def render_source(self, value, record):
+        if record.source_cluster is None:
+            return "—"
+        return format_html('<a href="{}">{}</a> / {}', record.source_cluster.get_absolute_url(), record.source_cluster.name,
+                           value.name if value else "—")
+
+    def render_restore_point(self, value):
+        return stamp(value)
+
+    def render_started_at(self, value):
+        return stamp(value)
+
+    def render_scratch_tenant_name(self, value, record):
+        if not value:
+            return "—"
+        if record.removed_at:
+            return format_html('{} <span class="small text-body-secondary">({})</span>', value,
+                               _("removed %(time)s") % {"time": stamp(record.removed_at)})
+        return value
+
+    def render_recovery_seconds(self, value):
+        return readable_delay(value) if value is not None else "—"
+
+    def render_status(self, value, record):
+        badge = format_html('<span class="badge rounded-pill status-badge text-bg-{}">{}</span>', record.status_color, value)
+        # Why it failed, or what the check of the scratch tenant found.
+        said = failure_of(record) or describe(record.check_code, record.check_params)
+        if said:
+            return format_html('{}<div class="small text-body-secondary drill-reason">{}</div>', badge, said)
+        return badge
+
+    def render_restore_task(self, value, record):
+        if record.restore_task_id is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("backups:restore_detail", args=[record.restore_task_id]),
+                           f"#{record.restore_task_id}")

@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 
-from .engine import restores, schedules, services, simulation
+from .engine import drills, restores, schedules, services, simulation
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,13 @@ def run_scheduled_backup(policy_id):
     log.info("scheduled backup of policy %s: %s", policy_id, result)
 
 
+@shared_task(ignore_result=True)
+def run_scheduled_drill(policy_id):
+    """Beat's entry for one restore drill policy: one drill per due time."""
+    result = drills.run_scheduled_drill(policy_id)
+    log.info("restore drill of policy %s: %s", policy_id, result)
+
+
 # --- Periodic system tasks (beat entries in settings.CELERY_BEAT_SCHEDULE) -----
 
 
@@ -84,3 +91,13 @@ def reconcile_policy_schedules():
     synced = schedules.reconcile_periodic_tasks()
     if synced:
         log.info("beat entries synced for policies %s", synced)
+
+
+@shared_task(ignore_result=True)
+def sweep_drills():
+    """Finish drills whose restore ended, remove scratch tenants past their keep time,
+    and give drill policies changed outside the console their beat entry."""
+    done = drills.sweep_drills()
+    synced = schedules.reconcile_drill_tasks()
+    if any(done.values()) or synced:
+        log.info("restore drills: %s; beat entries synced for drill policies %s", done, synced)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, audit, details, lists, policies, restores
+from .views import actions, audit, details, drills, lists, policies, restores
 
 app_name = "backups"
 
@@ -32,6 +32,14 @@ urlpatterns = [
     path("policies/<int:pk>/edit/", policies.policy_edit, name="policy_edit"),
     path("policies/<int:pk>/pause/", policies.policy_pause, name="policy_pause"),
     path("policies/<int:pk>/resume/", policies.policy_resume, name="policy_resume"),
+    # Restore drills (恢复抽检): their policies and runs.
+    path("drills/", drills.DrillListView.as_view(), name="drill_list"),
+    path("drills/new/", drills.drill_create, name="drill_create"),
+    path("drills/<int:pk>/edit/", drills.drill_edit, name="drill_edit"),
+    path("drills/<int:pk>/enable/", drills.drill_enable, name="drill_enable"),
+    path("drills/<int:pk>/disable/", drills.drill_disable, name="drill_disable"),
+    path("drills/<int:pk>/delete/", drills.drill_delete, name="drill_delete"),
+    path("drills/<int:pk>/run/", drills.drill_run, name="drill_run"),
     # Who did what.
     path("audit/", audit.AuditListView.as_view(), name="audit_list"),
 ]

@@ -48,6 +48,7 @@ from datetime import timedelta
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
+from django_celery_beat.models import PeriodicTask
 
 from clusters.models import Tenant
 
@@ -61,6 +62,8 @@ from ..models import (
     CleanupTask,
     DataBackupTask,
     LogBackupTask,
+    RestoreDrillPolicy,
+    RestoreDrillRun,
     RestoreTask,
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
@@ -119,7 +122,11 @@ def _has_history(cluster):
 
 def clear_history(clusters):
     """Delete every task, event and backup set of these clusters (and the
-    tenants their restores made)."""
+    tenants their restores made, and the restore drills there)."""
+    drill_policies = RestoreDrillPolicy.objects.filter(target_cluster__in=clusters)
+    PeriodicTask.objects.filter(pk__in=drill_policies.values("periodic_task")).delete()
+    RestoreDrillRun.objects.filter(Q(source_cluster__in=clusters) | Q(target_cluster__in=clusters)).delete()
+    drill_policies.delete()
     restored = RestoreTask.objects.filter(Q(cluster__in=clusters) | Q(target_cluster__in=clusters))
     made = list(restored.exclude(new_tenant=None).values_list("new_tenant_id", flat=True))
     restored.delete()

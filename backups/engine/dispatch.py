@@ -30,7 +30,9 @@ FINISH_LOG_MOVE = "backups.tasks.finish_log_move"
 RUN_CLEANUP = "backups.tasks.run_cleanup"
 RUN_SCHEDULED_BACKUP = "backups.tasks.run_scheduled_backup"
 RUN_RESTORE = "backups.tasks.run_restore"
-TASK_NAMES = (RUN_DATA_BACKUP, RUN_SECONDARY_DATA_BACKUP, FINISH_LOG_MOVE, RUN_CLEANUP, RUN_SCHEDULED_BACKUP, RUN_RESTORE)
+RUN_SCHEDULED_DRILL = "backups.tasks.run_scheduled_drill"
+TASK_NAMES = (RUN_DATA_BACKUP, RUN_SECONDARY_DATA_BACKUP, FINISH_LOG_MOVE, RUN_CLEANUP, RUN_SCHEDULED_BACKUP, RUN_RESTORE,
+              RUN_SCHEDULED_DRILL)
 
 
 class BrokerUnavailable(Exception):

@@ -62,6 +62,9 @@ CAUSES = {
     # Restores.
     "restore_requested": _("Restore requested."),
     "restore_finished": _("Restore finished: tenant %(tenant)s created."),
+    # Restore drills: the restore a drill started, and what its check found.
+    "drill_restore": _("Restore drill #%(pk)s of policy %(policy)s."),
+    "drill_checked": _("Tenant %(tenant)s exists on %(cluster)s, restored to %(time)s."),
 }
 
 # Why a task failed, by code; the event of the failure says the same.
@@ -83,6 +86,9 @@ FAILURES = {
     "crashed": _("%(task)s failed on an unexpected error: %(error)s"),
     "set_deleted": _("Backup set of data backup #%(pk)s was deleted while the restore needed it."),
     "log_missing": _("result: -4018 (not enough log for the restore point): the archive has no log up to %(time)s."),
+    # Restore drills.
+    "drill_no_tenant": _("No recoverable tenant: no tenant of the clusters this policy covers has a recoverable interval."),
+    "drill_check_failed": _("Check failed: tenant %(tenant)s is not on %(cluster)s after restore #%(pk)s."),
 }
 
 # The details of an audit entry, by code.  Placeholders: pk, cluster, tenant
@@ -95,6 +101,8 @@ AUDIT = {
     "policy": _("%(scope)s (%(method)s)"),
     "forbidden": _("Refused: the role(s) %(roles)s may not do this (%(method)s %(path)s)."),
     "restore_start": _("Restore of %(tenant)s to %(time)s into %(cluster)s / %(new)s."),
+    "drill_policy": _("Restore drill policy #%(pk)s: %(name)s."),
+    "drill_run": _("Restore drill #%(run)s of policy %(name)s."),
 }
 
 TEXTS = {**CAUSES, **FAILURES, **AUDIT}

@@ -92,8 +92,12 @@ def used_backups(found, moment):
     return list(chain)
 
 
-def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, *, outcome=None):
-    """Start a restore (``moment`` None: the latest point); refused with a reason otherwise."""
+def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, *, outcome=None, cause=None):
+    """Start a restore (``moment`` None: the latest point); refused with a reason otherwise.
+
+    ``cause``: why it was created (default: an operator's request); a
+    restore started by the machinery (a drill, no ``user``) is no one's
+    action, so it is not in the audit trail."""
     _require_broker()
     try:
         with transaction.atomic():
@@ -122,14 +126,15 @@ def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, 
                 requested_by=user if user is not None and user.is_authenticated else None,
                 sim_outcome=outcome or plan_outcome(),
             )
-            record_created(task, cause=outcomes.cause("restore_requested"), actor=user)
-            audit.record(
-                user, audit.Action.RESTORE_START, task,
-                message=outcomes.audit(
-                    "restore_start", tenant=source_tenant.name, time=timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S"),
-                    cluster=target_cluster.name, new=new_tenant_name,
-                ),
-            )
+            record_created(task, cause=cause or outcomes.cause("restore_requested"), actor=user)
+            if user is not None:
+                audit.record(
+                    user, audit.Action.RESTORE_START, task,
+                    message=outcomes.audit(
+                        "restore_start", tenant=source_tenant.name, time=timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S"),
+                        cluster=target_cluster.name, new=new_tenant_name,
+                    ),
+                )
             dispatch.enqueue(RUN_RESTORE, task.pk)
     except IntegrityError as error:
         raise refusal_from(error, _("The restore could not be started; try again.")) from error
@@ -137,6 +142,8 @@ def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, 
 
 
 def plan_outcome():
+    if simulation.failure_rate() <= 0:  # SIM_FAILURE_RATE=0: the simulated machinery fails nothing
+        return outcomes.COMPLETED
     roll = rng("restore-plan", timezone.now().isoformat()).random()
     for key, share in FAILURE_SHARES.items():
         if roll < share:

@@ -1,7 +1,7 @@
 """Beat's entries for the policies (SIM-1): each active policy has one
 django-celery-beat PeriodicTask that fires on its schedule days at its time
 of day; DatabaseScheduler reads them, so editing a policy changes what runs
-with no restart."""
+with no restart.  Restore drill policies get theirs the same way."""
 
 import json
 
@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from ..choices import PolicyState, ScheduleKind
-from ..models import BackupPolicy
+from ..models import BackupPolicy, RestoreDrillPolicy
 from . import dispatch
 
 
@@ -63,5 +63,53 @@ def reconcile_periodic_tasks():
     for policy in stale:
         with transaction.atomic():
             sync_periodic_task(policy)
+        synced.append(policy.pk)
+    return synced
+
+
+# --- Restore drill policies ---------------------------------------------------------
+
+
+def drill_crontab_fields(policy):
+    """The crontab that fires on the drill policy's weekdays at its time of day."""
+    days = sorted(int(day) % 7 for day in policy.schedule_days)  # ours: Monday=1..Sunday=7; cron's: Sunday=0
+    return {
+        "minute": str(policy.run_at.minute),
+        "hour": str(policy.run_at.hour),
+        "day_of_week": ",".join(str(day) for day in days) if days and len(days) < 7 else "*",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "timezone": settings.TIME_ZONE,
+    }
+
+
+def sync_drill_task(policy):
+    """Make beat's entry for drill policy ``policy`` match it (``save()``: beat notices at once)."""
+    crontab, _created = CrontabSchedule.objects.get_or_create(**drill_crontab_fields(policy))
+    entry = policy.periodic_task or PeriodicTask(name=f"restore-drill-policy-{policy.pk}", task=dispatch.RUN_SCHEDULED_DRILL)
+    entry.crontab = crontab
+    entry.interval = None
+    entry.args = json.dumps([policy.pk])
+    entry.enabled = policy.enabled
+    entry.description = str(policy)
+    entry.save()
+    if policy.periodic_task_id != entry.pk:
+        RestoreDrillPolicy.objects.filter(pk=policy.pk).update(periodic_task=entry)
+        policy.periodic_task = entry
+    return entry
+
+
+def reconcile_drill_tasks():
+    """Give every drill policy changed outside the services (admin, seed data) its beat entry."""
+    stale = RestoreDrillPolicy.objects.select_related("periodic_task").filter(
+        Q(periodic_task__isnull=True)
+        | Q(enabled=True, periodic_task__enabled=False)
+        | Q(enabled=False, periodic_task__enabled=True)
+        | Q(updated_at__gt=F("periodic_task__date_changed"))
+    )
+    synced = []
+    for policy in stale:
+        with transaction.atomic():
+            sync_drill_task(policy)
         synced.append(policy.pk)
     return synced

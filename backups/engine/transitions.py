@@ -16,8 +16,9 @@ moved.  Elsewhere (SQLite, the embedded default) it is a transaction of a
 read, a conditional UPDATE and an INSERT.
 """
 
+import logging
 from contextlib import nullcontext
-from functools import cache
+from functools import cache, partial
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router, transaction
@@ -35,6 +36,28 @@ MOVES = {value: kind.moves for value, kind in KINDS.items()}
 
 # Statuses in which a task has ended (OV-8: ended_at is set exactly then).
 FINAL = {D.COMPLETED, D.FAILED, L.STOPPED, L.FAILED, C.COMPLETED, C.FAILED}
+
+log = logging.getLogger(__name__)
+
+# What runs once a task's move to a final status has committed, by task kind:
+# callables (pk, status) registered by the engine above this module (a restore
+# drill checks its restore, engine/drills.py), so the state machine imports none of them.
+ENDED_HOOKS = {}
+
+
+def on_ended(kind, hook):
+    """Call ``hook(pk, status)`` after the commit of every move of a ``kind`` task to a final status."""
+    hooks = ENDED_HOOKS.setdefault(str(kind), [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def _run_ended_hooks(hooks, pk, status):
+    for hook in hooks:
+        try:
+            hook(pk, status)
+        except Exception:  # the move stands; the hook's own sweep catches up
+            log.exception("after %s of #%s: %r failed", status, pk, hook)
 
 class IllegalTransition(Exception):
     """A move the state machine refuses; ``str()`` is a translated message,
@@ -110,6 +133,9 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
             raise IllegalTransition(illegal_move(model.KIND, pk, current, to))
         if refresh:
             intervals.refresh(model.objects.using(using).values_list("cluster_id", flat=True).get(pk=pk))
+    hooks = ENDED_HOOKS.get(str(model.KIND)) if is_final(to) else None
+    if hooks:
+        transaction.on_commit(partial(_run_ended_hooks, tuple(hooks), pk, to), using=using)
     return current
 
 

@@ -1,6 +1,7 @@
 """The backup domain's models, by concern: policies (where and when), tasks
-(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores."""
+(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores, restore drills."""
 
+from .drills import RestoreDrillPolicy, RestoreDrillRun
 from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
@@ -16,6 +17,8 @@ __all__ = [
     "DataBackupTask",
     "LogBackupTask",
     "RecoverableInterval",
+    "RestoreDrillPolicy",
+    "RestoreDrillRun",
     "RestoreTask",
     "SecondaryDataBackupTask",
     "SecondaryLogBackupTask",

@@ -18,7 +18,7 @@ from clusters.models import Cluster, Tenant
 
 from ..engine import audit, outcomes
 from ..filtersets import AuditEntryFilterSet
-from ..models import AuditEntry, BackupPolicy, LogBackupTask, SecondaryLogBackupTask
+from ..models import AuditEntry, BackupPolicy, LogBackupTask, RestoreDrillPolicy, SecondaryLogBackupTask
 from ..tables import AuditEntryTable
 from ..timerange import RANGE_CHOICES
 
@@ -67,6 +67,12 @@ FORBIDDEN_ACTIONS = {
     "backups:policy_pause": (Action.POLICY_PAUSE, BackupPolicy),
     "backups:policy_resume": (Action.POLICY_RESUME, BackupPolicy),
     "backups:restore_create": (Action.RESTORE_START, None),
+    "backups:drill_create": (Action.DRILL_POLICY_CREATE, None),
+    "backups:drill_edit": (Action.DRILL_POLICY_EDIT, RestoreDrillPolicy),
+    "backups:drill_enable": (Action.DRILL_POLICY_ENABLE, RestoreDrillPolicy),
+    "backups:drill_disable": (Action.DRILL_POLICY_DISABLE, RestoreDrillPolicy),
+    "backups:drill_delete": (Action.DRILL_POLICY_DELETE, RestoreDrillPolicy),
+    "backups:drill_run": (Action.DRILL_RUN_NOW, RestoreDrillPolicy),
 }
 ADMIN_ACTIONS = {"add": Action.ADMIN_ADD, "change": Action.ADMIN_CHANGE, "delete": Action.ADMIN_DELETE}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}

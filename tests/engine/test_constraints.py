@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, F
 from django.utils import timezone, translation
 
-from backups.models import BackupPolicy, BackupSet, DataBackupTask, RecoverableInterval
+from backups.models import BackupPolicy, BackupSet, DataBackupTask, RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +53,15 @@ def ends_before_start(obj):
 
 def stopped_log(c):
     return f.make_log_task(c, status="stopped")
+
+
+def drill_policy(c):
+    return RestoreDrillPolicy.objects.create(name=f"drill-{c.pk}", target_cluster=c, run_at=time(3), schedule_days=[1])
+
+
+def drill_run(c):
+    policy = drill_policy(c)
+    return RestoreDrillRun.objects.create(policy=policy, policy_name=policy.name, due_at=timezone.now(), started_at=timezone.now())
 
 
 # constraint name -> cluster -> the refused write (a no-argument callable), after
@@ -102,6 +111,11 @@ VIOLATIONS = {
     "restore_finished_within_total": lambda c: update(f.make_restore_task(c), finished_bytes=F("total_bytes") + 1),
     "restore_ended_iff_finished": lambda c: update(f.make_restore_task(c), ended_at=timezone.now()),
     "restore_failure_has_reason": lambda c: update(f.make_restore_task(c), status="failed", ended_at=timezone.now()),
+    # Restore drills: a keep time of 1..720 hours; one drill per due time; an end iff finished; a reason if failed.
+    "drill_keep_hours_in_range": lambda c: update(drill_policy(c), keep_hours=721),
+    "one_drill_per_due_time": lambda c: clone(drill_run(c)),
+    "drill_ended_iff_finished": lambda c: update(drill_run(c), ended_at=timezone.now()),
+    "drill_failure_has_reason": lambda c: update(drill_run(c), status="failed", ended_at=timezone.now()),
     # Recoverable intervals: an end not before the start, or a live round to follow.
     "interval_ends_after_start_or_follows_its_round": lambda c: update(
         RecoverableInterval.objects.create(cluster=c, tenant=f.make_tenant(c), start=timezone.now(), end=timezone.now()),

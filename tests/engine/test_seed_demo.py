@@ -27,6 +27,8 @@ from backups.models import (
     CleanupTask,
     DataBackupTask,
     LogBackupTask,
+    RestoreDrillPolicy,
+    RestoreDrillRun,
     RestoreTask,
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
@@ -62,7 +64,8 @@ def without_ids(value):
     its values ({"pk": 12}: "Copy of data backup #12."), or in a text."""
     if isinstance(value, dict):
         return {key: "#id" if key == "pk" else without_ids(item) for key, item in value.items()}
-    return re.sub(r"#\d+", "#id", value) if isinstance(value, str) else value
+    # A drill's scratch tenant is named for its run: drill_<id>.
+    return re.sub(r"#\d+", "#id", re.sub(r"\bdrill_\d+", "drill_#id", value)) if isinstance(value, str) else value
 
 
 def fingerprint():
@@ -84,7 +87,7 @@ def fingerprint():
 
 def wipe():
     """Back to an empty database (children first: tasks protect sets and hosts)."""
-    for model in (SecondaryDataBackupTask, SecondaryLogBackupTask, DataBackupTask, LogBackupTask, CleanupTask,
+    for model in (RestoreDrillPolicy, SecondaryDataBackupTask, SecondaryLogBackupTask, DataBackupTask, LogBackupTask, CleanupTask,
                   TaskEvent, BackupSet, BackupPolicy, Host, Tenant, Cluster, StorageDestination):
         model.objects.all().delete()
     get_user_model().objects.all().delete()
@@ -704,3 +707,27 @@ def test_a_small_top_up_of_a_big_table_keeps_its_indexes(monkeypatch):
     fill.fill({TaskKind.CLEANUP: 4500}, now=NOW + timedelta(days=1), batch_size=1000)  # 1,500 more: less than the table
     assert CleanupTask.objects.count() == 4500
     assert seen_during and all("cleanup_start" in names for names in seen_during)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_drill_policy_and_past_drills_that_succeeded_and_failed():
+    out = seed(now=NOW)
+    policy = RestoreDrillPolicy.objects.get()
+    assert policy.periodic_task.enabled and policy.periodic_task.task == "backups.tasks.run_scheduled_drill"
+    runs = list(RestoreDrillRun.objects.select_related("restore_task"))
+    assert f"demo restore drills created: {len(runs)}" in out
+    statuses = {run.status for run in runs}
+    assert statuses == {"succeeded", "failed"}
+    for run in runs:
+        assert run.restore_task.status == ("completed" if run.status == "succeeded" else "failed")
+        assert (run.recovery_seconds is not None) == (run.status == "succeeded")
+        assert (run.check_code == "drill_checked") == (run.status == "succeeded")
+        assert run.failure_code == run.restore_task.failure_code
+    # Kept 48 hours: older scratch tenants were removed, the newest is still there.
+    kept = [run for run in runs if run.status == "succeeded" and run.removed_at is None]
+    removed = [run for run in runs if run.removed_at is not None]
+    assert kept and removed and all(run.scratch_tenant is None for run in removed)
+    assert all(run.scratch_tenant.name == run.scratch_tenant_name for run in kept)
+    assert "nothing added" in seed(now=NOW) and RestoreDrillRun.objects.count() == len(runs)
+    seed(now=NOW, reset=True)
+    assert RestoreDrillRun.objects.count() == len(runs) and RestoreDrillPolicy.objects.count() == 1

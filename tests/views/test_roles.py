@@ -17,7 +17,16 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from backups.engine import intervals
-from backups.models import AuditEntry, BackupPolicy, DataBackupTask, LogBackupTask, RestoreTask, SecondaryLogBackupTask
+from backups.models import (
+    AuditEntry,
+    BackupPolicy,
+    DataBackupTask,
+    LogBackupTask,
+    RestoreDrillPolicy,
+    RestoreDrillRun,
+    RestoreTask,
+    SecondaryLogBackupTask,
+)
 from tests import factories as f
 from tests.roles import PASSWORD, build_estate, policy_data, user_in
 
@@ -38,6 +47,11 @@ def estate():
     estate["tenant"] = f.make_tenant(estate["cluster"], name="sales")
     intervals.refresh(estate["cluster"].pk)
     estate["restore"] = f.make_restore_task(estate["cluster"])
+    # A restore drill policy covering it (enabled), and a disabled one.
+    estate["drill"] = RestoreDrillPolicy.objects.create(name="drill-a", target_cluster=estate["bare"], run_at="03:00",
+                                                        schedule_days=[1], all_clusters=True)
+    estate["disabled_drill"] = RestoreDrillPolicy.objects.create(name="drill-b", target_cluster=estate["bare"], run_at="03:00",
+                                                                 schedule_days=[1], all_clusters=True, enabled=False)
     return estate
 
 
@@ -68,6 +82,10 @@ def test_an_operator_may_what_the_console_buttons_need():
         "backups.add_backuppolicy",
         "backups.change_backuppolicy",
         "backups.add_restoretask",
+        "backups.add_restoredrillpolicy",
+        "backups.change_restoredrillpolicy",
+        "backups.delete_restoredrillpolicy",
+        "backups.run_restoredrillpolicy",
     }
 
 
@@ -105,7 +123,7 @@ VIEW_PERMISSION_PAGES = [
     ("backups:policy_list", None), ("backups:audit_list", None), ("backups:log_detail", "log"),
     ("backups:cleanup_detail", "cleanup"), ("backups:secondary_data_detail", "secondary_data"),
     ("backups:secondary_log_detail", "secondary_log"), ("backups:restore_list", None), ("backups:restore_detail", "restore"),
-    ("clusters:recovery", "cluster"),
+    ("clusters:recovery", "cluster"), ("backups:drill_list", None),
 ]
 
 
@@ -126,6 +144,12 @@ class Action:
 
 def no_data(estate):
     return {}
+
+
+def drill_data(estate, **overrides):
+    data = {"all_clusters": "on", "run_at": "03:00", "day_1": "on", "target_cluster": estate["bare"].pk, "keep_hours": "24",
+            "enabled": "on"}
+    return {**data, **overrides}
 
 
 # Every console URL whose view changes data.  test_every_console_url_is_in_the_matrix
@@ -154,6 +178,17 @@ ACTIONS = {
                          "restore_point": timezone.localtime(e["data"].ended_at + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S"),
                          "new_tenant_name": "restored_by_role"},
         lambda e: RestoreTask.objects.filter(new_tenant_name="restored_by_role").exists(), form=True),
+    "backups:drill_create": Action(
+        None, lambda e: drill_data(e, name="drill-new"), lambda e: RestoreDrillPolicy.objects.filter(name="drill-new").exists(),
+        form=True),
+    "backups:drill_edit": Action(
+        "drill", lambda e: drill_data(e, name="drill-a", keep_hours="48"),
+        lambda e: RestoreDrillPolicy.objects.get(pk=e["drill"].pk).keep_hours == 48, form=True),
+    "backups:drill_disable": Action("drill", no_data, lambda e: not RestoreDrillPolicy.objects.get(pk=e["drill"].pk).enabled),
+    "backups:drill_enable": Action(
+        "disabled_drill", no_data, lambda e: RestoreDrillPolicy.objects.get(pk=e["disabled_drill"].pk).enabled),
+    "backups:drill_delete": Action("drill", no_data, lambda e: not RestoreDrillPolicy.objects.filter(pk=e["drill"].pk).exists()),
+    "backups:drill_run": Action("drill", no_data, lambda e: RestoreDrillRun.objects.filter(policy=e["drill"]).exists()),
 }
 OPERATOR_FORMS = [(name, action.key) for name, action in ACTIONS.items() if action.form]
 # A URL named like this is an action whatever its view says.

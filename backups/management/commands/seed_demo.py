@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from backups.choices import TaskKind
-from backups.devtools import estate, fill, history, restores
+from backups.devtools import drills, estate, fill, history, restores
 from backups.engine import intervals
 from backups.models import TASK_MODELS
 from clusters.models import Cluster
@@ -62,6 +62,9 @@ class Command(BaseCommand):
         restored = restores.seed(now)
         if restored:
             self.stdout.write(f"demo restores created: {restored}")
+        drilled = drills.seed(now, seed=seed)
+        if drilled:
+            self.stdout.write(f"demo restore drills created: {drilled}")
         if created:
             summary = ", ".join(f"{count} {label}" for label, count in created.items())
             self.stdout.write(f"demo history created (seed {seed}, now {now:%Y-%m-%d %H:%M %Z}): {summary}")
