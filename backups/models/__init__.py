@@ -1,10 +1,12 @@
 """The backup domain's models, by concern: policies (where and when), tasks
-(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores."""
+(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores, rollups (finished tasks per day, for the
+overview's metrics)."""
 
 from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
 from .restores import RestoreTask
+from .rollups import DailyRollup
 from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskBase, list_indexes
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
     "BackupPolicy",
     "BackupSet",
     "CleanupTask",
+    "DailyRollup",
     "DataBackupTask",
     "LogBackupTask",
     "RecoverableInterval",
