@@ -247,6 +247,23 @@ def rpos(policies, now):
     return Rpos(counts, judged, judged[0] if judged else None)
 
 
+# The RPO distribution's upper bounds in seconds (the last bucket is open).
+RPO_BUCKETS = (60, 300, 900, 3600)
+
+
+def rpo_distribution(rpo):
+    """Tenants per RPO bucket: one count per bound of RPO_BUCKETS (at most
+    that many seconds), then over the last bound, then nothing to restore to."""
+    counts = [0] * (len(RPO_BUCKETS) + 2)
+    for tenant in rpo.tenants:
+        seconds = tenant.rpo.seconds
+        if seconds is None:
+            counts[-1] += 1
+        else:
+            counts[next((n for n, bound in enumerate(RPO_BUCKETS) if seconds <= bound), len(RPO_BUCKETS))] += 1
+    return counts
+
+
 # --- Log backups over their delay threshold ---------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from backup_console.live import LiveRegionMixin
 
 from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
-from ..engine.metrics import core_metrics
+from ..engine.metrics import core_metrics, rpo_distribution
 from ..engine.services import superseded
 from ..kinds import TAB_GROUPS, kind_of
 from ..models import CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
@@ -323,11 +323,19 @@ class MetricsPage:
             "completed": [completed for _, completed, _, _ in daily],
             "failed": [failed for _, _, failed, _ in daily],
             "gib": [round(written / 2**30, 1) for *_, written in daily],
+            "rpo": {"labels": [label for label, _ in self.rpo_buckets], "tenants": [n for _, n in self.rpo_buckets]},
             "labels": {
                 "completed": gettext("Completed"), "failed": gettext("Failed"),
-                "volume": gettext("Backup volume (GiB)"),
+                "volume": gettext("Backup volume (GiB)"), "tenants": gettext("Tenants"),
             },
         }
+
+    @property
+    def rpo_buckets(self):
+        """(label, tenants) of the RPO distribution chart, shortest RPO first."""
+        labels = [gettext("under 1 min"), gettext("1–5 min"), gettext("5–15 min"), gettext("15–60 min"),
+                  gettext("over 1 h"), gettext("nothing to restore to")]
+        return list(zip(labels, rpo_distribution(self.m.rpo), strict=True))
 
 
 def sparkline_points(daily, width=120, height=28):

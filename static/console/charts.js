@@ -1,5 +1,6 @@
 /* The overview's charts (backups/engine/metrics.py, includes/core_metrics.html):
- * daily data backups by outcome and the volume written per day, drawn by the
+ * daily data backups by outcome, the volume written per day and the tenants'
+ * RPO now, drawn by the
  * vendored Apache ECharts from the JSON the page carries (json_script), in
  * Chinese where the page is.  Every number is also in the table under each chart.
  * Also: a link to one of the metrics' lists opens its <details>. */
@@ -73,6 +74,17 @@
     xAxis: axis,
     yAxis: { type: "value" },
     series: [{ name: data.labels.volume, type: "bar", data: data.gib }],
+  });
+
+  draw("chart-rpo", {
+    animation: false,
+    aria: { enabled: true },
+    color: ["#6f42c1"],
+    tooltip: { trigger: "axis" },
+    grid: { left: 8, right: 8, top: 16, bottom: 8, containLabel: true },
+    xAxis: { type: "category", data: data.rpo.labels, axisLabel: { interval: 0, rotate: 30, fontSize: 10 } },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [{ name: data.labels.tenants, type: "bar", data: data.rpo.tenants }],
   });
 
   window.addEventListener("resize", function () {

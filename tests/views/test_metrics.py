@@ -17,6 +17,7 @@ from backups.engine.rollups import rebuild_rollups
 from backups.engine.transitions import transition
 from backups.models import DataBackupTask, RecoverableInterval
 from tests import factories as f
+from tests.views.test_perf import big_estate, plan_nodes, rows_read  # noqa: F401 - the fixture
 
 OVERVIEW = "/backups/"
 
@@ -162,6 +163,7 @@ def test_tenants_by_rpo_state_and_the_worst(admin_client, settings):
     _response, m = page(admin_client)
     assert m.rpo.counts == {"ok": 1, "warning": 1, "breached": 1}
     assert m.rpo.worst.tenant == "lost" and m.rpo.worst.rpo.seconds is None
+    assert metrics.rpo_distribution(m.rpo) == [1, 0, 0, 1, 0, 1]  # 30 s, 20 min, nothing
     lists = {state: tenants for state, _label, tenants in m.rpo_lists}
     assert [t.tenant for t in lists["warning"]] == ["lagging"]
     body = page(admin_client)[0].content.decode()
@@ -217,6 +219,7 @@ def test_the_charts_get_their_numbers_as_json(admin_client):
                                 response.content.decode(), re.S).group(1))
     assert len(data["days"]) == metrics.DAYS
     assert data["completed"][-1] == 1 and data["failed"][-1] == 0 and data["gib"][-1] == 3.0
+    assert data["rpo"]["tenants"] == [0, 0, 0, 0, 0, 0]
 
 
 def test_the_other_lists_and_live_refreshes_compute_no_metrics(admin_client):
@@ -256,3 +259,27 @@ def test_the_overview_costs_a_constant_number_of_queries(admin_client, more):
         f.make_cleanup_task(cluster, status=CleanupStatus.RUNNING)
     assert queries(admin_client) == baseline
     assert baseline <= 16
+
+
+# --- No scan of the history (PostgreSQL, 100,000 tasks of every kind) -------------------------
+
+
+@pytest.mark.django_db
+def test_the_metrics_read_no_history(big_estate):
+    """Every query of the metrics reads the task tables through an index, and
+    a few thousand rows at most, out of half a million: the rollups and the
+    current state, never the history."""
+    from backups.models import TASK_MODELS
+
+    tables = {model._meta.db_table for model in TASK_MODELS.values()}
+    with CaptureQueriesContext(connection) as captured:
+        m = metrics.core_metrics()
+    assert m.success.finished > 0 and m.protection.clusters
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query["sql"])
+            plan = cursor.fetchone()[0][0]["Plan"]
+        for table in tables:
+            scans = [n["Node Type"] for n in plan_nodes(plan) if n.get("Relation Name") == table]
+            assert "Seq Scan" not in scans, (table, query["sql"])
+            assert rows_read(plan, table) < 5_000, (table, rows_read(plan, table), query["sql"])
