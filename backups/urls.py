@@ -5,8 +5,8 @@ from .views import actions, audit, details, drills, lists, policies, restores
 app_name = "backups"
 
 urlpatterns = [
-    # The overview opens on its first tab, data backup tasks.
-    path("", lists.DataBackupTaskListView.as_view(), name="overview"),
+    # The overview: core metrics and charts over its first tab, data backup tasks.
+    path("", lists.OverviewView.as_view(), name="overview"),
     path("data/", lists.DataBackupTaskListView.as_view(), name="data_list"),
     path("logs/", lists.LogBackupTaskListView.as_view(), name="log_list"),
     path("cleanups/", lists.CleanupTaskListView.as_view(), name="cleanup_list"),

@@ -55,6 +55,7 @@ from clusters.models import Tenant
 from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, Trigger
 from ..engine import dispatch, outcomes, simulation
 from ..engine.outcomes import COMPLETED, DATA_FAILURES
+from ..engine.rollups import rebuild_rollups
 from ..engine.simulation import data_directory, log_directory
 from ..models import (
     TASK_MODELS,
@@ -111,6 +112,9 @@ def build(seed=DEFAULT_SEED, now=None, reset=False):
             queued = history.queue_live_tasks()
             if queued:
                 created["live tasks handed to the worker"] = created.get("live tasks handed to the worker", 0) + queued
+        # The history went in without the engine: count it into the daily rollups.
+        if created or reset:
+            rebuild_rollups()
     return created
 
 

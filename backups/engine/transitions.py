@@ -28,7 +28,7 @@ from ..choices import CleanupStatus as C
 from ..choices import DataBackupStatus as D
 from ..choices import LogBackupStatus as L
 from ..kinds import KINDS
-from . import intervals
+from . import intervals, rollups
 from .outcomes import illegal_move, stored
 
 # Which status may follow which, per kind (declared with the kinds, backups/kinds.py).
@@ -124,13 +124,18 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
     # A move that changes what can be restored rewrites the cluster's
     # recoverable intervals in its own transaction (engine/intervals.py).
     refresh = intervals.needs_refresh(model.KIND, to)
-    with transaction.atomic(using) if refresh else nullcontext():
+    # A move that ends a task counts it in its day's rollup, in the same
+    # transaction (engine/rollups.py).
+    rolled = rollups.counts(model.KIND, to)
+    with transaction.atomic(using) if refresh or rolled else nullcontext():
         if connections[using].vendor == "postgresql" and _plain(model, values):
             moved, current = _move_in_one_statement(using, model, pk, allowed, values, event)
         else:
             moved, current = _move_step_by_step(using, model, pk, allowed, values, event)
         if not moved:
             raise IllegalTransition(illegal_move(model.KIND, pk, current, to))
+        if rolled:
+            rollups.count_finished(model, pk, using)
         if refresh:
             intervals.refresh(model.objects.using(using).values_list("cluster_id", flat=True).get(pk=pk))
     hooks = ENDED_HOOKS.get(str(model.KIND)) if is_final(to) else None

@@ -1,11 +1,13 @@
 """The backup domain's models, by concern: policies (where and when), tasks
-(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores, restore drills."""
+(the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores, restore drills,
+rollups (finished tasks per day, for the overview's metrics)."""
 
 from .drills import RestoreDrillPolicy, RestoreDrillRun
 from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
 from .restores import RestoreTask
+from .rollups import DailyRollup
 from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskBase, list_indexes
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "BackupPolicy",
     "BackupSet",
     "CleanupTask",
+    "DailyRollup",
     "DataBackupTask",
     "LogBackupTask",
     "RecoverableInterval",

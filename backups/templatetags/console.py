@@ -23,3 +23,9 @@ def cause(event):
 def change(event, task=None):
     """A TaskEvent's "old → new" as status labels; ``task``: the event's task, if the page has it."""
     return event.change_text(type(task) if task is not None else None)
+
+
+@register.filter
+def seconds_text(seconds):
+    """A number of seconds as '3 min 5 s' (a delay, an RPO); '—' for none."""
+    return "—" if seconds is None else formats.readable_delay(seconds)

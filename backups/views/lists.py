@@ -18,11 +18,12 @@ from django_filters.views import FilterView
 from django_tables2.utils import OrderBy
 
 from backup_console.export import CHUNK_SIZE, ExportMixin
-from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, options_html, query_with
+from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, list_url, options_html, query_with
 from backup_console.live import LiveRegionMixin
 
 from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
+from ..engine.metrics import core_metrics, rpo_distribution
 from ..engine.services import superseded
 from ..kinds import TAB_GROUPS, kind_of
 from ..models import CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
@@ -269,6 +270,90 @@ class DataBackupTaskListView(TaskListView):
             label, _value, url = chips[0]
             chips[0] = (label, number if number is not None else f"#{cleaned['backup_set']}", url)
         return chips
+
+
+class OverviewView(DataBackupTaskListView):
+    """/backups/: the data backup list under the core metrics (核心指标) and
+    the daily charts (engine/metrics.py; includes/core_metrics.html).  A live
+    refresh of the rows reads none of it."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not self.request.htmx:
+            context["metrics"] = MetricsPage(core_metrics())
+        return context
+
+
+class MetricsPage:
+    """What the metrics template shows of ``CoreMetrics``: each figure's list
+    address and the charts' data."""
+
+    def __init__(self, metrics):
+        self.m = metrics
+        week_start = timezone.localtime(metrics.success.since).strftime("%Y-%m-%d")
+        week = {"range": "custom", "start": week_start}
+        self.links = {
+            "completed_week": list_url("backups:data_list", status="completed", **week),
+            "failed_week": list_url("backups:data_list", status="failed", **week),
+            "failed_recent": list_url("backups:data_list", status="failed", range="24h"),
+            "running_data": list_url("backups:data_list", status="in_progress", range="all"),
+            "running_restore": list_url("backups:restore_list", status="in_progress", range="all"),
+            "running_cleanup": list_url("backups:cleanup_list", status="running", range="all"),
+        }
+
+    def __getattr__(self, name):
+        return getattr(self.m, name)
+
+    @property
+    def rpo_lists(self):
+        """(state, label, tenants) for the lists the RPO figures link to, worst state first."""
+        labels = {"breached": gettext("breached"), "warning": gettext("in warning"), "ok": gettext("OK")}
+        return [(state, labels[state], self.m.rpo.of(state)) for state in ("breached", "warning", "ok")]
+
+    @property
+    def sparkline(self):
+        return sparkline_points(self.m.success.daily)
+
+    @property
+    def chart_data(self):
+        """The charts' numbers (json_script): days, outcomes and bytes written."""
+        daily = self.m.success.daily
+        return {
+            "days": [day.strftime("%m-%d") for day, *_ in daily],
+            "completed": [completed for _, completed, _, _ in daily],
+            "failed": [failed for _, _, failed, _ in daily],
+            "gib": [round(written / 2**30, 1) for *_, written in daily],
+            "rpo": {"labels": [label for label, _ in self.rpo_buckets], "tenants": [n for _, n in self.rpo_buckets]},
+            "labels": {
+                "completed": gettext("Completed"), "failed": gettext("Failed"),
+                "volume": gettext("Backup volume (GiB)"), "tenants": gettext("Tenants"),
+            },
+        }
+
+    @property
+    def rpo_buckets(self):
+        """(label, tenants) of the RPO distribution chart, shortest RPO first."""
+        labels = [gettext("under 1 min"), gettext("1–5 min"), gettext("5–15 min"), gettext("15–60 min"),
+                  gettext("over 1 h"), gettext("nothing to restore to")]
+        return list(zip(labels, rpo_distribution(self.m.rpo), strict=True))
+
+
+def sparkline_points(daily, width=120, height=28):
+    """The success rate per day as SVG polyline segments ("x,y x,y"): a day
+    with no finished backup breaks the line."""
+    segments, current = [], []
+    step = width / max(1, len(daily) - 1)
+    for n, (_day, completed, failed, _written) in enumerate(daily):
+        if completed + failed == 0:
+            if current:
+                segments.append(" ".join(current))
+            current = []
+            continue
+        rate = completed / (completed + failed)
+        current.append(f"{n * step:.1f},{(1 - rate) * (height - 4) + 2:.1f}")
+    if current:
+        segments.append(" ".join(current))
+    return segments
 
 
 class LiveFirstMixin:

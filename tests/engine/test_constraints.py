@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, F
 from django.utils import timezone, translation
 
-from backups.models import BackupPolicy, BackupSet, DataBackupTask, RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun
+from backups.models import BackupPolicy, BackupSet, DailyRollup, DataBackupTask, RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +112,9 @@ VIOLATIONS = {
     "restore_ended_iff_finished": lambda c: update(f.make_restore_task(c), ended_at=timezone.now()),
     "restore_failure_has_reason": lambda c: update(f.make_restore_task(c), status="failed", ended_at=timezone.now()),
     # Restore drills: a keep time of 1..720 hours; one drill per due time; an end iff finished; a reason if failed.
+    # Rollups.
+    "rollup_one_row_per_key": lambda c: clone(DailyRollup.objects.create(
+        day=timezone.localdate(), cluster=c, kind="data", outcome="completed", count=1, duration=timedelta(0))),
     "drill_keep_hours_in_range": lambda c: update(drill_policy(c), keep_hours=721),
     "one_drill_per_due_time": lambda c: clone(drill_run(c)),
     "drill_ended_iff_finished": lambda c: update(drill_run(c), ended_at=timezone.now()),
