@@ -1,5 +1,6 @@
 """Start a restore (the form and its interval hint), the restore list and a restore's page."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -93,3 +94,27 @@ def test_viewers_see_restores_but_may_not_start_one(client, client_as, estate):
     assert viewer.get(reverse("backups:restore_list")).status_code == 200
     client.logout()
     assert client.get(NEW).status_code == 302
+
+
+# --- Start a restore as a top action (overview, cluster, tenant) ---------------------------
+
+START = 'href="/backups/restores/new/'
+
+
+@pytest.mark.parametrize("page", ["backups:data_list", "backups:restore_list", "clusters:detail"])
+def test_start_a_restore_is_offered_to_operators_and_not_to_viewers(client_as, estate, page):
+    url = reverse(page, args=[estate["source"].pk]) if page == "clusters:detail" else reverse(page)
+    assert START not in client_as("viewer").get(url).content.decode()
+    assert START in client_as("operator", "op2").get(url).content.decode()
+
+
+def test_each_tenant_on_the_cluster_page_starts_a_restore_of_itself(client_as, estate):
+    operator = client_as("operator")
+    body = operator.get(reverse("clusters:detail", args=[estate["source"].pk])).content.decode()
+    link = f'{NEW}?source_cluster={estate["source"].pk}&amp;source_tenant={estate["tenant"].pk}'
+    assert f'href="{link}"' in body and 'aria-label="Start a restore of sales"' in body
+    # The link opens the form with that cluster and tenant chosen, and the tenant's intervals beside it.
+    form_page = operator.get(link.replace("&amp;", "&")).content.decode()
+    assert re.search(rf'<option value="{estate["source"].pk}" selected>prod</option>', form_page)
+    assert re.search(rf'<option value="{estate["tenant"].pk}"[^>]* selected>', form_page)
+    assert "Recoverable intervals · prod / sales" in form_page
