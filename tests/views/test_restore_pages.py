@@ -115,6 +115,8 @@ def test_each_tenant_on_the_cluster_page_starts_a_restore_of_itself(client_as, e
     assert f'href="{link}"' in body and 'aria-label="Start a restore of sales"' in body
     # The link opens the form with that cluster and tenant chosen, and the tenant's intervals beside it.
     form_page = operator.get(link.replace("&amp;", "&")).content.decode()
-    assert re.search(rf'<option value="{estate["source"].pk}" selected>prod</option>', form_page)
-    assert re.search(rf'<option value="{estate["tenant"].pk}"[^>]* selected>', form_page)
+    assert re.search(rf'<select name="source_cluster"[^>]*>(?:(?!</select>).)*<option value="{estate["source"].pk}" selected>prod</option>',
+                     form_page, re.S)
+    assert re.search(rf'<select name="source_tenant"[^>]*>(?:(?!</select>).)*<option value="{estate["tenant"].pk}"[^>]* selected[ >]',
+                     form_page, re.S)
     assert "Recoverable intervals · prod / sales" in form_page
