@@ -120,3 +120,13 @@ def test_each_tenant_on_the_cluster_page_starts_a_restore_of_itself(client_as, e
     assert re.search(rf'<select name="source_tenant"[^>]*>(?:(?!</select>).)*<option value="{estate["tenant"].pk}"[^>]* selected[ >]',
                      form_page, re.S)
     assert "Recoverable intervals · prod / sales" in form_page
+
+
+def test_a_restores_page_links_what_it_reads_and_says_its_sizes(client_as, estate):
+    task = f.make_restore_task(estate["source"], data_task_ids=[11, 12], round_ids=[7], total_bytes=192 * 2**30,
+                               finished_bytes=3 * 2**30)
+    body = client_as("viewer").get(task.get_absolute_url()).content.decode()
+    assert '<a href="/backups/data/11/">#11</a> → <a href="/backups/data/12/">#12</a>' in body
+    assert '<a href="/backups/logs/7/">#7</a>' in body
+    assert '192.0\xa0GB <span class="text-body-secondary">(206,158,430,208 B)</span>' in body
+    assert "3.0\xa0GB" in body and "[11, 12]" not in body
