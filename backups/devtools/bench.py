@@ -37,11 +37,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clusters.models import Cluster
+from clusters.models import Cluster, Tenant
 
 from ..kinds import KINDS
-from ..models import TASK_MODELS
+from ..models import BackupSet, RecoverableInterval
 from . import history
+from .fill import FILL_MODELS
 from .fill import fill as top_up
 
 BENCH_USER = "bench"
@@ -108,7 +109,7 @@ def build_cases(now):
     cluster_id = Cluster.objects.filter(name=FILTER_CLUSTER).values_list("pk", flat=True).first()
     cases = []
     for key, url, kind, sort in LISTS:
-        model = TASK_MODELS[kind]
+        model = FILL_MODELS[kind]
         admin_url = f"/admin/backups/{model._meta.model_name}/"
         for range_key in RANGES:
             params, lo, hi = window(range_key, now)
@@ -149,13 +150,13 @@ def fill(rows, out):
             last[0] = time.monotonic()
             out(f"  fill {kind.label}: {done:,}/{wanted:,}, {rate:,.0f} rows/s")
 
-    result = top_up(dict.fromkeys(TASK_MODELS, rows), progress=progress)
+    result = top_up(dict.fromkeys(FILL_MODELS, rows), progress=progress)
     if result["rows"]:
         out(f"filled {result['rows']:,} rows in {result['seconds']:.0f}s "
             f"({result['rows'] / result['seconds']:,.0f} rows/s)")
     # Fresh statistics and visibility map, as autovacuum leaves a settled table.
     with connection.cursor() as cursor:
-        for model in TASK_MODELS.values():
+        for model in [*FILL_MODELS.values(), BackupSet, RecoverableInterval]:
             cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
 
 
@@ -190,7 +191,7 @@ def run_floor(sql):
 def measure(cases, repeat, admin_repeat, out):
     client = Client()
     client.force_login(ensure_user())
-    models = {key: TASK_MODELS[kind] for key, _url, kind, _sort in LISTS}
+    models = {key: FILL_MODELS[kind] for key, _url, kind, _sort in LISTS}
     for case in cases:
         warm(client, case, models[case.list_key])
     order = list(cases)
@@ -262,6 +263,62 @@ def as_json(cases, summary):
             for c in cases
         ],
     }
+
+
+# --- Recovery ----------------------------------------------------------------------
+
+
+def recovery_cases(now):
+    """(name, address) of a fleet cluster's recovery page over 7 and 30 days, and
+    of "can I restore to T?" answered yes (inside its newest interval) and no
+    (before its oldest: the history before the unexpired sets)."""
+    cluster = Cluster.objects.get(name=FILTER_CLUSTER)
+    tenant = Tenant.objects.filter(cluster=cluster).order_by("name").first()
+    stored = list(RecoverableInterval.objects.filter(tenant=tenant).order_by("start"))
+    if not stored:
+        raise RuntimeError(f"{cluster.name} has no recoverable interval: fill first")
+    newest, oldest = stored[-1], stored[0]
+    yes = newest.start + (newest.effective_end - newest.start) / 2
+    no = oldest.start - timedelta(hours=6)
+    base = reverse("clusters:recovery", args=[cluster.pk])
+
+    def at(moment):
+        return urlencode({"tenant": tenant.pk, "at": timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")})
+
+    return [("page-7d", base), ("page-30d", f"{base}?days=30"), ("restore-to-yes", f"{base}?{at(yes)}"),
+            ("restore-to-no", f"{base}?{at(no)}")]
+
+
+def measure_recovery(repeat, out):
+    """p50/p95 and queries of each recovery case, interleaved like the lists."""
+    client = Client()
+    client.force_login(ensure_user())
+    cases = recovery_cases(timezone.now())
+    results = {}
+    for name, address in cases:
+        client.get(address)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(address)
+        body = response.content.decode()
+        answer = "yes" if "can be restored to" in body else "no" if "cannot be restored to" in body else "-"
+        results[name] = {"address": address, "status": response.status_code, "queries": len(captured.captured_queries),
+                         "answer": answer, "times": []}
+    order = list(cases)
+    for round_no in range(repeat):
+        random.Random(round_no).shuffle(order)
+        for name, address in order:
+            results[name]["times"].append(timed(lambda: client.get(address)))
+    out(f"{'recovery':<17}{'p50':>8}{'p95':>8}{'q':>4}  answer  address")
+    for name, r in results.items():
+        values = sorted(r.pop("times"))
+        r["p50"] = round(statistics.median(values), 1)
+        r["p95"] = round(values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))], 1)
+        out(f"{name:<17}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['queries']:>4}  {r['answer']:<6}  {r['address']}"
+            + ("" if r["status"] == 200 else f"  (HTTP {r['status']})"))
+    counts = {r["queries"] for r in results.values()}
+    out(f"SUMMARY recovery: worst p95 {max(r['p95'] for r in results.values())} ms; queries per page "
+        f"{min(counts)}..{max(counts)}{' (constant)' if len(counts) == 1 else ''}")
+    return results
 
 
 # --- Engine ------------------------------------------------------------------------

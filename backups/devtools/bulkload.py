@@ -16,7 +16,7 @@ from operator import itemgetter
 from django.db import connection, transaction
 from django.db.models import Max
 
-from ..models import BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from ..models import BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 
 # Columns written per table, in this order; "id" is allocated up front when
 # other rows point at it.
@@ -33,9 +33,12 @@ COLUMNS = {
                              "destination_id", "storage_directory", "latest_point", "status"],
     CleanupTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "failure_code", "failure_params", "updated_at", "policy_id", "status",
                   "retention_days", "deleted_sets"],
+    RestoreTask: ["cluster_id", "started_at", "ended_at", "failure_reason", "failure_code", "failure_params", "updated_at",
+                  "source_tenant_id", "restore_point", "target_cluster_id", "new_tenant_name", "status", "phase",
+                  "total_bytes", "finished_bytes", "data_task_ids", "round_ids", "sim_outcome"],
 }
 # Parents first, so every batch satisfies its foreign keys as it goes in.
-WRITE_ORDER = [BackupSet, DataBackupTask, SecondaryDataBackupTask, LogBackupTask, SecondaryLogBackupTask, CleanupTask]
+WRITE_ORDER = [BackupSet, DataBackupTask, SecondaryDataBackupTask, LogBackupTask, SecondaryLogBackupTask, CleanupTask, RestoreTask]
 
 
 class Ids:

@@ -18,7 +18,12 @@ A 24-hour window therefore holds about 2,000 rows of a kind whatever N is; one
 million rows reach back about 500 days.  A top-up continues further into the
 past from the oldest fleet row, so windows never overlap and backup-set
 numbers and logical data versions (derived from the time, as the database's
-own SCN-style versions are) stay unique per cluster.  Secondary data copies
+own SCN-style versions are) stay unique per cluster.  Restore tasks restore a
+fleet tenant into a new tenant of another fleet cluster (completed, or failed
+with the engine's restore failures); once the rows are in, every fleet
+cluster's recoverable intervals are rewritten by the engine
+(``intervals.refresh``) from its unexpired backup sets (cleanup marks the
+older ones expired) and the log rounds that reach them.  Secondary data copies
 exist for completed data backups only and secondary log copies one per log
 session, so the data and log kinds may end somewhat above their target.
 
@@ -43,12 +48,33 @@ from django.db.models import Min
 from clusters.choices import HostRole
 from clusters.models import Cluster, Host, Tenant
 
-from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState, ScheduleKind, TaskKind, Trigger
-from ..engine import outcomes
+from ..choices import (
+    BackupMethod,
+    BackupMode,
+    CleanupStatus,
+    DataBackupStatus,
+    LogBackupStatus,
+    PolicyState,
+    RestorePhase,
+    ScheduleKind,
+    TaskKind,
+    Trigger,
+)
+from ..engine import intervals, outcomes
 from ..engine.outcomes import COMPLETED
 from ..engine.rollups import rebuild_rollups
 from ..engine.simulation import data_directory, log_directory
-from ..models import TASK_MODELS, BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from ..models import (
+    TASK_MODELS,
+    BackupPolicy,
+    BackupSet,
+    CleanupTask,
+    DataBackupTask,
+    LogBackupTask,
+    RestoreTask,
+    SecondaryDataBackupTask,
+    SecondaryLogBackupTask,
+)
 from .bulkload import Ids, Writer, indexes_set_aside
 from .estate import DEFAULT_SEED, GB, MB, default_now, ensure_destinations, planned_failure, seeded_rng, unreachable, weekly_schedule
 
@@ -65,6 +91,10 @@ DEFAULT_BATCH = 20000
 P, L = BackupMethod.PHYSICAL, BackupMethod.LOGICAL
 
 
+# Every kind a fill can top up: the five backup kinds and restores.
+FILL_MODELS = {**TASK_MODELS, TaskKind.RESTORE: RestoreTask}
+
+
 def _minutes(dt):
     return int((dt - EPOCH).total_seconds() // 60)
 
@@ -79,8 +109,8 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
     """
     now = now or default_now()
     targets = {TaskKind(k): int(v) for k, v in kind_counts.items()}
-    need = {kind: max(0, targets.get(kind, 0) - TASK_MODELS[kind].objects.count()) for kind in TASK_MODELS}
-    result = {"rows": 0, "seconds": 0.0, **{kind.value: 0 for kind in TASK_MODELS}}
+    need = {kind: max(0, targets.get(kind, 0) - FILL_MODELS[kind].objects.count()) for kind in FILL_MODELS}
+    result = {"rows": 0, "seconds": 0.0, **{kind.value: 0 for kind in FILL_MODELS}}
     if not any(need.values()):
         return result
     fleet = _ensure_fleet(now)
@@ -96,10 +126,11 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
         (TaskKind.DATA, TaskKind.SECONDARY_DATA, _DataGroup),
         (TaskKind.LOG, TaskKind.SECONDARY_LOG, _LogGroup),
         (TaskKind.CLEANUP, None, _CleanupGroup),
+        (TaskKind.RESTORE, None, _RestoreGroup),
     ]
     for main, secondary, group_class in groups:
         kinds = [kind for kind in (main, secondary) if kind]
-        with indexes_set_aside([TASK_MODELS[kind] for kind in kinds], sum(need[kind] for kind in kinds)):
+        with indexes_set_aside([FILL_MODELS[kind] for kind in kinds], sum(need[kind] for kind in kinds)):
             while need[main] > 0 or (secondary and need[secondary] > 0):
                 group = group_class(fleet, seed, now, batch_size)
                 wanted = max(1, group.window_rows(need[main], need[secondary] if secondary else 0))
@@ -113,6 +144,10 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
                 for kind in kinds:
                     need[kind] = max(0, need[kind] - done[kind])
                     result[kind.value] += done[kind]
+    # What each fleet tenant can be restored to, kept as the engine keeps it
+    # (one rewrite per cluster from its unexpired sets and the rounds that reach them).
+    for cluster in fleet.clusters:
+        intervals.refresh(cluster.id)
     # The rows went in without the engine: count them into the daily rollups.
     rebuild_rollups()
     result["rows"] = writer.rows
@@ -358,4 +393,30 @@ class _CleanupGroup(_Group):
         batch.setdefault(CleanupTask, []).append({
             **_span(cluster, at, end, reason), "policy_id": cluster.policy_id, "status": status,
             "retention_days": cluster.retention_days, "deleted_sets": deleted,
+        })
+
+
+class _RestoreGroup(_Group):
+    model = RestoreTask
+    FAILURES = ("log_missing", "storage_unreachable", "set_deleted")
+
+    def row(self, batch, i, cluster, at):
+        rng, clusters = self.rng, self.fleet.clusters
+        tenant_id, tenant_name = rng.choice(cluster.tenants)
+        target = clusters[(clusters.index(cluster) + 1 + i % (len(clusters) - 1)) % len(clusters)]  # another cluster
+        point = at - timedelta(seconds=rng.randrange(600, 3 * 86400))
+        size = int(rng.uniform(20, 800) * GB)
+        end = at + timedelta(seconds=int(size / (rng.uniform(150, 300) * MB)) + rng.randrange(120, 600))
+        if rng.random() < 0.08:
+            code = rng.choice(self.FAILURES)
+            reason = outcomes.failure(code, uri=self.fleet.destination.uri, pk=i, time=point.strftime("%Y-%m-%d %H:%M:%S"))
+            status, phase, done, outcome = DataBackupStatus.FAILED, RestorePhase.RESTORE_FAIL, int(size * rng.uniform(0, 0.9)), code
+            end = at + (end - at) * (done / size)
+        else:
+            reason, status, phase, done, outcome = None, DataBackupStatus.COMPLETED, RestorePhase.RESTORE_SUCCESS, size, COMPLETED
+        batch.setdefault(RestoreTask, []).append({
+            **_span(cluster, at, end, reason), "source_tenant_id": tenant_id, "restore_point": point,
+            "target_cluster_id": target.id, "new_tenant_name": f"{tenant_name}_{_minutes(at)}_{i}", "status": status,
+            "phase": phase, "total_bytes": size, "finished_bytes": done, "data_task_ids": [], "round_ids": [],
+            "sim_outcome": outcome,
         })

@@ -3,8 +3,11 @@
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_http_methods
 
 from backup_console.live import render_live
@@ -15,6 +18,11 @@ from ..kinds import KINDS
 from ..models import DataBackupTask
 
 EVENTS_PER_PAGE = 100
+# Fields holding the IDs of other tasks (a restore's backups and rounds): shown
+# as links to those tasks' pages, joined the way the tasks are used.
+TASK_ID_LISTS = {"data_task_ids": ("backups:data_detail", " → "), "round_ids": ("backups:log_detail", ", ")}
+
+
 def _value(task, name):
     field = task._meta.get_field(name)
     if field.choices:
@@ -26,6 +34,12 @@ def _value(task, name):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     if name == "backup_set":
         return value.number
+    if name in TASK_ID_LISTS:
+        view, joiner = TASK_ID_LISTS[name]
+        return format_html_join(joiner, '<a href="{}">#{}</a>', ((reverse(view, args=[pk]), pk) for pk in value)) or "—"
+    if name.endswith("_bytes"):
+        return format_html('{} <span class="text-body-secondary">({} B)</span>', filesizeformat(value),
+                           number_format(value, force_grouping=True))
     return value
 
 

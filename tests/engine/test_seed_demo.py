@@ -553,14 +553,14 @@ def test_the_worker_carries_the_live_tasks_to_their_end(settings, django_capture
 def test_tasks_tops_every_kind_up_and_a_second_call_adds_nothing():
     out = seed(now=NOW, tasks=2000, batch_size=700)
     assert "rows/s" in out
-    after_first = {kind: model.objects.count() for kind, model in TASK_MODELS.items()}
+    after_first = {kind: model.objects.count() for kind, model in fill.FILL_MODELS.items()}
     assert all(n >= 2000 for n in after_first.values()), after_first
     # "at least N": the kinds with copies may overshoot a little, not double.
     assert all(n < 2600 for n in after_first.values()), after_first
     assert fill.fill(dict.fromkeys(TaskKind, 2000), now=NOW)["rows"] == 0
     out = seed(now=NOW, tasks=2000)
     assert "nothing added" in out
-    assert {kind: model.objects.count() for kind, model in TASK_MODELS.items()} == after_first
+    assert {kind: model.objects.count() for kind, model in fill.FILL_MODELS.items()} == after_first
     # A bigger target reuses what is there and inserts only the difference.
     result = fill.fill({TaskKind.CLEANUP: 2500}, now=NOW + timedelta(days=1))
     assert result[TaskKind.CLEANUP] == 2500 - after_first[TaskKind.CLEANUP]

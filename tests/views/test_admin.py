@@ -22,6 +22,8 @@ from backups.models import (
     CleanupTask,
     DataBackupTask,
     LogBackupTask,
+    RecoverableInterval,
+    RestoreTask,
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
     StorageDestination,
@@ -147,6 +149,31 @@ class World:
             )
             for i in range(n)
         )
+        RestoreTask.objects.bulk_create(
+            RestoreTask(
+                cluster=cluster_of[i],
+                source_tenant=self.tenants[0],
+                target_cluster=self.clusters[1],
+                new_tenant_name=f"restored_{next(_numbers)}",
+                restore_point=started[i] - timedelta(hours=1),
+                status=DataBackupStatus.FAILED if i % 3 == 0 else DataBackupStatus.COMPLETED,
+                failure_code="storage_unreachable" if i % 3 == 0 else "",
+                total_bytes=2**30,
+                finished_bytes=2**30 if i % 3 else 0,
+                data_task_ids=[data[i].pk],
+                round_ids=[logs[i].pk],
+                started_at=started[i],
+                ended_at=started[i] + timedelta(seconds=30),
+            )
+            for i in range(n)
+        )
+        RecoverableInterval.objects.bulk_create(
+            RecoverableInterval(
+                cluster=cluster_of[i], tenant=self.tenants[0], start=started[i], round=logs[i],
+                end=None if i % 2 else started[i] + timedelta(seconds=20), data_task_ids=[data[i].pk],
+            )
+            for i in range(n)
+        )
         data_ct = ContentType.objects.get_for_model(DataBackupTask)
         TaskEvent.objects.bulk_create(
             TaskEvent(
@@ -168,10 +195,11 @@ class World:
         for model in (
             Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, DataBackupTask,
             LogBackupTask, CleanupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskEvent,
+            RestoreTask, RecoverableInterval,
         ):
             self.sample[model] = model.objects.order_by("pk").first()
         # The measured tasks also carry events, so the inline renders rows.
-        for model in (DataBackupTask, LogBackupTask, CleanupTask, SecondaryDataBackupTask, SecondaryLogBackupTask):
+        for model in (DataBackupTask, LogBackupTask, CleanupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, RestoreTask):
             add_events(self.sample[model], 3)
 
 
@@ -257,7 +285,7 @@ def pages(model, world):
         "changelist": admin_url(model, "changelist"),
         "change": admin_url(model, "change", sample.pk),
     }
-    if model is not TaskEvent:  # read-only: no add page
+    if model not in READ_ONLY:  # no add page
         urls["add"] = admin_url(model, "add")
     return urls
 
@@ -273,7 +301,10 @@ def count_queries(client, url):
 ADMIN_MODELS = [
     Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, DataBackupTask,
     LogBackupTask, CleanupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskEvent,
+    RestoreTask, RecoverableInterval,
 ]
+# Written by the state machine only: shown, never added, changed or deleted.
+READ_ONLY = {TaskEvent, RestoreTask, RecoverableInterval}
 
 # (changelist, change, add) queries measured on PostgreSQL, session and user
 # lookups included.  They are the same at 10 and at 10,000 rows of each kind;
@@ -291,6 +322,8 @@ MAX_QUERIES = {
     SecondaryDataBackupTask: (7, 8, 2),
     SecondaryLogBackupTask: (7, 7, 2),
     TaskEvent: (6, 3, None),
+    RestoreTask: (7, 7, None),
+    RecoverableInterval: (6, 6, None),
 }
 
 
@@ -563,3 +596,72 @@ def hidden_and_current_values(html):
     form = Form()
     form.feed(html)
     return {k: v for k, v in form.data.items() if k != "_save"}
+
+
+# --- Recovery: restore tasks and recoverable intervals (read-only) --------------------------
+
+
+@pytest.fixture
+def recovery(db):
+    world = World()
+    world.grow(SMALL)
+    return world
+
+
+@pytest.mark.parametrize("model", [RestoreTask, RecoverableInterval], ids=lambda m: m.__name__)
+def test_the_recovery_admins_only_show(admin_client, recovery, model):
+    """The state machine owns these rows: no add, no field to edit, no change or delete posted."""
+    obj = recovery.sample[model]
+    before = model.objects.filter(pk=obj.pk).values().get()
+    assert admin_client.get(admin_url(model, "add")).status_code == 403
+    response = admin_client.get(admin_url(model, "change", obj.pk))
+    assert response.status_code == 200
+    assert [f for f in form_fields(response.content.decode()) if f[2] != "hidden" and f[1] not in ("", "_save")] == []
+    assert admin_client.post(admin_url(model, "change", obj.pk), {"status": "failed", "start": "2000-01-01 00:00:00"}).status_code == 403
+    assert admin_client.post(admin_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    assert model.objects.filter(pk=obj.pk).values().get() == before
+
+
+def test_the_restore_admin_searches_and_filters(admin_client, recovery):
+    url = admin_url(RestoreTask, "changelist")
+    failed = set(RestoreTask.objects.filter(status="failed").values_list("pk", flat=True))
+    task = recovery.sample[RestoreTask]
+    assert change_links(admin_client.get(url, {"status__exact": "failed"}).content.decode(), RestoreTask) == failed
+    assert change_links(admin_client.get(url, {"q": task.new_tenant_name}).content.decode(), RestoreTask) == {task.pk}
+    assert change_links(admin_client.get(url, {"q": f"#{task.pk}"}).content.decode(), RestoreTask) == {task.pk}
+    html = admin_client.get(url).content.decode()
+    assert "status-badge-danger" in html and "100 %" in html
+
+
+def test_the_interval_admin_says_which_intervals_follow_a_live_round(admin_client, recovery):
+    url = admin_url(RecoverableInterval, "changelist")
+    live = set(RecoverableInterval.objects.filter(end=None).values_list("pk", flat=True))
+    assert change_links(admin_client.get(url, {"end__isnull": "True"}).content.decode(), RecoverableInterval) == live
+    interval = RecoverableInterval.objects.filter(end=None).first()
+    html = admin_client.get(url, {"q": str(interval.round_id)}).content.decode()
+    assert change_links(html, RecoverableInterval) == {interval.pk} and "log archive advancing" in html
+
+
+HOSTILE = [
+    {"q": "a\x00b"}, {"q": "9" * 40}, {"q": "#-1"}, {"q": "備份😀تست"}, {"q": "%' OR 1=1 --"},
+    {"o": "1.-2.999.x"}, {"o": "-"}, {"p": "-1"}, {"p": "abc"}, {"p": "9" * 30},
+    {"status__exact": "exploded"}, {"phase__exact": "\x00"}, {"cluster__id__exact": "abc"},
+    {"cluster__id__exact": "9" * 30}, {"target_cluster__id__exact": "-5"}, {"tenant__id__exact": "x"},
+    {"started_at__gte": "not-a-date"}, {"start__gte": "2026-13-45"}, {"start__lt": "9" * 40},
+    {"end__isnull": "maybe"}, {"no_such_field": "1"}, {"round__latest_point__gt": "x"},
+    {"e": "1"}, {"_to_field": "password"}, {"all": "1"},
+]
+
+
+@pytest.mark.parametrize("model", [RestoreTask, RecoverableInterval], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("params", HOSTILE, ids=lambda p: next(iter(p)) + "=" + ascii(next(iter(p.values())))[:20])
+def test_no_query_string_breaks_the_recovery_admins(admin_client, recovery, model, params):
+    response = admin_client.get(admin_url(model, "changelist"), params, follow=True)
+    assert response.status_code in (200, 400), response.status_code
+
+
+@pytest.mark.parametrize("model", [RestoreTask, RecoverableInterval], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("pk", ["abc", "9" * 30, "-1", "%00"])
+def test_no_address_breaks_the_recovery_admins(admin_client, recovery, model, pk):
+    url = f"/admin/backups/{model._meta.model_name}/{pk}/change/"
+    assert admin_client.get(url, follow=True).status_code in (200, 404)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from backups.choices import TaskKind
 from backups.devtools import fill
-from backups.models import TASK_MODELS
+from backups.models import RecoverableInterval
 from tests import factories as f
 from tests.services import require_postgres
 
@@ -23,11 +23,13 @@ LISTS = {
     "/backups/cleanups/": TaskKind.CLEANUP,
     "/backups/secondary/data/": TaskKind.SECONDARY_DATA,
     "/backups/secondary/logs/": TaskKind.SECONDARY_LOG,
+    "/backups/restores/": TaskKind.RESTORE,
 }
 SORTS = {
     "/backups/data/": "-ended_at",
     "/backups/cleanups/": "-ended_at",
     "/backups/secondary/data/": "-ended_at",
+    "/backups/restores/": "-ended_at",
 }
 MAX_QUERIES = 4  # session, user, cluster/tenant choices, the page with its capped count
 
@@ -189,7 +191,7 @@ def big_estate(django_db_setup, django_db_blocker):
         try:
             fill.fill(dict.fromkeys(TaskKind, ROWS_PER_KIND))
             with connection.cursor() as cursor:
-                for model in TASK_MODELS.values():
+                for model in [*fill.FILL_MODELS.values(), RecoverableInterval]:
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
             from django.contrib.auth import get_user_model
 
@@ -217,7 +219,7 @@ def explain(sql):
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", LISTS)
 def test_main_list_queries_use_indexes_not_a_seq_scan(big_estate, client, url):
-    table = TASK_MODELS[LISTS[url]]._meta.db_table
+    table = fill.FILL_MODELS[LISTS[url]]._meta.db_table
     client.force_login(big_estate["user"])
     cluster = big_estate["cluster"].pk
     addresses = [url, f"{url}?status=failed&cluster={cluster}", f"{url}?per_page=50&page=200"]
@@ -257,7 +259,7 @@ def test_a_sparse_window_reads_its_own_rows_not_the_history(big_estate, client, 
     when it held fewer rows than a page."""
     from backups.timerange import preset_window
 
-    model = TASK_MODELS[LISTS[url]]
+    model = fill.FILL_MODELS[LISTS[url]]
     table = model._meta.db_table
     cluster = big_estate["cluster"]
     client.force_login(big_estate["user"])
@@ -282,3 +284,86 @@ def test_a_sparse_window_reads_its_own_rows_not_the_history(big_estate, client, 
     assert read <= bound, (read, bound, history)
     used = {node.get("Index Name") for node in plan_nodes(plan)}
     assert any(name and name.endswith("_span") for name in used), used
+
+
+# --- the recovery page and "can I restore to T?" ------------------------------
+
+
+def recovery_addresses(cluster, tenant, yes, no):
+    base = f"/clusters/{cluster.pk}/recovery/"
+    local = lambda moment: timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")  # noqa: E731
+    return [base, f"{base}?days=30", f"{base}?tenant={tenant.pk}&at={local(yes)}", f"{base}?tenant={tenant.pk}&at={local(no)}"]
+
+
+def recovery_queries(client, addresses):
+    counts = {}
+    for address in addresses:
+        client.get(address)  # warm
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(address)
+        assert response.status_code == 200, address
+        counts[address] = len(queries.captured_queries)
+    return counts
+
+
+def assert_constant(counts):
+    """The page costs one number of queries in both views, and an answer one more, yes or no."""
+    page, month, yes, no = counts.values()
+    assert page == month and yes == no == page + 1, counts
+
+
+@pytest.mark.django_db
+def test_the_recovery_page_and_its_answer_cost_the_same_queries_whatever_the_history(admin_client):
+    """The page, its 30-day view, a yes and a no: the same queries for one
+    tenant with a day of history as for eight with a month."""
+    from backups.choices import BackupMode, DataBackupStatus
+    from backups.engine.transitions import transition
+    from backups.models import DataBackupTask
+
+    now = timezone.now().replace(microsecond=0)
+
+    def history(cluster, days):
+        """A nightly round with a backup in it: a full each week, incrementals between."""
+        backup_set = None
+        for day in range(days, 0, -1):
+            start = now - timedelta(days=day)
+            f.make_log_task(cluster, status="stopped", started_at=start, ended_at=start + timedelta(hours=20),
+                            latest_point=start + timedelta(hours=20))
+            full = backup_set is None or day % 7 == 0
+            task = f.make_data_task(cluster, started_at=start + timedelta(hours=1), status=DataBackupStatus.IN_PROGRESS,
+                                    mode=BackupMode.FULL if full else BackupMode.INCREMENTAL,
+                                    **({} if full else {"backup_set": backup_set}))
+            transition(DataBackupTask, task.pk, DataBackupStatus.COMPLETED, cause="done", now=start + timedelta(hours=2), progress=100)
+            backup_set = task.backup_set
+        return now - timedelta(days=1, hours=-10), now - timedelta(days=days, hours=1)  # inside the newest round; before all
+
+    small, big = f.make_cluster(name="small"), f.make_cluster(name="big")
+    small_tenant = f.make_tenant(small, name="only")
+    big_tenants = [f.make_tenant(big, name=f"t{n}") for n in range(8)]
+    small_counts = recovery_queries(admin_client, recovery_addresses(small, small_tenant, *history(small, 1)))
+    big_counts = recovery_queries(admin_client, recovery_addresses(big, big_tenants[3], *history(big, 30)))
+    assert RecoverableInterval.objects.filter(tenant=big_tenants[3]).count() > 1  # gaps between the nightly rounds
+    assert_constant(small_counts)
+    assert list(small_counts.values()) == list(big_counts.values()), (small_counts, big_counts)
+
+
+@pytest.mark.django_db
+def test_the_fleet_fill_keeps_recoverable_intervals_and_the_page_reads_them_in_constant_queries(big_estate, client):
+    # Where a fleet cluster's log sessions start just after its backups, no set is covered:
+    # take the fleet tenant with the most intervals.
+    from django.db.models import Count
+
+    from clusters.models import Tenant
+
+    tenant = (Tenant.objects.filter(cluster__name__startswith=fill.FLEET_PREFIX).select_related("cluster")
+              .annotate(n=Count("recoverable_intervals")).order_by("-n", "pk").first())
+    cluster = tenant.cluster
+    stored = list(RecoverableInterval.objects.filter(tenant=tenant).order_by("start"))
+    assert len(stored) > 1, "the fill keeps no recoverable intervals for the fleet's tenants"
+    newest = stored[-1]
+    client.force_login(big_estate["user"])
+    yes = newest.start + (newest.effective_end - newest.start) / 2
+    addresses = recovery_addresses(cluster, tenant, yes, stored[0].start - timedelta(hours=6))
+    assert_constant(recovery_queries(client, addresses))
+    assert "can be restored to" in client.get(addresses[2]).content.decode()
+    assert "cannot be restored to" in client.get(addresses[3]).content.decode()

@@ -1,5 +1,6 @@
 """Start a restore (the form and its interval hint), the restore list and a restore's page."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -93,3 +94,39 @@ def test_viewers_see_restores_but_may_not_start_one(client, client_as, estate):
     assert viewer.get(reverse("backups:restore_list")).status_code == 200
     client.logout()
     assert client.get(NEW).status_code == 302
+
+
+# --- Start a restore as a top action (overview, cluster, tenant) ---------------------------
+
+START = 'href="/backups/restores/new/'
+
+
+@pytest.mark.parametrize("page", ["backups:data_list", "backups:restore_list", "clusters:detail"])
+def test_start_a_restore_is_offered_to_operators_and_not_to_viewers(client_as, estate, page):
+    url = reverse(page, args=[estate["source"].pk]) if page == "clusters:detail" else reverse(page)
+    assert START not in client_as("viewer").get(url).content.decode()
+    assert START in client_as("operator", "op2").get(url).content.decode()
+
+
+def test_each_tenant_on_the_cluster_page_starts_a_restore_of_itself(client_as, estate):
+    operator = client_as("operator")
+    body = operator.get(reverse("clusters:detail", args=[estate["source"].pk])).content.decode()
+    link = f'{NEW}?source_cluster={estate["source"].pk}&amp;source_tenant={estate["tenant"].pk}'
+    assert f'href="{link}"' in body and 'aria-label="Start a restore of sales"' in body
+    # The link opens the form with that cluster and tenant chosen, and the tenant's intervals beside it.
+    form_page = operator.get(link.replace("&amp;", "&")).content.decode()
+    assert re.search(rf'<select name="source_cluster"[^>]*>(?:(?!</select>).)*<option value="{estate["source"].pk}" selected>prod</option>',
+                     form_page, re.S)
+    assert re.search(rf'<select name="source_tenant"[^>]*>(?:(?!</select>).)*<option value="{estate["tenant"].pk}"[^>]* selected[ >]',
+                     form_page, re.S)
+    assert "Recoverable intervals · prod / sales" in form_page
+
+
+def test_a_restores_page_links_what_it_reads_and_says_its_sizes(client_as, estate):
+    task = f.make_restore_task(estate["source"], data_task_ids=[11, 12], round_ids=[7], total_bytes=192 * 2**30,
+                               finished_bytes=3 * 2**30)
+    body = client_as("viewer").get(task.get_absolute_url()).content.decode()
+    assert '<a href="/backups/data/11/">#11</a> → <a href="/backups/data/12/">#12</a>' in body
+    assert '<a href="/backups/logs/7/">#7</a>' in body
+    assert '192.0\xa0GB <span class="text-body-secondary">(206,158,430,208 B)</span>' in body
+    assert "3.0\xa0GB" in body and "[11, 12]" not in body

@@ -403,12 +403,13 @@ def test_the_nav_hides_the_admin_from_others(estate):
 # The server refuses what a role may not do (above); the pages do not offer it either.
 
 # Markup that offers an action: the log lists' Stop/Start forms, the header's
-# instant backup and new policy, the policy list's edit/pause/resume.
+# instant backup, new policy and start a restore, the policy list's edit/pause/resume.
 OFFERS = {
     "stop": re.compile(r'<form method="post" action="/backups/(secondary/)?logs/\d+/stop/"'),
     "start": re.compile(r'<form method="post" action="/backups/(secondary/)?logs/\d+/start/"'),
     "instant backup": re.compile(r'href="/backups/instant/'),
     "new policy": re.compile(r'href="/backups/policies/new/'),
+    "start a restore": re.compile(r'href="/backups/restores/new/'),
     "edit policy": re.compile(r'href="/backups/policies/\d+/edit/"'),
     "pause or resume": re.compile(r'action="/backups/policies/\d+/(pause|resume)/"'),
 }
@@ -442,6 +443,7 @@ def test_an_operator_is_offered_every_button(estate, role):
     ("change_secondarylogbackuptask", {"stop", "start"}),
     ("add_databackuptask", {"instant backup"}),
     ("add_backuppolicy", {"new policy"}),
+    ("add_restoretask", {"start a restore"}),
     ("change_backuppolicy", {"edit policy", "pause or resume"}),
 ])
 def test_each_button_follows_its_own_permission(estate, permission, offers):

@@ -23,7 +23,6 @@ from django.utils import timezone
 from backups.choices import TaskKind
 from backups.devtools import drills, estate, fill, history, restores
 from backups.engine import intervals
-from backups.models import TASK_MODELS
 from clusters.models import Cluster
 
 
@@ -88,13 +87,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {kind.label}: {done:,}/{wanted:,} rows, {rate:,.0f} rows/s overall")
 
         self.stdout.write(f"topping every task kind up to {tasks:,} rows...")
-        result = fill.fill(dict.fromkeys(TASK_MODELS, tasks), seed=seed, now=now, progress=progress,
+        result = fill.fill(dict.fromkeys(fill.FILL_MODELS, tasks), seed=seed, now=now, progress=progress,
                            batch_size=batch_size)
         if not result["rows"]:
             self.stdout.write("every task kind already has enough rows; nothing added")
             return
         seconds = result["seconds"]
-        per_kind = ", ".join(f"{TaskKind(kind).label}: {result[TaskKind(kind).value]:,}" for kind in TASK_MODELS)
+        per_kind = ", ".join(f"{TaskKind(kind).label}: {result[TaskKind(kind).value]:,}" for kind in fill.FILL_MODELS)
         self.stdout.write(
             f"inserted {result['rows']:,} rows (backup sets included) in {seconds:.1f}s, "
             f"{result['rows'] / seconds:,.0f} rows/s ({per_kind})"
