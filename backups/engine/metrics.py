@@ -22,14 +22,15 @@ restore-drill policies and runs.
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import F, Max, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clusters.models import Cluster, Tenant
 
 from ..choices import CleanupStatus, DataBackupStatus, PolicyState, ScheduleKind, TaskKind
 from ..formats import DEFAULT_LOG_DELAY_THRESHOLD
-from ..models import BackupPolicy, CleanupTask, DailyRollup, DataBackupTask, LogBackupTask, RecoverableInterval, RestoreTask
+from ..models import BackupPolicy, CleanupTask, DailyRollup, DataBackupTask, LogBackupTask, RecoverableInterval, RestoreTask, SecondaryLogBackupTask
 from ..timerange import effective_end
 from .intervals import judge
 from .rollups import day_of
@@ -229,12 +230,17 @@ def rpos(policies, now):
     for row in policies:
         if row["state"] == PolicyState.ACTIVE:
             thresholds.setdefault(row["cluster_id"], {})[row["tenant_id"]] = row["log_delay_threshold_seconds"]
-    newest = {}
-    for row in RecoverableInterval.objects.select_related("round", "secondary_round").only(
-            "tenant_id", "start", "end", "round__latest_point", "secondary_round__latest_point"):
-        end = row.effective_end
-        if end is not None and end >= row.start and (row.tenant_id not in newest or end > newest[row.tenant_id]):
-            newest[row.tenant_id] = end
+    # An interval's end, or the live checkpoint of its open round (the
+    # model's effective_end), read through each round's primary key.
+    live_end = Coalesce(
+        "end",
+        Subquery(LogBackupTask.objects.filter(pk=OuterRef("round_id")).values("latest_point")[:1]),
+        Subquery(SecondaryLogBackupTask.objects.filter(pk=OuterRef("secondary_round_id")).values("latest_point")[:1]),
+    )
+    newest = dict(
+        RecoverableInterval.objects.order_by().annotate(live_end=live_end).filter(live_end__gte=F("start"))
+        .values("tenant_id").annotate(newest=Max("live_end")).values_list("tenant_id", "newest")
+    )
     counts = {"ok": 0, "warning": 0, "breached": 0}
     judged = []
     for tenant in Tenant.objects.select_related("cluster").order_by("cluster__name", "name"):
