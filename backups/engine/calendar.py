@@ -37,8 +37,13 @@ class Entry:
     policy: object  # a BackupPolicy or a RestoreDrillPolicy
     clusters: list  # the clusters it concerns (a drill: those it covers)
     paused: bool = False
-    count: int = 1  # cleanups more often than hourly: how many in this hour
+    count: int = 1  # cleanups more often than daily: how many that day
+    every: timedelta | None = None  # and how far apart
     conflicts: list = field(default_factory=list)  # the other data backups on its destination in its hour
+
+    @property
+    def every_minutes(self):
+        return round(self.every.total_seconds() / 60) if self.every else None
 
     @property
     def is_drill(self):
@@ -85,20 +90,20 @@ def data_backups(policy, start, end):
 
 def cleanups(policy, start, end):
     """The cleanups ``schedule_cleanups`` starts for an active ``policy`` in (start, end],
-    one entry per hour (with how many) when they come more often than hourly."""
+    one entry per local day (the first, with how many) when they come more often."""
     if policy.state != PolicyState.ACTIVE:
         return []
     every = simulation.cleanup_every()
     moment = start if policy.last_cleanup is None else max(start, policy.last_cleanup + every)
-    by_hour = {}
+    by_day = {}
     while moment <= end:
-        hour = timezone.localtime(moment).replace(minute=0, second=0, microsecond=0)
-        if hour in by_hour:
-            by_hour[hour].count += 1
+        day = timezone.localdate(moment)
+        if day in by_day:
+            by_day[day].count += 1
         else:
-            by_hour[hour] = Entry(moment, CLEANUP, policy, [policy.cluster])
+            by_day[day] = Entry(moment, CLEANUP, policy, [policy.cluster], every=every)
         moment += every
-    return list(by_hour.values())
+    return list(by_day.values())
 
 
 def drills(policy, start, end):
@@ -120,11 +125,17 @@ def flag_conflicts(entries):
                 entry.conflicts = [other for other in group if other is not entry]
 
 
+def window_end(start, days=DAYS):
+    """The end of the ``days`` local days that begin with ``start``'s (today and six more)."""
+    first = timezone.localdate(start)
+    return timezone.make_aware(datetime.combine(first + timedelta(days=days), datetime.min.time())) - timedelta(microseconds=1)
+
+
 def entries(start=None, days=DAYS, cluster=None, kind=None):
-    """Every scheduled run in the ``days`` after ``start``, in time order.  Conflicts
-    are found over the whole fleet before the filters apply."""
+    """Every scheduled run from ``start`` to the end of its ``days`` local days, in
+    time order.  Conflicts are found over the whole fleet before the filters apply."""
     start = start or timezone.now()
-    end = start + timedelta(days=days)
+    end = window_end(start, days)
     found = []
     for policy in policies():
         found += data_backups(policy, start, end)
@@ -146,5 +157,4 @@ def by_day(found, start=None, days=DAYS):
     for entry in found:
         local = timezone.localtime(entry.at)
         grouped[local.date()][local.hour].append(entry)
-    return [(first + timedelta(days=n), sorted(grouped[first + timedelta(days=n)].items())) for n in range(days + 1)
-            if n < days or grouped[first + timedelta(days=n)]]
+    return [(day, sorted(grouped[day].items())) for day in (first + timedelta(days=n) for n in range(days))]

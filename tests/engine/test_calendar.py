@@ -70,7 +70,8 @@ def test_calendar_runs_are_what_beat_runs(settings, zone):
     settings.TIME_ZONE = zone
     policies, drills = estate()
     found = calendar.entries(START)
-    end = START + timedelta(days=calendar.DAYS)
+    end = calendar.window_end(START)
+    assert timezone.localdate(end) == timezone.localdate(START) + timedelta(days=6)
     beat = beat_runs(START, end)
     ours = calendar_runs(found)
     assert beat, "the estate schedules something"
@@ -109,9 +110,9 @@ def test_cleanups_come_when_schedule_cleanups_starts_them():
     assert policies[0].pk not in {CleanupTask.objects.get(pk=pk).policy_id
                                   for pk in simulation.schedule_cleanups(now=due - timedelta(seconds=1))}
     assert policies[0].pk in {CleanupTask.objects.get(pk=pk).policy_id for pk in simulation.schedule_cleanups(now=due)}
-    # One entry per hour, with how many, when cleanups come more often.
-    assert sum(entry.count for entry in found if entry.policy == policies[1]) == len(
-        range(0, int(timedelta(days=1) / every) + 1))
+    # One entry per day (the first, with how many) when cleanups come more often.
+    end = calendar.window_end(START, 1)
+    assert [entry.count for entry in found if entry.policy == policies[1]] == [(end - START) // every + 1]
 
 
 def test_two_data_backups_on_one_destination_in_an_hour_conflict():
