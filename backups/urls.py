@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, audit, details, drills, lists, policies, restores
+from .views import actions, audit, calendar, details, drills, lists, policies, restores
 
 app_name = "backups"
 
@@ -32,6 +32,8 @@ urlpatterns = [
     path("policies/<int:pk>/edit/", policies.policy_edit, name="policy_edit"),
     path("policies/<int:pk>/pause/", policies.policy_pause, name="policy_pause"),
     path("policies/<int:pk>/resume/", policies.policy_resume, name="policy_resume"),
+    # The schedule ahead: what beat starts in the next seven days.
+    path("calendar/", calendar.calendar_page, name="calendar"),
     # Restore drills (恢复抽检): their policies and runs.
     path("drills/", drills.DrillListView.as_view(), name="drill_list"),
     path("drills/new/", drills.drill_create, name="drill_create"),

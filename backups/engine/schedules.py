@@ -113,3 +113,30 @@ def reconcile_drill_tasks():
             sync_drill_task(policy)
         synced.append(policy.pk)
     return synced
+
+
+# --- The schedule ahead (the calendar) ------------------------------------------------
+
+
+def beat_schedule(entry, fields=None):
+    """The celery crontab beat evaluates for PeriodicTask ``entry`` (its CrontabSchedule
+    with its time zone); ``fields`` builds the same from crontab fields for a policy
+    that has no entry yet."""
+    crontab = entry.crontab if entry is not None and entry.crontab_id else CrontabSchedule(**fields)
+    return crontab.schedule
+
+
+def fire_times(schedule, start, end):
+    """Every time in (start, end] at which ``schedule`` fires, by beat's own rule:
+    the crontab's ``remaining_estimate`` from the last run, with its clock set there."""
+    times = []
+    moment = start
+    try:
+        while True:
+            schedule.nowfun = lambda moment=moment: moment.astimezone(schedule.tz)
+            moment = moment + schedule.remaining_estimate(moment.astimezone(schedule.tz))
+            if moment > end:
+                return times
+            times.append(moment)
+    finally:
+        schedule.nowfun = schedule.nowfunc

@@ -123,7 +123,7 @@ VIEW_PERMISSION_PAGES = [
     ("backups:policy_list", None), ("backups:audit_list", None), ("backups:log_detail", "log"),
     ("backups:cleanup_detail", "cleanup"), ("backups:secondary_data_detail", "secondary_data"),
     ("backups:secondary_log_detail", "secondary_log"), ("backups:restore_list", None), ("backups:restore_detail", "restore"),
-    ("clusters:recovery", "cluster"), ("backups:drill_list", None),
+    ("clusters:recovery", "cluster"), ("backups:drill_list", None), ("backups:calendar", None),
 ]
 
 
