@@ -227,10 +227,12 @@ def judge(newest, warning_after, now=None):
     return Rpo(state, seconds, newest, warning_after, breached_after)
 
 
-def cluster_rpo(cluster_id, now=None):
-    """{tenant id: Rpo} for every tenant of a cluster, in a constant number of queries."""
+def cluster_rpo(cluster_id, now=None, found=None):
+    """{tenant id: Rpo} for every tenant of a cluster, in a constant number of
+    queries; ``found`` is the cluster's ``by_tenant`` when the caller has read it."""
     thresholds = warning_thresholds(cluster_id)
     default = thresholds.get(None, DEFAULT_LOG_DELAY_THRESHOLD)
-    newest = {tenant: max(iv.end for iv in found) for tenant, found in by_tenant(cluster_id).items()}
+    found = by_tenant(cluster_id) if found is None else found
+    newest = {tenant: max(iv.end for iv in intervals) for tenant, intervals in found.items()}
     tenants = Tenant.objects.filter(cluster_id=cluster_id).values_list("pk", flat=True)
     return {t: judge(newest.get(t), thresholds.get(t, default), now) for t in tenants}

@@ -37,6 +37,7 @@ from ..timerange import effective_end
 ROWS_PER_TENANT = 10  # the newest rows of each tenant on the cluster's page
 ROWS_PER_PAGE = 50  # a tenant's own view (?tenant=<id>) pages its rows
 FAILED_PER_GAP = 3  # failed log rounds named inside one gap
+CHAINS_SHOWN = 12  # the newest backup sets of the window; the rest are counted
 
 
 @dataclass
@@ -90,7 +91,7 @@ def _facts(cluster, since):
     tasks = {
         t.pk: t
         for t in DataBackupTask.objects.filter(backup_set__in=sets, status=DataBackupStatus.COMPLETED)
-        .select_related("backup_set", "backup_set__tenant", "tenant")
+        .select_related("backup_set")  # its tenant's name comes from the page's tenants
         .order_by("started_at", "id")
     }
     rounds = {r.pk: r for r in LogBackupTask.objects.alias(end=effective_end()).filter(cluster=cluster, end__gte=since)}  # logbk_cluster_end
@@ -275,11 +276,11 @@ def _bars(tenant_intervals, since, now):
             continue
         x = (start - since).total_seconds() / span * 1000
         width = max((end - start).total_seconds() / span * 1000, 2)  # a point is still seen
-        bars.append({"x": round(x, 1), "width": round(width, 1), "start": start, "end": end})
+        bars.append({"x": round(x, 1), "width": round(width, 1), "title": f"{stamp(start)} – {stamp(end)}"})
     return bars
 
 
-def _chain_row(tasks, retention):
+def _chain_row(tasks, retention, names):
     """One backup set: its full and incrementals, size, and when it expires
     (or expired): the newest backup on it plus the retention of its policy."""
     backup_set = tasks[0].backup_set
@@ -287,6 +288,7 @@ def _chain_row(tasks, retention):
     expires = tasks[-1].ended_at + timedelta(days=days) if days and backup_set.expired_at is None else None
     return {
         "set": backup_set,
+        "tenant": names.get(backup_set.tenant_id),
         "tasks": tasks,
         "size": sum(t.size_bytes for t in tasks),
         "expired_at": backup_set.expired_at,
@@ -345,7 +347,7 @@ def cluster_recovery(request, pk):
     found = kept.by_tenant(cluster.pk)
     by_tenant = {t.pk: found.get(t.pk, []) for t in tenants}
     facts = _facts(cluster, since)
-    rpo = kept.cluster_rpo(cluster.pk, now)
+    rpo = kept.cluster_rpo(cluster.pk, now, found=found)
     chosen = cleaned.get("tenant")  # a tenant's own view: all its rows, paged
     sections = [
         _section(t, by_tenant[t.pk], rpo[t.pk], facts, since, now, page_number=request.GET.get("page", 1) if chosen else None)
@@ -360,8 +362,10 @@ def cluster_recovery(request, pk):
     chains = {}
     for task in facts.tasks.values():
         chains.setdefault(task.backup_set_id, []).append(task)
-    chains = [_chain_row(tasks, retention) for tasks in chains.values() if not chosen or tasks[0].backup_set.tenant_id in (None, chosen.pk)]
-    in_window = [c for c in chains if c["tasks"][-1].ended_at >= since]
+    names = {t.pk: t.name for t in tenants}
+    chains = [tasks for tasks in chains.values() if not chosen or tasks[0].backup_set.tenant_id in (None, chosen.pk)]
+    shown = sorted((tasks for tasks in chains if tasks[-1].ended_at >= since), key=lambda tasks: tasks[0].started_at,
+                   reverse=True)[:CHAINS_SHOWN]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -374,8 +378,8 @@ def cluster_recovery(request, pk):
         "verdict": verdict,
         "chosen": chosen,
         "query": query.urlencode(),
-        "chains": sorted(in_window, key=lambda c: c["tasks"][0].started_at, reverse=True),
-        "older_chains": len(chains) - len(in_window),
+        "chains": [_chain_row(tasks, retention, names) for tasks in shown],
+        "older_chains": len(chains) - len(shown),
         "tz_name": timezone.get_current_timezone_name(),
     }
     return render(request, "backups/recovery.html", context, status=200 if valid else 400)
