@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -192,8 +193,13 @@ def _first_gap_text(facts, until):
     return _("No backup set restores to these moments."), ""
 
 
+def _between():
+    """What separates two sentences: a space, none after Chinese full-width punctuation."""
+    return "" if (get_language() or "").startswith("zh") else " "
+
+
 def _interval_text(iv, facts):
-    return " ".join(_part_text(part, facts) for part in parts_of(iv))
+    return _between().join(_part_text(part, facts) for part in parts_of(iv))
 
 
 def _part_text(part, facts):
@@ -377,6 +383,7 @@ def cluster_recovery(request, pk):
         "sections": sections,
         "verdict": verdict,
         "chosen": chosen,
+        "between": _between(),
         "query": query.urlencode(),
         "chains": [_chain_row(tasks, retention, names) for tasks in shown],
         "older_chains": len(chains) - len(shown),

@@ -151,7 +151,7 @@ def test_each_tenant_shows_its_newest_rows_and_links_to_all(client_as, estate, m
     # Five rows (gap, interval, gap, interval, not yet archived): the newest two, and the way to the rest.
     assert "The newest 2 of 5 rows." in body and "Not yet archived" in body
     assert "stopped by ops-anna" not in body  # the older gap is only counted
-    assert "2 gaps in the window." in body
+    assert "2 gaps in the window." in body and "Newest recoverable interval: " in body
     assert f'href="?days=7&amp;tenant={estate["tenant"].pk}">Show all of sales</a>' in body
     assert "Tenant billing" in body and f"tenant={other.pk}\">Show all" not in body  # billing has one row
 
@@ -195,7 +195,7 @@ def test_the_page_speaks_chinese(client_as, estate):
     assert "可恢复时间区间" in body and "不可以：sales 无法恢复到" in body and "断档" in body
     assert f"日志备份 #{estate['first'].pk} 于" in body and "被 ops-anna 停止" in body
     # Full-width punctuation, no stray space between the sentences.
-    assert "。最近 7 天。" in body and "最近的可恢复时间点：之前 <strong>" in body and "</strong>，之后 <strong>" in body
+    assert "。最近 7 天。" in body and "。此时间范围内有 2 处断档。" in body and "被 ops-anna 停止。</a><a href=" in body and "最近的可恢复时间点：之前 <strong>" in body and "</strong>，之后 <strong>" in body
     body = client.get(reverse("clusters:recovery", args=[estate["cluster"].pk]), {"tenant": estate["tenant"].pk, "at": local(at(-3))},
                       HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "恢复将使用：" in body and "恢复将使用:" not in body
