@@ -166,17 +166,22 @@ def by_tenant(cluster_id=None, *, tenant_id=None):
     rounds, an interval whose round has not yet archived up to its start
     left out (its set is complete, its log not yet), and the destinations'
     intervals joined (recovery.union).  One query."""
-    rows = RecoverableInterval.objects.select_related("round", "secondary_round").order_by("start")
+    rows = RecoverableInterval.objects.order_by("start")
     rows = rows.filter(cluster_id=cluster_id) if tenant_id is None else rows.filter(tenant_id=tenant_id)
     pieces = {}
-    for row in rows:
-        end = row.effective_end
-        if end is None or end < row.start:
+    # Plain values, not model instances: a cluster may keep hundreds of
+    # intervals and the recovery page reads them all. The end of an open one
+    # is its round's checkpoint (RecoverableInterval.effective_end).
+    for tenant, start, end, round_id, secondary_id, checkpoint, secondary_checkpoint, task_ids, destination in rows.values_list(
+        "tenant_id", "start", "end", "round_id", "secondary_round_id", "round__latest_point",
+        "secondary_round__latest_point", "data_task_ids", "destination_id",
+    ):
+        if end is None:
+            end = secondary_checkpoint if secondary_id else checkpoint if round_id else None
+        if end is None or end < start:
             continue
-        carrier = row.round_id or row.secondary_round_id
-        pieces.setdefault(row.tenant_id, []).append(
-            Interval(row.start, end, tuple(row.data_task_ids), (carrier,) if carrier else (), row.destination_id)
-        )
+        carrier = round_id or secondary_id
+        pieces.setdefault(tenant, []).append(Interval(start, end, tuple(task_ids), (carrier,) if carrier else (), destination))
     return {tenant: union(found) for tenant, found in pieces.items()}
 
 
@@ -227,10 +232,12 @@ def judge(newest, warning_after, now=None):
     return Rpo(state, seconds, newest, warning_after, breached_after)
 
 
-def cluster_rpo(cluster_id, now=None):
-    """{tenant id: Rpo} for every tenant of a cluster, in a constant number of queries."""
+def cluster_rpo(cluster_id, now=None, found=None):
+    """{tenant id: Rpo} for every tenant of a cluster, in a constant number of
+    queries; ``found`` is the cluster's ``by_tenant`` when the caller has read it."""
     thresholds = warning_thresholds(cluster_id)
     default = thresholds.get(None, DEFAULT_LOG_DELAY_THRESHOLD)
-    newest = {tenant: max(iv.end for iv in found) for tenant, found in by_tenant(cluster_id).items()}
+    found = by_tenant(cluster_id) if found is None else found
+    newest = {tenant: max(iv.end for iv in intervals) for tenant, intervals in found.items()}
     tenants = Tenant.objects.filter(cluster_id=cluster_id).values_list("pk", flat=True)
     return {t: judge(newest.get(t), thresholds.get(t, default), now) for t in tenants}

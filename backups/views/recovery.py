@@ -9,15 +9,18 @@ Everything comes from the stored intervals (backups/engine/intervals.py)
 and from the rows of the window, in a constant number of queries.
 """
 
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth.decorators import permission_required
 from django.contrib.contenttypes.models import ContentType
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -32,16 +35,25 @@ from ..forms import RestorePointForm
 from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskEvent
 from ..timerange import effective_end
 
+ROWS_PER_TENANT = 10  # the newest rows of each tenant on the cluster's page
+ROWS_PER_PAGE = 50  # a tenant's own view (?tenant=<id>) pages its rows
+FAILED_PER_GAP = 3  # failed log rounds named inside one gap
+CHAINS_SHOWN = 12  # the newest backup sets of the window; the rest are counted
+
 
 @dataclass
 class Row:
     """A line of a tenant's table: a recoverable stretch, a gap, or the part
-    not yet archived, with its explanation as (text, link or "") parts."""
+    not yet archived. Its explanation, as (text, link or "") parts, is
+    written only for the rows shown (``_explain``): a tenant may have
+    hundreds of rows in the window."""
 
     start: object
     end: object
     state: str  # "recoverable", "gap" or "archiving"
-    parts: list
+    before: object = None  # the interval a gap follows
+    after: object = None  # the interval a gap leads to, or the row's own interval
+    parts: list = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +66,17 @@ class Facts:
     cleanups: list  # cleanups of the window that deleted sets
     secondary_rounds: dict  # SecondaryLogBackupTask by id
     copies: dict  # (data task id, destination id) -> its completed SecondaryDataBackupTask
+    failed: list = field(default_factory=list)  # failed LogBackupTasks of the window, by start
+
+    def __post_init__(self):
+        self.failed = sorted((r for r in self.rounds.values() if r.status == LogBackupStatus.FAILED),
+                             key=lambda r: r.started_at)
+        self._failed_starts = [r.started_at for r in self.failed]
+
+    def failed_within(self, start, end):
+        """The failed log rounds that started inside [start, end)."""
+        first = bisect_left(self._failed_starts, start)
+        return self.failed[first:bisect_left(self._failed_starts, end)]
 
     def round_of(self, part):
         """The (secondary) log round that carries a one-destination interval."""
@@ -69,7 +92,7 @@ def _facts(cluster, since):
     tasks = {
         t.pk: t
         for t in DataBackupTask.objects.filter(backup_set__in=sets, status=DataBackupStatus.COMPLETED)
-        .select_related("backup_set", "backup_set__tenant", "tenant")
+        .select_related("backup_set")  # its tenant's name comes from the page's tenants
         .order_by("started_at", "id")
     }
     rounds = {r.pk: r for r in LogBackupTask.objects.alias(end=effective_end()).filter(cluster=cluster, end__gte=since)}  # logbk_cluster_end
@@ -170,8 +193,13 @@ def _first_gap_text(facts, until):
     return _("No backup set restores to these moments."), ""
 
 
+def _between():
+    """What separates two sentences: a space, none after Chinese full-width punctuation."""
+    return "" if (get_language() or "").startswith("zh") else " "
+
+
 def _interval_text(iv, facts):
-    return " ".join(_part_text(part, facts) for part in parts_of(iv))
+    return _between().join(_part_text(part, facts) for part in parts_of(iv))
 
 
 def _part_text(part, facts):
@@ -187,21 +215,61 @@ def _part_text(part, facts):
 
 
 def _rows(tenant_intervals, facts, since, now):
-    """The window, oldest first: recoverable stretches and the gaps between them, each explained."""
+    """The window, oldest first: recoverable stretches and the gaps between them (not yet explained)."""
     rows, cursor, previous = [], since, None
     for iv in (iv for iv in tenant_intervals if iv.end >= since):
         if iv.start > cursor:
-            why_gap = _why_it_ended(previous, facts, now) if previous else _first_gap_text(facts, iv.start)
-            rows.append(Row(cursor, iv.start, "gap", [why_gap, _why_it_starts(iv, facts)]))
-        rows.append(Row(iv.start, iv.end, "recoverable", [(_interval_text(iv, facts), "")]))
+            rows.append(Row(cursor, iv.start, "gap", before=previous, after=iv))
+        rows.append(Row(iv.start, iv.end, "recoverable", after=iv))
         cursor, previous = iv.end, iv
     if previous is None:
-        rows.append(Row(since, now, "gap", [(_("No backup set restores to any moment of this window."), "")]))
+        rows.append(Row(since, now, "gap"))
     elif cursor < now:
         live = facts.round_of(ending_part(previous))
         state = "archiving" if live and live.status in LogBackupTask.ALIVE else "gap"
-        rows.append(Row(cursor, now, state, [_why_it_ended(previous, facts, now)]))
+        rows.append(Row(cursor, now, state, before=previous))
     return rows
+
+
+def _explain(row, facts, now):
+    """A shown row's explanation: why a gap began, what failed inside it, what ended it."""
+    if row.state == "recoverable":
+        return [(_interval_text(row.after, facts), "")]
+    if row.before is None and row.after is None:
+        return [(_("No backup set restores to any moment of this window."), "")]
+    parts = [_why_it_ended(row.before, facts, now) if row.before else _first_gap_text(facts, row.after.start)]
+    if row.state == "gap":
+        parts += [(_("Log backup #%(pk)s also failed in this gap at %(time)s: %(reason)s") % {
+            "pk": r.pk, "time": stamp(r.ended_at), "reason": failure_of(r)}, reverse("backups:log_detail", args=[r.pk]))
+            for r in facts.failed_within(row.start, row.end)[:FAILED_PER_GAP]]
+    if row.after is not None:
+        parts.append(_why_it_starts(row.after, facts))
+    return parts
+
+
+def _shown(rows, facts, now, limit=None, page=None):
+    """The rows a tenant shows, newest first, explained: the newest ``limit``, or one page of them all."""
+    shown = rows[::-1][:limit] if page is None else page.object_list
+    for row in shown:
+        row.parts = _explain(row, facts, now)
+    return shown
+
+
+def _section(tenant, intervals, rpo, facts, since, now, page_number=None):
+    rows = _rows(intervals, facts, since, now)
+    page = Paginator(rows[::-1], ROWS_PER_PAGE).get_page(page_number) if page_number is not None else None
+    newest = next((iv for iv in reversed(intervals) if iv.end >= since), None)
+    return {
+        "tenant": tenant,
+        "rpo": rpo,
+        "rpo_text": readable_delay(rpo.seconds) if rpo.seconds is not None else "—",
+        "bars": _bars(intervals, since, now),
+        "newest": newest,
+        "gaps": sum(row.state == "gap" for row in rows),
+        "total": len(rows),
+        "rows": _shown(rows, facts, now, limit=ROWS_PER_TENANT, page=page),
+        "page": page,
+    }
 
 
 def _bars(tenant_intervals, since, now):
@@ -214,11 +282,11 @@ def _bars(tenant_intervals, since, now):
             continue
         x = (start - since).total_seconds() / span * 1000
         width = max((end - start).total_seconds() / span * 1000, 2)  # a point is still seen
-        bars.append({"x": round(x, 1), "width": round(width, 1), "start": start, "end": end})
+        bars.append({"x": round(x, 1), "width": round(width, 1), "title": f"{stamp(start)} – {stamp(end)}"})
     return bars
 
 
-def _chain_row(tasks, retention):
+def _chain_row(tasks, retention, names):
     """One backup set: its full and incrementals, size, and when it expires
     (or expired): the newest backup on it plus the retention of its policy."""
     backup_set = tasks[0].backup_set
@@ -226,6 +294,7 @@ def _chain_row(tasks, retention):
     expires = tasks[-1].ended_at + timedelta(days=days) if days and backup_set.expired_at is None else None
     return {
         "set": backup_set,
+        "tenant": names.get(backup_set.tenant_id),
         "tasks": tasks,
         "size": sum(t.size_bytes for t in tasks),
         "expired_at": backup_set.expired_at,
@@ -284,16 +353,11 @@ def cluster_recovery(request, pk):
     found = kept.by_tenant(cluster.pk)
     by_tenant = {t.pk: found.get(t.pk, []) for t in tenants}
     facts = _facts(cluster, since)
-    rpo = kept.cluster_rpo(cluster.pk, now)
+    rpo = kept.cluster_rpo(cluster.pk, now, found=found)
+    chosen = cleaned.get("tenant")  # a tenant's own view: all its rows, paged
     sections = [
-        {
-            "tenant": t,
-            "rpo": rpo[t.pk],
-            "rpo_text": readable_delay(rpo[t.pk].seconds) if rpo[t.pk].seconds is not None else "—",
-            "bars": _bars(by_tenant[t.pk], since, now),
-            "rows": _rows(by_tenant[t.pk], facts, since, now),
-        }
-        for t in tenants
+        _section(t, by_tenant[t.pk], rpo[t.pk], facts, since, now, page_number=request.GET.get("page", 1) if chosen else None)
+        for t in ([chosen] if chosen else tenants)
     ]
     verdict = None
     if cleaned.get("at") and cleaned.get("tenant"):
@@ -304,7 +368,12 @@ def cluster_recovery(request, pk):
     chains = {}
     for task in facts.tasks.values():
         chains.setdefault(task.backup_set_id, []).append(task)
-    chains = [_chain_row(tasks, retention) for tasks in chains.values()]
+    names = {t.pk: t.name for t in tenants}
+    chains = [tasks for tasks in chains.values() if not chosen or tasks[0].backup_set.tenant_id in (None, chosen.pk)]
+    shown = sorted((tasks for tasks in chains if tasks[-1].ended_at >= since), key=lambda tasks: tasks[0].started_at,
+                   reverse=True)[:CHAINS_SHOWN]
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "cluster": cluster,
         "form": form,
@@ -313,7 +382,11 @@ def cluster_recovery(request, pk):
         "now": now,
         "sections": sections,
         "verdict": verdict,
-        "chains": sorted(chains, key=lambda c: c["tasks"][0].started_at, reverse=True),
+        "chosen": chosen,
+        "between": _between(),
+        "query": query.urlencode(),
+        "chains": [_chain_row(tasks, retention, names) for tasks in shown],
+        "older_chains": len(chains) - len(shown),
         "tz_name": timezone.get_current_timezone_name(),
     }
     return render(request, "backups/recovery.html", context, status=200 if valid else 400)

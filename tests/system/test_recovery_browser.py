@@ -23,6 +23,7 @@ from backups.engine.outcomes import COMPLETED, failure
 from backups.engine.simulation import speed
 from backups.engine.transitions import transition
 from backups.models import DataBackupTask, LogBackupTask
+from backups.views import recovery as recovery_view
 from tests import factories as f
 from tests.browser import SCREENSHOTS, browser, build_demo_data, log_in, new_page  # noqa: F401 (fixture)
 from tests.system.test_layout import CLIPPED, LINES
@@ -81,6 +82,7 @@ def pages(estate):
     north, sales = estate["north"].pk, estate["sales"].pk
     return [
         ("recovery", f"/clusters/{north}/recovery/"),
+        ("recovery-tenant", f"/clusters/{north}/recovery/?tenant={sales}&page=2"),
         ("recovery-yes", f"/clusters/{north}/recovery/?tenant={sales}&at={local(estate['yes'])}"),
         ("recovery-no", f"/clusters/{north}/recovery/?tenant={sales}&at={local(estate['no'])}"),
         ("restore-form", f"/backups/restores/new/?source_cluster={north}&source_tenant={sales}"),
@@ -90,14 +92,17 @@ def pages(estate):
 
 # What each page must say, per language: the answers, the hint, the phase.
 EXPECTED = {
-    "en": {"recovery-yes": "can be restored to", "recovery-no": "cannot be restored to",
+    "en": {"recovery": "Show all of sales", "recovery-tenant": "Page 2 of 2", "recovery-yes": "can be restored to", "recovery-no": "cannot be restored to",
            "restore-form": "The last 7 days, newest first", "restore-detail": "sales_restored"},
-    "zh": {"recovery-yes": "可恢复到", "recovery-no": "无法恢复到",
+    "zh": {"recovery": "查看 sales 的全部记录", "recovery-tenant": "第 2 页，共 2 页", "recovery-yes": "可恢复到", "recovery-no": "无法恢复到",
            "restore-form": "最近 7 天", "restore-detail": "sales_restored"},
 }
 
 
-def test_recovery_pages_in_both_languages_at_desk_and_phone_width(browser, live_server, estate):
+def test_recovery_pages_in_both_languages_at_desk_and_phone_width(browser, live_server, estate, monkeypatch):
+    # Small caps, so that the few rows of this history show the "show all" link and a tenant's pages.
+    monkeypatch.setattr(recovery_view, "ROWS_PER_TENANT", 3)
+    monkeypatch.setattr(recovery_view, "ROWS_PER_PAGE", 3)
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems = []
     for language, suffix in LANGUAGES:

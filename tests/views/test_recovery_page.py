@@ -11,6 +11,7 @@ from django.utils import timezone
 from backups.choices import BackupMode, DataBackupStatus, LogBackupStatus
 from backups.engine.transitions import transition
 from backups.models import DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from backups.views import recovery as recovery_view
 from tests.factories import (
     make_cluster,
     make_data_task,
@@ -125,18 +126,66 @@ def test_signed_out_and_roleless_users_are_kept_out(client, client_as, estate):
     assert page(client_as(None, "nobody"), estate["cluster"]).status_code == 403
 
 
-def test_the_page_reads_a_constant_number_of_queries(client_as, estate, django_assert_num_queries):
+@pytest.mark.parametrize("view", ["page", "answer", "tenant-page-2"])
+def test_the_page_reads_a_constant_number_of_queries(client_as, estate, django_assert_num_queries, view):
     client = client_as("viewer")
+    params = {"page": {}, "answer": {"tenant": estate["tenant"].pk, "at": local(at(-3))},
+              "tenant-page-2": {"tenant": estate["tenant"].pk, "page": 2}}[view]
     page(client, estate["cluster"])  # warm the session and content types
     with CaptureQueriesContext(connection) as first:
-        page(client, estate["cluster"], tenant=estate["tenant"].pk, at=local(at(-3)))
+        page(client, estate["cluster"], **params)
     cluster = estate["cluster"]
     for n in range(6):
         make_tenant(cluster, name=f"t{n}")
         task = make_data_task(cluster, started_at=at(-6 + n * 0.5), status=DataBackupStatus.IN_PROGRESS)
         transition(DataBackupTask, task.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-5.9 + n * 0.5), progress=100)
+    make_log_task(cluster, started_at=at(-19), ended_at=at(-18), latest_point=at(-18.5), status=LogBackupStatus.FAILED)
     with django_assert_num_queries(len(first.captured_queries)):
-        page(client, cluster, tenant=estate["tenant"].pk, at=local(at(-3)))
+        page(client, cluster, **params)
+
+
+def test_each_tenant_shows_its_newest_rows_and_links_to_all(client_as, estate, monkeypatch):
+    monkeypatch.setattr(recovery_view, "ROWS_PER_TENANT", 2)
+    other = make_tenant(estate["cluster"], name="billing")
+    body = page(client_as("viewer"), estate["cluster"]).content.decode()
+    # Five rows (gap, interval, gap, interval, not yet archived): the newest two, and the way to the rest.
+    assert "The newest 2 of 5 rows." in body and "Not yet archived" in body
+    assert "stopped by ops-anna" not in body  # the older gap is only counted
+    assert "2 gaps in the window." in body and "Newest recoverable interval: " in body
+    assert f'href="?days=7&amp;tenant={estate["tenant"].pk}">Show all of sales</a>' in body
+    assert "Tenant billing" in body and f"tenant={other.pk}\">Show all" not in body  # billing has one row
+
+
+def test_a_tenants_own_view_pages_all_its_rows(client_as, estate, monkeypatch):
+    monkeypatch.setattr(recovery_view, "ROWS_PER_PAGE", 2)
+    make_tenant(estate["cluster"], name="billing")
+    client = client_as("viewer")
+    first = page(client, estate["cluster"], tenant=estate["tenant"].pk).content.decode()
+    assert "Tenant sales" in first and "Tenant billing" not in first and "All tenants of this cluster" in first
+    assert "Page 1 of 3" in first and "page=2" in first and "stopped by ops-anna" not in first
+    second = page(client, estate["cluster"], tenant=estate["tenant"].pk, page=2).content.decode()
+    assert "Page 2 of 3" in second and "stopped by ops-anna" in second and "Newer" in second and "Older" in second
+
+
+def test_the_chain_shows_the_newest_sets_of_the_window_and_counts_the_rest(client_as, estate, monkeypatch):
+    old = make_data_task(estate["cluster"], started_at=at(-24 * 9), status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, old.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-24 * 9 + 1), progress=100)
+    client = client_as("viewer")
+    body = page(client, estate["cluster"]).content.decode()
+    assert f"Full #{estate['full'].pk}</a>" in body and f"Full #{old.pk}</a>" not in body
+    assert "1 older backup set still kept is not shown." in body
+    assert f"Full #{old.pk}</a>" in page(client, estate["cluster"], days=30).content.decode()
+    monkeypatch.setattr(recovery_view, "CHAINS_SHOWN", 0)
+    assert "2 older backup sets still kept are not shown." in page(client, estate["cluster"]).content.decode()
+
+
+def test_a_round_that_failed_inside_a_gap_is_named_in_it(client_as, estate):
+    failed = make_log_task(estate["cluster"], started_at=at(-18), ended_at=at(-16), latest_point=at(-17),
+                           status=LogBackupStatus.FAILED, failure_reason="archive log lost")
+    body = page(client_as("viewer"), estate["cluster"]).content.decode()
+    url = reverse("backups:log_detail", args=[failed.pk])
+    assert (f'<a href="{url}">Log backup #{failed.pk} also failed in this gap at '
+            f'{timezone.localtime(at(-16)).strftime("%Y-%m-%d %H:%M:%S")}: archive log lost</a>') in body
 
 
 def test_the_page_speaks_chinese(client_as, estate):
@@ -145,6 +194,11 @@ def test_the_page_speaks_chinese(client_as, estate):
                       HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "可恢复时间区间" in body and "不可以：sales 无法恢复到" in body and "断档" in body
     assert f"日志备份 #{estate['first'].pk} 于" in body and "被 ops-anna 停止" in body
+    # Full-width punctuation, no stray space between the sentences.
+    assert "。最近 7 天。" in body and "。此时间范围内有 2 处断档。" in body and "被 ops-anna 停止。</a><a href=" in body and "最近的可恢复时间点：之前 <strong>" in body and "</strong>，之后 <strong>" in body
+    body = client.get(reverse("clusters:recovery", args=[estate["cluster"].pk]), {"tenant": estate["tenant"].pk, "at": local(at(-3))},
+                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "恢复将使用：" in body and "恢复将使用:" not in body
 
 
 @pytest.fixture
