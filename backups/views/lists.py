@@ -299,6 +299,8 @@ class MetricsPage:
             "running_data": list_url("backups:data_list", status="in_progress", range="all"),
             "running_restore": list_url("backups:restore_list", status="in_progress", range="all"),
             "running_cleanup": list_url("backups:cleanup_list", status="running", range="all"),
+            "drills_succeeded": list_url("backups:drill_list", status="succeeded", **week),
+            "drills_run": list_url("backups:drill_list", **week),
         }
 
     def __getattr__(self, name):
