@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Window as Over
 from django.utils import timezone
 
 from clusters.models import Cluster, Tenant
@@ -130,6 +131,7 @@ class CoreMetrics:
     rpo: Rpos
     lagging: list  # LogLag over their threshold, worst first
     running: dict  # kind: tasks running
+    longest: dict  # kind: the task running longest (None when none runs)
     drills: Drills
 
 
@@ -145,7 +147,7 @@ def core_metrics(now=None):
         failed_recent=failed_since(now - RECENT_FAILURES),
         rpo=rpos(policies, now),
         lagging=lagging_logs(now),
-        running=running(),
+        **running(),
         drills=drills_since(success.since),
     )
 
@@ -309,10 +311,21 @@ def lagging_logs(now):
 # --- Running work -------------------------------------------------------------------------------
 
 
+def _longest(tasks):
+    """How many of ``tasks`` there are and the one started first, in one
+    query (the count as a window over the rows the status index gives)."""
+    first = list(tasks.select_related("cluster").annotate(running=Over(Count("pk"))).order_by("started_at", "pk")[:1])
+    return (first[0].running, first[0]) if first else (0, None)
+
+
 def running():
-    """Data backups, restores and cleanups running now (each count reads its status index)."""
-    return {
-        "data": DataBackupTask.objects.filter(status=DataBackupStatus.IN_PROGRESS).count(),
-        "restore": RestoreTask.objects.filter(status=DataBackupStatus.IN_PROGRESS).count(),
-        "cleanup": CleanupTask.objects.filter(status=CleanupStatus.RUNNING).count(),
+    """Data backups, restores and cleanups running now, and the longest
+    running of each (its progress and estimated finish on the page): one
+    query per kind, on its status index."""
+    found = {
+        "data": _longest(DataBackupTask.objects.filter(status=DataBackupStatus.IN_PROGRESS)),
+        "restore": _longest(RestoreTask.objects.filter(status=DataBackupStatus.IN_PROGRESS)),
+        "cleanup": _longest(CleanupTask.objects.filter(status=CleanupStatus.RUNNING)),
     }
+    return {"running": {kind: n for kind, (n, _task) in found.items()},
+            "longest": {kind: task for kind, (_n, task) in found.items()}}

@@ -195,10 +195,22 @@ def test_running_work_and_their_lists(admin_client):
     f.make_restore_task(cluster)
     f.make_cleanup_task(cluster, status=CleanupStatus.RUNNING)
     f.make_cleanup_task(cluster, status=CleanupStatus.NOT_STARTED)
-    _response, m = page(admin_client)
-    assert m.running == {"data": 1, "restore": 1, "cleanup": 1}
+    longest = running_backup(f.make_cluster(), 3)
+    DataBackupTask.objects.filter(pk=longest.pk).update(progress=50, updated_at=timezone.now() - timedelta(hours=1))
+    older_restore = f.make_restore_task(cluster, started_at=timezone.now() - timedelta(hours=2), finished_bytes=2**30)
+    response, m = page(admin_client)
+    assert m.running == {"data": 2, "restore": 2, "cleanup": 1}
     for kind in ("data", "restore", "cleanup"):
         assert list_count(admin_client, m.links[f"running_{kind}"]) == m.running[kind]
+    # The longest running of each kind, with its progress and estimated finish:
+    # 50 % in the 2 hours it had when it last reported, so 4 hours in all.
+    shown = m.longest_running
+    assert shown["data"][0].pk == longest.pk and shown["data"][1] == 50
+    assert abs((shown["data"][2] - (longest.started_at + timedelta(hours=4))).total_seconds()) < 5
+    assert shown["restore"][0].pk == older_restore.pk and shown["restore"][1] == 10
+    assert shown["cleanup"][1] is None
+    body = response.content.decode()
+    assert f'href="/backups/data/{longest.pk}/">#{longest.pk}</a>' in body and "50%" in body
 
 
 def drill(status, started, minutes=20):
