@@ -70,7 +70,8 @@ KINDS = {
         Kind(TaskKind.RESTORE, RestoreTask, "restores", _("Restore tasks"), "backups:restore_list",
              "backups:restore_detail", _DATA_MOVES,
              ("source_tenant", "restore_point", "target_cluster", "new_tenant_name", "new_tenant", "phase",
-              "finished_bytes", "total_bytes", "data_task_ids", "round_ids", "requested_by")),
+              "finished_bytes", "total_bytes", "source_destination", "data_task_ids", "round_ids",
+              "secondary_data_task_ids", "secondary_round_ids", "requested_by")),
     )
 }
 LOG_KINDS = {value: kind for value, kind in KINDS.items() if kind.is_log}

@@ -15,6 +15,7 @@ from clusters.models import Cluster, Tenant
 
 from ..choices import DataBackupStatus, RestorePhase
 from ..engine import drills, outcomes, schedules
+from ..engine.restores import stored_reads
 from ..engine.transitions import record_created, transition
 from ..models import DataBackupTask, RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun, RestoreTask
 
@@ -68,8 +69,7 @@ def _past_drill(policy, interval, point, due, outcome, took):
     task = RestoreTask.objects.create(
         cluster_id=interval.cluster_id, source_tenant=interval.tenant, restore_point=point,
         target_cluster=policy.target_cluster, new_tenant_name=f"drill_{run.pk}", started_at=due,
-        total_bytes=sum(b.size_bytes for b in backups) or 1, data_task_ids=[b.pk for b in backups],
-        round_ids=[interval.round_id], sim_outcome=outcome,
+        total_bytes=sum(b.size_bytes for b in backups) or 1, **stored_reads(interval, backups), sim_outcome=outcome,
     )
     record_created(task, cause=outcomes.cause("drill_restore", pk=run.pk, policy=policy.name))
     RestoreDrillRun.objects.filter(pk=run.pk).update(restore_task=task, scratch_tenant_name=task.new_tenant_name)

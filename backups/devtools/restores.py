@@ -12,6 +12,7 @@ from clusters.models import Cluster, Tenant
 
 from ..choices import DataBackupStatus, RestorePhase
 from ..engine import dispatch, outcomes
+from ..engine.restores import stored_reads
 from ..engine.transitions import record_created, transition
 from ..models import DataBackupTask, RecoverableInterval, RestoreTask
 
@@ -69,7 +70,7 @@ def _create(interval, target, name, point, started, user):
     task = RestoreTask.objects.create(
         cluster_id=interval.cluster_id, source_tenant=interval.tenant, restore_point=point, target_cluster=target,
         new_tenant_name=name, started_at=started, total_bytes=sum(b.size_bytes for b in backups) or 1,
-        data_task_ids=[b.pk for b in backups], round_ids=[interval.round_id], requested_by=user,
+        **stored_reads(interval, backups), requested_by=user,
         sim_outcome=outcomes.COMPLETED,
     )
     record_created(task, cause=outcomes.cause("restore_requested"), actor=user)

@@ -21,7 +21,7 @@ from clusters.choices import ClusterStatus
 from clusters.models import Tenant
 
 from ..choices import DataBackupStatus, RestorePhase
-from ..models import BackupSet, DataBackupTask, RestoreTask
+from ..models import BackupSet, DataBackupTask, RestoreTask, SecondaryDataBackupTask
 from . import audit, dispatch, intervals, outcomes, simulation
 from .dispatch import RUN_RESTORE
 from .outcomes import phrase as _  # gettext that remembers what it said, for the audit trail
@@ -92,6 +92,31 @@ def used_backups(found, moment):
     return list(chain)
 
 
+def reads_from(destination, round_ids, backups):
+    """What a restore reads, by destination (an interval's: None for the
+    primary, else a secondary destination's id): the data backups always;
+    from the primary, its log archive rounds; from a secondary destination,
+    that destination, the copies of the backups there and its log copies
+    (so ``round_ids`` names log backup tasks only)."""
+    fields = {"data_task_ids": [b.pk for b in backups]}
+    if destination is None:
+        return fields | {"round_ids": list(round_ids)}
+    copies = dict(SecondaryDataBackupTask.objects.filter(
+        source__in=backups, destination_id=destination, status=DataBackupStatus.COMPLETED,
+    ).order_by("ended_at", "pk").values_list("source_id", "pk"))
+    return fields | {
+        "source_destination_id": destination,
+        "secondary_data_task_ids": [copies[b.pk] for b in backups if b.pk in copies],
+        "secondary_round_ids": list(round_ids),
+    }
+
+
+def stored_reads(row, backups):
+    """``reads_from`` for a stored interval (models.RecoverableInterval)."""
+    round_id = row.secondary_round_id if row.destination_id is not None else row.round_id
+    return reads_from(row.destination_id, [round_id] if round_id else [], backups)
+
+
 def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, *, outcome=None, cause=None):
     """Start a restore (``moment`` None: the latest point); refused with a reason otherwise.
 
@@ -114,6 +139,7 @@ def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, 
                 )
             now = timezone.now()
             task = RestoreTask.objects.create(
+                **reads_from(found.interval.destination, found.interval.round_ids, backups),
                 cluster_id=source_tenant.cluster_id,
                 source_tenant=source_tenant,
                 restore_point=moment,
@@ -121,8 +147,6 @@ def start_restore(source_tenant, moment, target_cluster, new_tenant_name, user, 
                 new_tenant_name=new_tenant_name,
                 started_at=now,
                 total_bytes=sum(b.size_bytes for b in backups) or 1,
-                data_task_ids=[b.pk for b in backups],
-                round_ids=list(found.interval.round_ids),
                 requested_by=user if user is not None and user.is_authenticated else None,
                 sim_outcome=outcome or plan_outcome(),
             )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from clusters.models import Cluster, Tenant
 
 from ..choices import DataBackupStatus, RestorePhase, TaskKind
+from .policies import StorageDestination
 from .tasks import TaskBase, list_indexes
 
 
@@ -32,9 +33,20 @@ class RestoreTask(TaskBase):
     phase = models.CharField(_("phase"), max_length=32, choices=RestorePhase.choices, default=RestorePhase.CREATE_TENANT)
     total_bytes = models.PositiveBigIntegerField(_("total (bytes)"), default=0)
     finished_bytes = models.PositiveBigIntegerField(_("finished (bytes)"), default=0)
-    # What the restore reads: the data backups (full first) and the log archive rounds.
+    # Where the restore reads: the primary destination (null) or a secondary one.
+    source_destination = models.ForeignKey(
+        StorageDestination, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("read from destination"),
+    )
+    # What the restore reads: the data backups (full first), whichever the
+    # destination; from the primary, the log archive rounds (log backup
+    # tasks); from a secondary destination, the copies of those backups there
+    # (secondary data backup tasks) and its log copies (secondary log backup
+    # tasks) instead — ``round_ids`` is then empty.
     data_task_ids = models.JSONField(_("backup sets used"), default=list)
     round_ids = models.JSONField(_("log archive rounds used"), default=list)
+    secondary_data_task_ids = models.JSONField(_("secondary data copies used"), default=list)
+    secondary_round_ids = models.JSONField(_("secondary log copies used"), default=list)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("requested by")
     )

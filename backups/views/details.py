@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from backup_console.live import render_live
@@ -18,9 +19,15 @@ from ..kinds import KINDS
 from ..models import DataBackupTask
 
 EVENTS_PER_PAGE = 100
-# Fields holding the IDs of other tasks (a restore's backups and rounds): shown
-# as links to those tasks' pages, joined the way the tasks are used.
-TASK_ID_LISTS = {"data_task_ids": ("backups:data_detail", " → "), "round_ids": ("backups:log_detail", ", ")}
+# Fields holding the IDs of other tasks (a restore's backups and rounds, and
+# from a secondary destination its copies there): shown as links to those
+# tasks' pages, joined the way the tasks are used.
+TASK_ID_LISTS = {
+    "data_task_ids": ("backups:data_detail", " → "),
+    "round_ids": ("backups:log_detail", ", "),
+    "secondary_data_task_ids": ("backups:secondary_data_detail", " → "),
+    "secondary_round_ids": ("backups:secondary_log_detail", ", "),
+}
 
 
 def _value(task, name):
@@ -28,6 +35,8 @@ def _value(task, name):
     if field.choices:
         return getattr(task, f"get_{name}_display")()
     value = getattr(task, name)
+    if name == "source_destination" and value is None:
+        return _("Primary destination")
     if value is None or value == "":
         return "—"
     if hasattr(value, "tzinfo"):

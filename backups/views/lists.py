@@ -25,6 +25,7 @@ from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
 from ..engine.metrics import core_metrics, rpo_distribution
 from ..engine.services import superseded
+from ..formats import estimated_finish
 from ..kinds import TAB_GROUPS, kind_of
 from ..models import CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from ..paging import Page, PartsQuery
@@ -299,10 +300,23 @@ class MetricsPage:
             "running_data": list_url("backups:data_list", status="in_progress", range="all"),
             "running_restore": list_url("backups:restore_list", status="in_progress", range="all"),
             "running_cleanup": list_url("backups:cleanup_list", status="running", range="all"),
+            "drills_succeeded": list_url("backups:drill_list", status="succeeded", **week),
+            "drills_run": list_url("backups:drill_list", **week),
         }
 
     def __getattr__(self, name):
         return getattr(self.m, name)
+
+    @property
+    def longest_running(self):
+        """kind: (task, progress or None, estimated finish or None) of the
+        task of that kind running longest (engine/metrics.py reads it)."""
+        out = {}
+        for kind, task in self.m.longest.items():
+            if task is not None:
+                progress = getattr(task, "progress", None)
+                out[kind] = (task, progress, estimated_finish(task, self.m.now) if progress is not None else None)
+        return out
 
     @property
     def rpo_lists(self):

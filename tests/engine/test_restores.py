@@ -7,13 +7,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from backups.choices import DataBackupStatus, RestorePhase
+from backups.choices import DataBackupStatus, LogBackupStatus, RestorePhase
 from backups.engine import restores, simulation
 from backups.engine.outcomes import failure_of
 from backups.engine.restores import advance_restore, start_restore
 from backups.engine.services import ActionRefused
 from backups.engine.transitions import transition
-from backups.models import AuditEntry, BackupSet, DataBackupTask, RestoreTask, TaskEvent
+from backups.models import AuditEntry, BackupSet, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, TaskEvent
 from clusters.models import Tenant
 from tests import factories as f
 from tests.engine.test_race import press_at_once
@@ -204,3 +204,42 @@ def test_a_restore_and_a_cleanup_racing_for_one_set_never_leave_a_restore_on_a_d
         running = RestoreTask.objects.filter(status="in_progress").exists()
         # Exactly one wins: the restore runs on a kept set, or the set is gone and the restore was refused.
         assert running != expired, (attempt, outcome, expired, running)
+
+
+# --- From a secondary destination ---------------------------------------------------------------
+
+
+@pytest.fixture
+def covered_by_a_copy(admin_user):
+    """The primary archive has a gap from -20 to -10; the secondary log copy
+    and the copy of the full go on through it (tests/engine/test_intervals.py)."""
+    source = f.make_cluster(name="prod")
+    tenant = f.make_tenant(source, name="sales")
+    copies_to = f.make_destination(name="oss-copies", kind="object", uri="oss://bucket/copies")
+    first = f.make_log_task(source, started_at=at(-30), latest_point=at(-20))
+    full = f.make_data_task(source, started_at=at(-28), status=DataBackupStatus.IN_PROGRESS, size_bytes=2**30)
+    transition(DataBackupTask, full.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-27), progress=100)
+    transition(LogBackupTask, first.pk, LogBackupStatus.STOPPING, cause="stop", now=at(-20))
+    transition(LogBackupTask, first.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(-20))
+    f.make_log_task(source, started_at=at(-10), latest_point=at(-1))
+    log_copy = f.make_secondary_log_task(first, destination=copies_to, started_at=at(-29), latest_point=at(-2))
+    data_copy = f.make_secondary_data_task(full, destination=copies_to, started_at=at(-26.5),
+                                           status=DataBackupStatus.IN_PROGRESS)
+    transition(SecondaryDataBackupTask, data_copy.pk, DataBackupStatus.COMPLETED, cause="copied", now=at(-26))
+    return {"tenant": tenant, "target": f.make_cluster(name="standby"), "user": admin_user, "destination": copies_to,
+            "first": first, "full": full, "log_copy": log_copy, "data_copy": data_copy}
+
+
+def test_a_restore_only_a_secondary_destination_covers_records_it_and_its_copies(covered_by_a_copy):
+    c = covered_by_a_copy
+    task = start_restore(c["tenant"], at(-15), c["target"], "sales_gap", c["user"], outcome="completed")
+    task.refresh_from_db()
+    assert task.source_destination == c["destination"]
+    assert task.data_task_ids == [c["full"].pk] and task.secondary_data_task_ids == [c["data_copy"].pk]
+    assert task.secondary_round_ids == [c["log_copy"].pk] and task.round_ids == []
+
+    # Where the primary reaches, the primary: its rounds, no secondary copies.
+    primary = start_restore(c["tenant"], at(-24), c["target"], "sales_primary", c["user"], outcome="completed")
+    primary.refresh_from_db()
+    assert primary.source_destination is None and primary.round_ids == [c["first"].pk]
+    assert primary.secondary_data_task_ids == [] and primary.secondary_round_ids == []

@@ -15,7 +15,7 @@ from backups.choices import CleanupStatus, DataBackupStatus, LogBackupStatus, Po
 from backups.engine import metrics
 from backups.engine.rollups import rebuild_rollups
 from backups.engine.transitions import transition
-from backups.models import DataBackupTask, RecoverableInterval
+from backups.models import DataBackupTask, RecoverableInterval, RestoreDrillRun
 from tests import factories as f
 from tests.views.test_perf import big_estate, plan_nodes, rows_read  # noqa: F401 - the fixture
 
@@ -57,6 +57,8 @@ def test_an_empty_estate_shows_zeros_and_no_rate(admin_client):
     assert len(m.success.daily) == metrics.DAYS
     assert m.failed_recent == 0 and m.lagging == [] and m.rpo.worst is None
     assert m.running == {"data": 0, "restore": 0, "cleanup": 0}
+    assert (m.drills.succeeded, m.drills.run) == (0, 0)
+    assert list_count(admin_client, m.links["drills_run"]) == 0
     body = response.content.decode()
     assert "Core metrics" in body and 'id="metrics-chart-data"' in body
 
@@ -160,6 +162,8 @@ def test_tenants_by_rpo_state_and_the_worst(admin_client, settings):
     for tenant, age in ((fresh, 30), (lagging, 1200)):
         RecoverableInterval.objects.create(cluster=cluster, tenant=tenant, start=now - timedelta(days=1),
                                            end=now - timedelta(seconds=age))
+    scratch = f.make_tenant(cluster, name="drill_7")  # a drill's scratch tenant: not counted
+    RestoreDrillRun.objects.create(policy_name="daily", due_at=now, started_at=now, scratch_tenant=scratch)
     _response, m = page(admin_client)
     assert m.rpo.counts == {"ok": 1, "warning": 1, "breached": 1}
     assert m.rpo.worst.tenant == "lost" and m.rpo.worst.rpo.seconds is None
@@ -193,10 +197,58 @@ def test_running_work_and_their_lists(admin_client):
     f.make_restore_task(cluster)
     f.make_cleanup_task(cluster, status=CleanupStatus.RUNNING)
     f.make_cleanup_task(cluster, status=CleanupStatus.NOT_STARTED)
-    _response, m = page(admin_client)
-    assert m.running == {"data": 1, "restore": 1, "cleanup": 1}
+    longest = running_backup(f.make_cluster(), 3)
+    DataBackupTask.objects.filter(pk=longest.pk).update(progress=50, updated_at=timezone.now() - timedelta(hours=1))
+    older_restore = f.make_restore_task(cluster, started_at=timezone.now() - timedelta(hours=2), finished_bytes=2**30)
+    response, m = page(admin_client)
+    assert m.running == {"data": 2, "restore": 2, "cleanup": 1}
     for kind in ("data", "restore", "cleanup"):
         assert list_count(admin_client, m.links[f"running_{kind}"]) == m.running[kind]
+    # The longest running of each kind, with its progress and estimated finish:
+    # 50 % in the 2 hours it had when it last reported, so 4 hours in all.
+    shown = m.longest_running
+    assert shown["data"][0].pk == longest.pk and shown["data"][1] == 50
+    assert abs((shown["data"][2] - (longest.started_at + timedelta(hours=4))).total_seconds()) < 5
+    assert shown["restore"][0].pk == older_restore.pk and shown["restore"][1] == 10
+    assert shown["cleanup"][1] is None
+    body = response.content.decode()
+    assert f'href="/backups/data/{longest.pk}/">#{longest.pk}</a>' in body and "50%" in body
+
+
+def drill(status, started, minutes=20):
+    """A restore drill run started at ``started`` (ended ``minutes`` later unless running)."""
+    ended = None if status == "running" else started + timedelta(minutes=minutes)
+    return RestoreDrillRun.objects.create(
+        policy_name="weekly", due_at=started, started_at=started, ended_at=ended, status=status,
+        failure_reason="check failed" if status == "failed" else "")
+
+
+def drill_figures(client):
+    _response, m = page(client)
+    lists = (list_count(client, m.links["drills_succeeded"]), list_count(client, m.links["drills_run"]))
+    return (m.drills.succeeded, m.drills.run), lists
+
+
+def test_restore_drills_this_week_all_failed(admin_client):
+    now = timezone.now()
+    for hours in (1, 30):
+        drill("failed", now - timedelta(hours=hours))
+    assert drill_figures(admin_client) == ((0, 2), (0, 2))
+
+
+def test_restore_drills_this_week_mixed_and_their_lists(admin_client):
+    now = timezone.now()
+    week_start = metrics.local_midnight(metrics.day_of(now) - timedelta(days=metrics.WEEK - 1))
+    for status, at in (("succeeded", now - timedelta(hours=2)), ("succeeded", week_start + timedelta(minutes=1)),
+                       ("failed", now - timedelta(hours=5)), ("running", now - timedelta(minutes=3))):
+        drill(status, at)
+    drill("succeeded", week_start - timedelta(hours=2))  # ended before the week: not counted, not listed
+    drill("failed", week_start - timedelta(days=3))
+    figures, lists = drill_figures(admin_client)
+    assert figures == lists == (2, 4)
+    assert page(admin_client)[1].drills.since == week_start
+    body = page(admin_client)[0].content.decode()
+    assert "Restore drills succeeded this week" in body and "4 drills run this week" in body
 
 
 def test_cluster_lists_hold_as_many_rows_as_the_figures(admin_client):
@@ -257,6 +309,7 @@ def test_the_overview_costs_a_constant_number_of_queries(admin_client, more):
         RecoverableInterval.objects.create(cluster=cluster, tenant=tenant, start=now - timedelta(days=1), round=log)
         f.make_restore_task(cluster)
         f.make_cleanup_task(cluster, status=CleanupStatus.RUNNING)
+        drill("succeeded" if n % 2 else "failed", now - timedelta(hours=n + 1))
     assert queries(admin_client) == baseline
     assert baseline <= 16
 

@@ -8,9 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backups.choices import DataBackupStatus
+from backups.engine.restores import start_restore
 from backups.engine.transitions import transition
 from backups.models import AuditEntry, DataBackupTask, RestoreTask
 from tests import factories as f
+from tests.engine.test_restores import covered_by_a_copy  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +132,18 @@ def test_a_restores_page_links_what_it_reads_and_says_its_sizes(client_as, estat
     assert '<a href="/backups/logs/7/">#7</a>' in body
     assert '192.0\xa0GB <span class="text-body-secondary">(206,158,430,208 B)</span>' in body
     assert "3.0\xa0GB" in body and "[11, 12]" not in body
+    assert "Primary destination" in body and "/backups/secondary/" not in body
+
+
+def test_a_restore_from_a_secondary_destination_says_so_and_links_the_copies(client_as, covered_by_a_copy):
+    c = covered_by_a_copy
+    task = start_restore(c["tenant"], at(-15), c["target"], "sales_gap", c["user"], outcome="completed")
+    viewer = client_as("viewer")
+    body = viewer.get(task.get_absolute_url()).content.decode()
+    assert "oss-copies" in body and "Primary destination" not in body
+    assert f'<a href="/backups/secondary/data/{c["data_copy"].pk}/">#{c["data_copy"].pk}</a>' in body
+    assert f'<a href="/backups/secondary/logs/{c["log_copy"].pk}/">#{c["log_copy"].pk}</a>' in body
+    assert f'<a href="/backups/data/{c["full"].pk}/">#{c["full"].pk}</a>' in body
+    assert not re.search(r"/backups/logs/\d+/", body)
+    zh = viewer.get(task.get_absolute_url(), headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "读取的备份目的地" in zh
