@@ -34,37 +34,50 @@ def crontab_fields(policy):
     return fields
 
 
-def sync_periodic_task(policy):
-    """Make beat's entry for ``policy`` match it; DatabaseScheduler notices at once."""
-    crontab, _created = CrontabSchedule.objects.get_or_create(**crontab_fields(policy))
-    entry = policy.periodic_task or PeriodicTask(name=f"backup-policy-{policy.pk}", task=dispatch.RUN_SCHEDULED_BACKUP)
+def _sync_entry(policy, fields, name, task, enabled):
+    """Make ``policy``'s beat entry fire ``task`` on ``fields`` (a crontab);
+    ``save()``, not ``update()``: it tells DatabaseScheduler the schedule changed."""
+    crontab, _created = CrontabSchedule.objects.get_or_create(**fields)
+    entry = policy.periodic_task or PeriodicTask(name=name, task=task)
     entry.crontab = crontab
     entry.interval = None
     entry.args = json.dumps([policy.pk])
-    entry.enabled = policy.state == PolicyState.ACTIVE
+    entry.enabled = enabled
     entry.description = str(policy)
-    entry.save()  # save(), not update(): it tells beat that the schedule changed
+    entry.save()
     if policy.periodic_task_id != entry.pk:
-        BackupPolicy.objects.filter(pk=policy.pk).update(periodic_task=entry)
+        type(policy).objects.filter(pk=policy.pk).update(periodic_task=entry)
         policy.periodic_task = entry
     return entry
 
 
-def reconcile_periodic_tasks():
-    """Give every policy changed outside these services (admin, seed data) its
-    beat entry: missing, enabled when it should not be, or older than the policy."""
-    stale = BackupPolicy.objects.select_related("periodic_task").filter(
+def _reconcile(model, enabled, sync):
+    """Sync every ``model`` row changed outside the services (admin, seed data):
+    no beat entry, an entry enabled when it should not be (``enabled``: the Q of
+    rows that should fire), or one older than the row."""
+    stale = model.objects.select_related("periodic_task").filter(
         Q(periodic_task__isnull=True)
-        | Q(state=PolicyState.ACTIVE, periodic_task__enabled=False)
-        | Q(state=PolicyState.PAUSED, periodic_task__enabled=True)
+        | (enabled & Q(periodic_task__enabled=False))
+        | (~enabled & Q(periodic_task__enabled=True))
         | Q(updated_at__gt=F("periodic_task__date_changed"))
     )
     synced = []
     for policy in stale:
         with transaction.atomic():
-            sync_periodic_task(policy)
+            sync(policy)
         synced.append(policy.pk)
     return synced
+
+
+def sync_periodic_task(policy):
+    """Make beat's entry for ``policy`` match it; DatabaseScheduler notices at once."""
+    return _sync_entry(policy, crontab_fields(policy), f"backup-policy-{policy.pk}", dispatch.RUN_SCHEDULED_BACKUP,
+                       policy.state == PolicyState.ACTIVE)
+
+
+def reconcile_periodic_tasks():
+    """Give every policy changed outside these services (admin, seed data) its beat entry."""
+    return _reconcile(BackupPolicy, Q(state=PolicyState.ACTIVE), sync_periodic_task)
 
 
 # --- Restore drill policies ---------------------------------------------------------
@@ -84,35 +97,14 @@ def drill_crontab_fields(policy):
 
 
 def sync_drill_task(policy):
-    """Make beat's entry for drill policy ``policy`` match it (``save()``: beat notices at once)."""
-    crontab, _created = CrontabSchedule.objects.get_or_create(**drill_crontab_fields(policy))
-    entry = policy.periodic_task or PeriodicTask(name=f"restore-drill-policy-{policy.pk}", task=dispatch.RUN_SCHEDULED_DRILL)
-    entry.crontab = crontab
-    entry.interval = None
-    entry.args = json.dumps([policy.pk])
-    entry.enabled = policy.enabled
-    entry.description = str(policy)
-    entry.save()
-    if policy.periodic_task_id != entry.pk:
-        RestoreDrillPolicy.objects.filter(pk=policy.pk).update(periodic_task=entry)
-        policy.periodic_task = entry
-    return entry
+    """Make beat's entry for drill policy ``policy`` match it."""
+    return _sync_entry(policy, drill_crontab_fields(policy), f"restore-drill-policy-{policy.pk}",
+                       dispatch.RUN_SCHEDULED_DRILL, policy.enabled)
 
 
 def reconcile_drill_tasks():
     """Give every drill policy changed outside the services (admin, seed data) its beat entry."""
-    stale = RestoreDrillPolicy.objects.select_related("periodic_task").filter(
-        Q(periodic_task__isnull=True)
-        | Q(enabled=True, periodic_task__enabled=False)
-        | Q(enabled=False, periodic_task__enabled=True)
-        | Q(updated_at__gt=F("periodic_task__date_changed"))
-    )
-    synced = []
-    for policy in stale:
-        with transaction.atomic():
-            sync_drill_task(policy)
-        synced.append(policy.pk)
-    return synced
+    return _reconcile(RestoreDrillPolicy, Q(enabled=True), sync_drill_task)
 
 
 # --- The schedule ahead (the calendar) ------------------------------------------------
