@@ -44,7 +44,41 @@ class CleanupStatus(ColoredChoices):
     COMPLETED = "completed", pgettext_lazy("cleanup status", "Completed")
 
 
+class AlertStatus(ColoredChoices):
+    """An alert is open while its condition holds, and resolves by itself when it clears."""
+
+    OPEN = "open", pgettext_lazy("alert status", "Open")
+    RESOLVED = "resolved", pgettext_lazy("alert status", "Resolved")
+
+
+class AlertSeverity(ColoredChoices):
+    CRITICAL = "critical", _("Critical")
+    WARNING = "warning", _("Warning")
+    INFO = "info", pgettext_lazy("alert severity", "Info")
+
+
+class AlertRule(models.TextChoices):
+    """What an alert is about (issue 14; OCP's backup alerts in shared/DOMAIN.md)."""
+
+    DATA_FAILED = "data_failed", _("Data backup failed")
+    DATA_TIMEOUT = "data_timeout", _("Data backup timed out")
+    LOG_DELAY = "log_delay", _("Log backup delay")
+    SECONDARY_LOG_DELAY = "secondary_log_delay", _("Secondary log backup delay")
+    LOG_GAP = "log_gap", _("Log backup failed or interrupted")
+    NO_DATA_BACKUP = "no_data_backup", _("No successful data backup")
+    SECONDARY_FAILED = "secondary_failed", _("Secondary backup failed")
+    RPO_BREACHED = "rpo_breached", _("RPO breached")
+    RESTORE_FAILED = "restore_failed", _("Restore failed")
+    DRILL_FAILED = "drill_failed", _("Restore drill failed")
+    STORAGE_FULL = "storage_full", _("Backup storage over threshold")
+
+
 STATUS_COLORS = {
+    "open": "danger",
+    "resolved": "success",
+    "critical": "danger",
+    "warning": "warning",
+    "info": "info",
     "in_progress": "primary",
     "running": "primary",
     "starting": "info",

@@ -1,7 +1,8 @@
 """The backup domain's models, by concern: policies (where and when), tasks
 (the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores, restore drills,
-rollups (finished tasks per day, for the overview's metrics)."""
+rollups (finished tasks per day, for the overview's metrics), alerts."""
 
+from .alerts import Alert, ClusterSilence
 from .drills import RestoreDrillPolicy, RestoreDrillRun
 from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
@@ -12,10 +13,12 @@ from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, Seco
 
 __all__ = [
     "TASK_MODELS",
+    "Alert",
     "AuditEntry",
     "BackupPolicy",
     "BackupSet",
     "CleanupTask",
+    "ClusterSilence",
     "DailyRollup",
     "DataBackupTask",
     "LogBackupTask",

@@ -15,7 +15,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, F
 from django.utils import timezone, translation
 
-from backups.models import BackupPolicy, BackupSet, DailyRollup, DataBackupTask, RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun
+from backups.models import (
+    Alert,
+    BackupPolicy,
+    BackupSet,
+    ClusterSilence,
+    DailyRollup,
+    DataBackupTask,
+    RecoverableInterval,
+    RestoreDrillPolicy,
+    RestoreDrillRun,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +72,11 @@ def drill_policy(c):
 def drill_run(c):
     policy = drill_policy(c)
     return RestoreDrillRun.objects.create(policy=policy, policy_name=policy.name, due_at=timezone.now(), started_at=timezone.now())
+
+
+def open_alert(c):
+    return Alert.objects.create(rule="data_failed", severity="critical", subject=f"cluster:{c.pk}", cluster=c,
+                                started_at=timezone.now())
 
 
 # constraint name -> cluster -> the refused write (a no-argument callable), after
@@ -127,6 +142,11 @@ VIOLATIONS = {
     "interval_round_of_its_destination": lambda c: update(
         RecoverableInterval.objects.create(cluster=c, tenant=f.make_tenant(c), start=timezone.now(), end=timezone.now()),
         destination=f.make_destination(), round=f.make_log_task(c)),
+    # Alerts: one open alert per rule and subject; an end exactly when resolved.
+    "alert_one_open_per_subject": lambda c: clone(open_alert(c)),
+    "alert_resolved_has_end": lambda c: update(open_alert(c), status="resolved"),
+    "silence_ends_after_start": lambda c: lambda: ClusterSilence.objects.create(
+        cluster=c, starts_at=timezone.now(), ends_at=timezone.now() - timedelta(minutes=1)),
     # Clusters.
     "tenant_name_unique_in_cluster": lambda c: clone(f.make_tenant(c, name="sales")),
     "host_ip_port_unique": lambda c: clone(f.make_host(c, ip="10.9.9.9", port=2881), cluster_id=f.make_cluster().pk),
