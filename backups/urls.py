@@ -29,6 +29,7 @@ urlpatterns = [
     path("instant/", actions.instant_backup, name="instant_backup"),
     path("policies/", policies.policy_list, name="policy_list"),
     path("policies/new/", policies.policy_create, name="policy_create"),
+    path("policies/<int:pk>/", policies.policy_detail, name="policy_detail"),
     path("policies/<int:pk>/edit/", policies.policy_edit, name="policy_edit"),
     path("policies/<int:pk>/pause/", policies.policy_pause, name="policy_pause"),
     path("policies/<int:pk>/resume/", policies.policy_resume, name="policy_resume"),
