@@ -7,6 +7,7 @@ app_name = "backups"
 urlpatterns = [
     # The overview: core metrics and charts over its first tab, data backup tasks.
     path("", lists.OverviewView.as_view(), name="overview"),
+    path("metrics/", lists.overview_metrics, name="overview_metrics"),
     path("data/", lists.DataBackupTaskListView.as_view(), name="data_list"),
     path("logs/", lists.LogBackupTaskListView.as_view(), name="log_list"),
     path("cleanups/", lists.CleanupTaskListView.as_view(), name="cleanup_list"),
