@@ -73,6 +73,7 @@ def test_the_cleanup_preview_on_the_policy_and_cluster_pages(browser, live_serve
                 if name == "cluster":  # the preview itself, not the whole page
                     preview.screenshot(path=str(folder / f"cleanup-preview-{name}-{suffix}-{width}.png"))
                 else:
+                    page.evaluate("window.scrollTo(0, 0)")  # the sticky bar at the top, not mid-page
                     page.screenshot(path=str(folder / f"cleanup-preview-{name}-{suffix}-{width}.png"), full_page=True)
         assert elsewhere == [], elsewhere
         assert page.problems == [], page.problems

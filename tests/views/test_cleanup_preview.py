@@ -56,7 +56,9 @@ def preview_ids(body):
 
 
 def tenant_row(body, tenant):
-    return re.search(rf'<tr data-tenant-id="{tenant.pk}".*?</tr>', body, re.S).group(0)
+    """The tenant's row of the preview, its markup and then its text (spaces collapsed)."""
+    row = re.search(rf'<tr data-tenant-id="{tenant.pk}".*?</tr>', body, re.S).group(0)
+    return row + " | " + " ".join(re.sub(r"<[^>]+>", " ", row).split())
 
 
 @pytest.mark.parametrize("page", ["policy", "cluster"])
