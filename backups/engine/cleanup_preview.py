@@ -66,6 +66,8 @@ class Preview:
     at: datetime | None
     sets: list = field(default_factory=list)
     tenants: list = field(default_factory=list)
+    # Sets past the window it keeps because a running restore reads them.
+    spared: int = 0
 
     @property
     def total_bytes(self):
@@ -109,7 +111,8 @@ def preview(cluster_id, policies, now=None):
     dues = next_cleanups(policies, now)
     if not dues:
         return Preview(None)
-    doomed = sorted({pk for pks in retention.doomed_sets(dues).values() for pk in pks})
+    found, spared = retention.selection(dues)
+    doomed = sorted({pk for pks in found.values() for pk in pks})
     sets = []
     if doomed:
         completed = Q(data_tasks__status=DataBackupStatus.COMPLETED)
@@ -135,7 +138,7 @@ def preview(cluster_id, policies, now=None):
     before = _earliest(intervals.compute(cluster_id, tenant_ids))
     after = _earliest(intervals.compute(cluster_id, tenant_ids, excluding=doomed)) if doomed else before
     shrinks = [Shrink(t.pk, t.name, before.get(t.pk), after.get(t.pk)) for t in tenants]
-    return Preview(max(d.moment for d in dues), sets, shrinks)
+    return Preview(max(d.moment for d in dues), sets, shrinks, len(spared))
 
 
 def for_policy(policy, now=None):

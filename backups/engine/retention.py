@@ -100,9 +100,10 @@ def sets_read_by_running_restores():
     return set(DataBackupTask.objects.filter(pk__in=task_ids).values_list("backup_set_id", flat=True))
 
 
-def doomed_sets(dues, *, lock=False):
-    """{policy id: [set id]}: what a cleanup of each due deletes — its
-    expirable sets but those a running restore reads.
+def selection(dues, *, lock=False):
+    """({policy id: [set id]} a cleanup of each due deletes, {set id} it
+    spares because a running restore reads them): its expirable sets but
+    those a running restore reads.
 
     The cleanup passes ``lock``: it locks the sets before it looks for
     running restores, and a restore starting meanwhile locks the same rows
@@ -113,10 +114,16 @@ def doomed_sets(dues, *, lock=False):
     found = expirable(dues)
     candidates = {pk for pks in found.values() for pk in pks}
     if not candidates:
-        return found
+        return found, set()
     if lock:
         candidates = set(
             BackupSet.objects.select_for_update().filter(pk__in=candidates, expired_at__isnull=True).values_list("pk", flat=True)
         )
     kept = sets_read_by_running_restores()
-    return {policy: [pk for pk in pks if pk in candidates and pk not in kept] for policy, pks in found.items()}
+    doomed = {policy: [pk for pk in pks if pk in candidates and pk not in kept] for policy, pks in found.items()}
+    return doomed, candidates & kept
+
+
+def doomed_sets(dues, *, lock=False):
+    """{policy id: [set id]}: what a cleanup of each due deletes (``selection``)."""
+    return selection(dues, lock=lock)[0]

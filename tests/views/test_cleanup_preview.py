@@ -66,6 +66,7 @@ def test_it_shows_the_sets_past_the_window_with_sizes_and_total(admin_client, es
     url = f"/backups/policies/{estate['policy'].pk}/" if page == "policy" else f"/clusters/{estate['cluster'].pk}/"
     body = admin_client.get(url).content.decode()
     assert preview_ids(body) == {estate["oldest"].pk, estate["old"].pk}
+    assert "data-cleanup-spared" not in body
     # 3 GiB full + a 768 MiB incremental, and 2 GiB: 5.75 GiB in all.
     assert "It will delete 2 backup sets, 5.8\xa0GB in all." in body
     assert re.search(r'data-cleanup-total>5.8\xa0GB<', body)
@@ -108,6 +109,7 @@ def test_a_set_a_running_restore_reads_is_not_in_the_preview(admin_client, estat
     body = admin_client.get(f"/clusters/{estate['cluster'].pk}/").content.decode()
     assert preview_ids(body) == {estate["oldest"].pk}
     assert "It will delete 1 backup set, 3.8\xa0GB in all." in body
+    assert "1 backup set past the window is kept: a running restore reads it." in body
     # The kept 20-day set is now the tenants' earliest.
     row = tenant_row(body, estate["sales"])
     assert timezone.localtime(estate["old_full"].ended_at).strftime("%Y-%m-%d %H:%M:%S") in row
