@@ -7,6 +7,7 @@ app_name = "backups"
 urlpatterns = [
     # The overview: core metrics and charts over its first tab, data backup tasks.
     path("", lists.OverviewView.as_view(), name="overview"),
+    path("metrics/", lists.overview_metrics, name="overview_metrics"),
     path("data/", lists.DataBackupTaskListView.as_view(), name="data_list"),
     path("logs/", lists.LogBackupTaskListView.as_view(), name="log_list"),
     path("cleanups/", lists.CleanupTaskListView.as_view(), name="cleanup_list"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("instant/", actions.instant_backup, name="instant_backup"),
     path("policies/", policies.policy_list, name="policy_list"),
     path("policies/new/", policies.policy_create, name="policy_create"),
+    path("policies/<int:pk>/", policies.policy_detail, name="policy_detail"),
     path("policies/<int:pk>/edit/", policies.policy_edit, name="policy_edit"),
     path("policies/<int:pk>/pause/", policies.policy_pause, name="policy_pause"),
     path("policies/<int:pk>/resume/", policies.policy_resume, name="policy_resume"),

@@ -13,6 +13,7 @@ from backup_console.export import TableExportMixin
 from backup_console.lists import BoundedTableMixin, list_url
 from backup_console.live import render_live
 from backups.choices import DataBackupStatus, PolicyState
+from backups.engine import cleanup_preview
 from backups.engine.outcomes import failure_of
 from backups.formats import log_delay as log_delay_of
 from backups.kinds import KINDS
@@ -83,4 +84,5 @@ def cluster_detail(request, pk):
         "failures": recent_failures(cluster),
         "list_links": [(kind.list_label, list_url(kind.list_view, cluster=cluster.pk)) for kind in KINDS.values()],
         "tz_name": timezone.get_current_timezone_name(),
+        "preview": None if request.htmx else cleanup_preview.for_cluster(cluster),
     })

@@ -57,10 +57,13 @@ def needs_refresh(kind, to):
     return to in REFRESH_AFTER.get(kind, ())
 
 
-def sets_and_rounds(cluster_id):
+def sets_and_rounds(cluster_id, excluding=()):
     """The cluster's usable inputs: completed backups of unexpired sets, their
-    completed secondary copies, and the (secondary log) rounds that reach them."""
+    completed secondary copies, and the (secondary log) rounds that reach them;
+    without the sets ``excluding`` names (what a cleanup would delete)."""
     live_sets = BackupSet.objects.filter(cluster_id=cluster_id, expired_at__isnull=True)  # backupset_cluster_expiry
+    if excluding:
+        live_sets = live_sets.exclude(pk__in=list(excluding))
     tasks = list(
         DataBackupTask.objects.filter(backup_set__in=live_sets, status=DataBackupStatus.COMPLETED)
         .order_by("started_at", "id")
@@ -113,10 +116,12 @@ def _points(tasks, copied=None):
     return points
 
 
-def compute(cluster_id, tenant_ids):
+def compute(cluster_id, tenant_ids, excluding=()):
     """{tenant id: [recovery.Interval]} from the cluster's current sets and
-    rounds: each destination's intervals (tagged with it), not their union."""
-    tasks, rounds, copies, secondary_rounds = sets_and_rounds(cluster_id)
+    rounds: each destination's intervals (tagged with it), not their union.
+    ``excluding``: set ids to leave out, as if a cleanup had deleted them
+    (the cleanup preview, engine/cleanup_preview.py)."""
+    tasks, rounds, copies, secondary_rounds = sets_and_rounds(cluster_id, excluding)
     copied = {}
     for c in copies:
         copied.setdefault(c["destination_id"], set()).add(c["source_id"])

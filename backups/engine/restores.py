@@ -22,7 +22,7 @@ from clusters.models import Tenant
 
 from ..choices import DataBackupStatus, RestorePhase
 from ..models import BackupSet, DataBackupTask, RestoreTask, SecondaryDataBackupTask
-from . import audit, dispatch, intervals, outcomes, simulation
+from . import audit, dispatch, intervals, outcomes, retention, simulation
 from .dispatch import RUN_RESTORE
 from .outcomes import phrase as _  # gettext that remembers what it said, for the audit trail
 from .services import ActionRefused, _require_broker, refusal_from
@@ -248,5 +248,5 @@ def _advance(task, now):
     return max(0.05, min(STEP_SECONDS, (total - elapsed) / speed()))
 
 
-needed_sets = simulation.sets_read_by_running_restores
+needed_sets = retention.sets_read_by_running_restores
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models import DateTimeField, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -28,9 +28,10 @@ from clusters.models import Cluster
 
 from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
-from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
-from . import dispatch, outcomes
+from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from . import dispatch, outcomes, retention
 from .outcomes import COMPLETED, DATA_FAILURES
+from .retention import expirable_sets, sets_read_by_running_restores  # noqa: F401 - their old home
 from .transitions import IllegalTransition, record_created, transition
 
 log = logging.getLogger(__name__)
@@ -458,49 +459,6 @@ def schedule_cleanups(now=None):
     return created
 
 
-def expirable_sets(policy, now):
-    """Backup sets past the recovery window that nothing kept depends on.
-
-    Walking from the newest set back, the first set whose full backup
-    completed before the window began is the anchor of the window: it and
-    every newer set stay.  Older sets go, provided their newest task is also
-    older than the window and none is still running.  An incremental lives in
-    its full's set and sets go whole, so no kept incremental loses its full.
-    """
-    cutoff = now - timedelta(days=policy.retention_days)
-    sets = (
-        BackupSet.objects.filter(cluster_id=policy.cluster_id, tenant_id=policy.tenant_id, expired_at__isnull=True)
-        .annotate(
-            newest=Max(Coalesce("data_tasks__ended_at", "data_tasks__started_at")),
-            running=Count("data_tasks", filter=Q(data_tasks__status=DataBackupStatus.IN_PROGRESS)),
-            anchored=Count(
-                "data_tasks",
-                filter=Q(
-                    data_tasks__mode=BackupMode.FULL,
-                    data_tasks__status=DataBackupStatus.COMPLETED,
-                    data_tasks__ended_at__lte=cutoff,
-                ),
-            ),
-        )
-        .order_by("-created_at", "-number")
-    )
-    expirable, anchor_seen = [], False
-    for backup_set in sets:
-        if anchor_seen and not backup_set.running and (backup_set.newest is None or backup_set.newest < cutoff):
-            expirable.append(backup_set.pk)
-        if backup_set.anchored:
-            anchor_seen = True
-    return expirable
-
-
-def sets_read_by_running_restores():
-    """IDs of the backup sets that running restores read: cleanup keeps them."""
-    task_ids = set()
-    for used in RestoreTask.objects.filter(status=DataBackupStatus.IN_PROGRESS).values_list("data_task_ids", flat=True):
-        task_ids.update(used)
-    return set(DataBackupTask.objects.filter(pk__in=task_ids).values_list("backup_set_id", flat=True))
-
-
 def cleanup_times(cleanup):
     """When a cleanup starts running and when it ends: it waits
     CLEANUP_WAIT_SECONDS after it was scheduled (its start time), then deletes
@@ -555,16 +513,10 @@ def _run_cleanup(cleanup, now, ends_at):
             transition(CleanupTask, pk, CleanupStatus.FAILED, cause=reason, failure_reason=reason, now=now)
             return None
         policy = cleanup.policy
-        policy.retention_days = cleanup.retention_days
         with transaction.atomic():
-            doomed = expirable_sets(policy, now)
-            # Lock the doomed sets, then spare those a running restore reads.
-            # A restore starting meanwhile locks the same rows before it
-            # counts on them (engine/restores.py), so one of the two waits
-            # for the other and sees what it did: never a deleted set under
-            # a running restore.
-            locked = set(BackupSet.objects.select_for_update().filter(pk__in=doomed, expired_at__isnull=True).values_list("pk", flat=True))
-            deleted = BackupSet.objects.filter(pk__in=locked - sets_read_by_running_restores()).update(expired_at=now)
+            # The same selection the cleanup preview shows (engine/retention.py).
+            doomed = retention.doomed_sets([retention.Due.of(policy, now, cleanup.retention_days)], lock=True)[policy.pk]
+            deleted = BackupSet.objects.filter(pk__in=doomed).update(expired_at=now)
             transition(
                 CleanupTask, pk, CleanupStatus.COMPLETED, expect=[CleanupStatus.RUNNING],
                 cause=outcomes.cause("cleanup_finished", count=deleted), deleted_sets=deleted, now=now,

@@ -9,13 +9,14 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def live_region(context):
-    """Poll the page's own address (its filters, sort and page) every
+def live_region(context, url=None):
+    """Poll the page's own address (its filters, sort and page), or ``url``
+    (a region served apart, such as the overview's core metrics), every
     LIVE_REFRESH_SECONDS and swap the answer in as this element's content."""
     seconds = settings.LIVE_REFRESH_SECONDS
     if not seconds:
         return ""
     return format_html(
         ' data-live data-hx-get="{}" data-hx-trigger="every {}s" data-hx-swap="innerHTML"',
-        context["request"].get_full_path(), seconds,
+        url or context["request"].get_full_path(), seconds,
     )

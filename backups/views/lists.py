@@ -6,6 +6,7 @@ read by ``backups.paging`` and the query string is checked by
 ``backup_console.lists``.
 """
 
+from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect, QueryDict
@@ -14,12 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+from django.views.decorators.http import require_http_methods
 from django_filters.views import FilterView
 from django_tables2.utils import OrderBy
 
 from backup_console.export import CHUNK_SIZE, ExportMixin
 from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, list_url, options_html, query_with
-from backup_console.live import LiveRegionMixin
+from backup_console.live import LiveRegionMixin, render_live
 
 from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
@@ -283,6 +285,16 @@ class OverviewView(DataBackupTaskListView):
         if not self.request.htmx:
             context["metrics"] = MetricsPage(core_metrics())
         return context
+
+
+@require_http_methods(["GET", "HEAD"])
+@permission_required("backups.view_databackuptask", raise_exception=True)
+def overview_metrics(request):
+    """The core metrics' live region alone: what the overview's figures poll
+    (htmx, LIVE_REFRESH_SECONDS; paused like the lists' rows, console.js).
+    The charts under them are drawn once with the page and not refreshed."""
+    return render_live(request, "backups/includes/core_metrics.html", "live-metrics",
+                       {"metrics": MetricsPage(core_metrics())})
 
 
 class MetricsPage:

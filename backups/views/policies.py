@@ -1,4 +1,5 @@
-"""Backup policies (OV-1): the list, the create and edit form, pause and resume.
+"""Backup policies (OV-1): the list, each policy's page (with its cleanup
+preview), the create and edit form, pause and resume.
 
 Saving goes through ``engine.services.save_policy`` (one transaction: the
 policy, its beat entry, its log backup and the audit row); pause and resume
@@ -9,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -17,7 +19,7 @@ from backup_console.export import CHUNK_SIZE, FORMATS, ListExport, export_format
 from backup_console.lists import COUNT_CAP
 
 from ..choices import BackupMode, PolicyState, ScheduleKind
-from ..engine import audit, services, simulation
+from ..engine import audit, cleanup_preview, services, simulation
 from ..forms import BackupPolicyForm
 from ..models import BackupPolicy
 from ..tables import BackupPolicyTable
@@ -39,6 +41,20 @@ def policy_list(request):
         return ListExport(BackupPolicyTable([]), records).response(fmt)
     policies = [_shown(policy) for policy in policies]
     return render(request, "backups/policy_list.html", {"policies": policies, "count_cap": COUNT_CAP})
+
+
+@require_http_methods(["GET", "HEAD"])
+@permission_required("backups.view_backuppolicy", raise_exception=True)
+def policy_detail(request, pk):
+    """A policy and what its next cleanup will delete (engine/cleanup_preview.py)."""
+    policy = get_object_or_404(
+        BackupPolicy.objects.select_related("cluster", "tenant", "destination", "secondary_destination"), pk=pk
+    )
+    return render(request, "backups/policy_detail.html", {
+        "policy": _shown(policy),
+        "preview": cleanup_preview.for_policy(policy),
+        "tz_name": timezone.get_current_timezone_name(),
+    })
 
 
 def _shown(policy):

@@ -91,7 +91,8 @@
   // Live regions (data-live: htmx polls the page's own address and swaps in
   // the fragment, backup_console/live.py).  A refresh waits while it could
   // take something from the operator: a dialog is open, a row is expanded,
-  // a field has focus (being typed into), keyboard focus or a text selection
+  // a field has focus (being typed into), the tab is hidden, a list under a
+  // figure (<details>) is open, keyboard focus or a text selection
   // is inside the region, or a field inside it was edited.  Fields outside the region
   // (the filter bar, half a custom range) are never replaced.
   var FIELDS = "input, select, textarea, [contenteditable]";
@@ -107,8 +108,9 @@
   }
 
   function livePaused(region) {
+    if (document.hidden) return true;  // nobody is looking: the next tick after the tab returns refreshes
     if (document.body.classList.contains("modal-open") || document.querySelector(".modal.show")) return true;
-    if (region.querySelector(".collapse.show, .collapsing")) return true;
+    if (region.querySelector(".collapse.show, .collapsing, details[open]")) return true;
     // A field in focus anywhere; inside the region, keyboard focus only (a
     // button a dialog handed focus back to after a click holds nothing).
     var active = document.activeElement;

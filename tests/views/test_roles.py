@@ -124,6 +124,7 @@ VIEW_PERMISSION_PAGES = [
     ("backups:cleanup_detail", "cleanup"), ("backups:secondary_data_detail", "secondary_data"),
     ("backups:secondary_log_detail", "secondary_log"), ("backups:restore_list", None), ("backups:restore_detail", "restore"),
     ("clusters:recovery", "cluster"), ("backups:drill_list", None), ("backups:calendar", None),
+    ("backups:policy_detail", "policy"), ("backups:overview_metrics", None),
 ]
 
 
