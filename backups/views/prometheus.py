@@ -124,7 +124,8 @@ class ConsoleCollector(Collector):
             "The log-delay alert threshold of each live log backup (its policy's, or the default).",
             labels=["cluster", "tenant"])
         live = (LogBackupTask.objects.filter(status__in=LogBackupTask.ALIVE, latest_point__isnull=False)
-                .select_related("cluster", "tenant", "policy").order_by("cluster__name", "pk"))
+                .select_related("cluster", "tenant", "policy").order_by("cluster__name", "pk")
+                .only("latest_point", "cluster__name", "tenant__name", "policy__log_delay_threshold_seconds"))
         for task in live:
             labels = [task.cluster.name, task.tenant.name if task.tenant else ""]
             delay.add_metric(labels, delay_seconds(task, now))
