@@ -12,12 +12,13 @@ the one on the page —
   and ``formats.delay_threshold``, the log list's and the overview's rule;
 - a cluster's last successful data backup, whether it is backed up and
   whether it has an active policy: ``engine.metrics.protection``, the
-  overview's "backed-up clusters";
+  overview's "backed-up clusters"; a tenant's last success is its own
+  newest or its cluster's (a cluster-level backup covers every tenant);
 - open alerts by severity, per cluster and per tenant;
 - tasks finished by kind and outcome (counters): the daily rollups summed
   over their days, never a scan of the task tables.
 
-A scrape is a constant number of queries (7) whatever the history and the
+A scrape is a constant number of queries (8) whatever the history and the
 number of clusters (``tests/views/test_prometheus.py``).
 
 The endpoint needs no session: it answers a request that carries
@@ -31,7 +32,7 @@ import math
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -40,11 +41,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from ..choices import AlertSeverity, AlertStatus, PolicyState
+from clusters.models import Tenant
+
+from ..choices import AlertSeverity, AlertStatus, DataBackupStatus, PolicyState
 from ..engine import metrics
 from ..engine.rollups import BYTES
 from ..formats import delay_seconds, delay_threshold
-from ..models import Alert, BackupPolicy, DailyRollup, LogBackupTask
+from ..models import Alert, BackupPolicy, DailyRollup, DataBackupTask, LogBackupTask, RestoreDrillRun
+from ..timerange import effective_end
 
 PREFIX = "backup_console"
 SEVERITIES = [value for value, _label in AlertSeverity.choices]
@@ -92,6 +96,26 @@ class ConsoleCollector(Collector):
             backed_up.add_metric([name], int(item.backed_up))
             policy.add_metric([name], int(item.cluster.pk in active))
         yield from (last, backed_up, policy)
+        yield self.tenants_last_success()
+
+    def tenants_last_success(self):
+        """Each tenant's newest successful data backup: its own or its
+        cluster's (a cluster-level backup covers every tenant), one probe of
+        the cluster's end-time index per tenant, as the overview's clusters."""
+        newest = (DataBackupTask.objects.filter(cluster=OuterRef("cluster_id"), status=DataBackupStatus.COMPLETED)
+                  .filter(Q(tenant__isnull=True) | Q(tenant=OuterRef("pk")))
+                  .alias(effective_end=effective_end()).order_by("-effective_end", "-id").values("ended_at")[:1])
+        scratch = RestoreDrillRun.objects.filter(scratch_tenant__isnull=False).values("scratch_tenant")
+        tenants = (Tenant.objects.exclude(pk__in=scratch).order_by("cluster__name", "name")
+                   .annotate(last=Subquery(newest)).values_list("cluster__name", "name", "last"))
+        last = GaugeMetricFamily(
+            f"{PREFIX}_tenant_last_data_backup_success_timestamp_seconds",
+            "When the newest successful data backup of the tenant or of its whole cluster ended (unix seconds).",
+            labels=["cluster", "tenant"])
+        for cluster, tenant, moment in tenants:
+            if moment is not None:
+                last.add_metric([cluster, tenant], moment.timestamp())
+        return last
 
     def rpo(self, rpos):
         tenant = GaugeMetricFamily(

@@ -204,6 +204,23 @@ def test_last_success_and_protection_equal_the_overview(admin_client, token):
     assert [value(found, "cluster_backup_policy_active", cluster=n) for n in ("ok", "paused", "never")] == [1, 0, 0]
 
 
+def test_a_tenants_last_success_is_its_own_or_its_clusters(admin_client, token):
+    now = timezone.now()
+    cluster = f.make_cluster(name="multi")
+    own, other = f.make_tenant(cluster, name="own"), f.make_tenant(cluster, name="other")
+    whole = f.make_data_task(cluster, started_at=now - timedelta(days=2), ended_at=now - timedelta(days=2) + timedelta(minutes=9))
+    mine = f.make_data_task(cluster, tenant=own, backup_method="logical", started_at=now - timedelta(hours=5),
+                            ended_at=now - timedelta(hours=4))
+    f.make_data_task(cluster, tenant=other, status=DataBackupStatus.FAILED, started_at=now - timedelta(hours=1))
+    f.make_data_task(f.make_cluster(), started_at=now - timedelta(hours=2))  # another cluster's: not theirs
+    f.make_tenant(f.make_cluster(name="bare"), name="none")
+    found = samples(admin_client)
+    name = "tenant_last_data_backup_success_timestamp_seconds"
+    assert value(found, name, cluster="multi", tenant="own") == pytest.approx(mine.ended_at.timestamp())
+    assert value(found, name, cluster="multi", tenant="other") == pytest.approx(whole.ended_at.timestamp())
+    assert (P + name, frozenset({("cluster", "bare"), ("tenant", "none")})) not in found
+
+
 def test_every_family_is_typed_and_documented(admin_client, token):
     f.make_cluster()
     text = scrape(admin_client).content.decode()
@@ -216,7 +233,7 @@ def test_every_family_is_typed_and_documented(admin_client, token):
 # --- A constant number of queries ----------------------------------------------------------------
 
 
-QUERIES = 7
+QUERIES = 8
 
 
 def estate(n):
