@@ -369,6 +369,11 @@ SIM_STALE_SECONDS = float(os.environ.get("SIM_STALE_SECONDS", "60"))  # no heart
 # (or when nothing can be restored at all).
 RPO_BREACHED_MINUTES = env_int("RPO_BREACHED_MINUTES", 60, unit="minutes")
 
+# --- Prometheus (backups/views/prometheus.py) --------------------------------
+# /metrics answers only a scrape that sends this bearer token; unset (the
+# default) turns the endpoint off (404).  Never logged.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # --- System beat entries ------------------------------------------------------
 # DatabaseScheduler copies these into django-celery-beat's tables when beat
 # starts; each policy's own entry is made there by backups/engine/schedules.py.

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from backups.views.prometheus import metrics_view
+
 from .accounts import ConsoleLoginView, ConsoleLogoutView, FaviconView, set_language_anyone
 from .views import frame_not_allowed
 
@@ -14,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("backups/", include("backups.urls")),
     path("clusters/", include("clusters.urls")),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 # Error pages in the console's frame (backup_console/views.py); Django has no

@@ -32,14 +32,27 @@ def readable_delay(seconds):
     return gettext("%(s)d s") % {"s": s}
 
 
+def delay_seconds(task, now):
+    """A log backup's delay in seconds: now minus its latest archived point
+    (None before the first)."""
+    if task.latest_point is None:
+        return None
+    return (now - task.latest_point).total_seconds()
+
+
+def delay_threshold(task):
+    """The delay over which a log backup alarms: its policy's threshold, or the default."""
+    return task.policy.log_delay_threshold_seconds if task.policy else DEFAULT_LOG_DELAY_THRESHOLD
+
+
 def log_delay(task, now):
     """A log backup's delay (now minus its latest archived point), readable,
     and whether it is over its policy's alert threshold; None before the
     first point.  A stopped backup lags by design and is never flagged."""
-    if task.latest_point is None:
+    seconds = delay_seconds(task, now)
+    if seconds is None:
         return None
-    seconds = (now - task.latest_point).total_seconds()
-    threshold = task.policy.log_delay_threshold_seconds if task.policy else DEFAULT_LOG_DELAY_THRESHOLD
+    threshold = delay_threshold(task)
     return {
         "text": readable_delay(seconds),
         "over": seconds > threshold and task.status != "stopped",

@@ -33,7 +33,7 @@ from django.utils import timezone
 from clusters.models import Cluster, Tenant
 
 from ..choices import CleanupStatus, DataBackupStatus, DrillStatus, PolicyState, ScheduleKind, TaskKind
-from ..formats import DEFAULT_LOG_DELAY_THRESHOLD
+from ..formats import DEFAULT_LOG_DELAY_THRESHOLD, delay_seconds, delay_threshold
 from ..models import (
     BackupPolicy,
     CleanupTask,
@@ -319,8 +319,7 @@ def lagging_logs(now):
             .select_related("cluster", "policy"))
     out = []
     for task in live:
-        threshold = task.policy.log_delay_threshold_seconds if task.policy else DEFAULT_LOG_DELAY_THRESHOLD
-        seconds = (now - task.latest_point).total_seconds()
+        threshold, seconds = delay_threshold(task), delay_seconds(task, now)
         if seconds > threshold:
             out.append(LogLag(task, seconds, threshold))
     out.sort(key=lambda lag: -lag.seconds)
