@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("backups/", include("backups.urls")),
     path("clusters/", include("clusters.urls")),
+    path("alerts/", include("backups.alert_urls")),
 ]
 
 # Error pages in the console's frame (backup_console/views.py); Django has no
