@@ -582,6 +582,9 @@ def measure(rule, value):
     return f"{value:g}"
 
 
+DESTINATION_LABEL = _("Storage destination")
+
+
 def subject_link(alert):
     """(text, url or None) of what an alert is about, when that is more than
     its cluster or tenant: a task (its page), a storage destination."""
@@ -589,7 +592,7 @@ def subject_link(alert):
     if kind in KINDS and key.isdecimal():
         return f"{capfirst(KINDS[kind].label)} #{key}", reverse(KINDS[kind].detail_view, args=[int(key)])
     if kind == "destination":
-        return f"{_('Storage destination')} #{key}", None
+        return f"{DESTINATION_LABEL} #{key}", None
     return "", None
 
 
@@ -639,15 +642,16 @@ class AlertTable(TaskTable):
 
     describe = None
 
-    id = Cell(_("ID"), '<a href="{{ task.detail_url }}" class="font-monospace">{{ task.pk }}</a>')
+    id = Cell(_("ID"), '<a href="{{ task.detail_url }}" class="font-monospace">{{ task.pk }}</a>', narrow=False)
     severity = Cell(
         _("Severity"),
         '<a class="badge rounded-pill status-badge text-bg-{{ task.severity_color }}" href="{{ task.severity_url }}" '
         'title="{{ texts.only_severity }}">{{ task.severity_label }}</a>',
         texts={"only_severity": _("Show only this severity")}, export=lambda alert, table: alert.get_severity_display(),
     )
-    rule = Cell(_("Rule"), '<a href="{{ task.detail_url }}" class="fw-semibold">{{ task.rule_label }}</a>'
-                '{% if task.text %}<div class="small text-body-secondary alert-text">{{ task.text }}</div>{% endif %}',
+    # The rule names the alert; its text (``describe``) is the export's "Text" and
+    # the alert's page: in a row, subject and value columns say the same.
+    rule = Cell(_("Rule"), '<a href="{{ task.detail_url }}" class="fw-semibold" title="{{ task.text }}">{{ task.rule_label }}</a>',
                 td=' class="alert-rule"', export=lambda alert, table: alert.get_rule_display())
     subject = Cell(_("Subject"), ALERT_SUBJECT, td=' class="text-nowrap"', export=lambda alert, table: alert.subject)
     value = Cell(_("Value / threshold"),

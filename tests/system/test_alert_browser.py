@@ -59,10 +59,10 @@ def test_the_alert_list_at_both_widths(browser, live_server, alerts, language, s
         page.wait_for_url("**severity=critical**")
         assert page.locator("#live-rows tr[data-alert]").count() == 2
         page.goto(page.base + "/alerts/?range=7d")
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, "the page spills sideways"
-        assert run_axe(page) == []
         for folder in shots():
             page.screenshot(path=str(folder / f"alerts-{suffix}-{width}.png"), full_page=True)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, "the page spills sideways"
+        assert run_axe(page) == []
         assert page.problems == [], page.problems
         page.context.close()
 
