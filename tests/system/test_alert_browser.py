@@ -84,3 +84,25 @@ def test_an_operator_acknowledges_an_alert_from_its_page(browser, live_server, a
     alert.refresh_from_db()
     assert alert.acknowledged_by.username == "operator"
     page.context.close()
+
+
+@pytest.mark.parametrize("language,suffix", [("en-US", "en"), ("zh-CN", "zh")])
+def test_an_operator_silences_a_cluster_from_its_page(browser, live_server, alerts, language, suffix):
+    east = alerts["east"]
+    page = new_page(browser, live_server, language=language, width=390, height=844)
+    log_in(page)
+    page.goto(page.base + f"/clusters/{east.pk}/")
+    assert page.locator(f'#open-alerts [data-alert="{alerts["failed_alert"].pk}"]').is_visible()
+    page.locator(f'#cluster-silences a[href="/alerts/silence/{east.pk}/"]').click()
+    page.wait_for_selector("#id_reason")
+    assert run_axe(page) == []
+    page.fill("#id_reason", "Disk replacement")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_selector("#cluster-silences [data-silence]")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert run_axe(page) == []
+    for folder in shots():
+        page.screenshot(path=str(folder / f"alert-cluster-{suffix}-390.png"), full_page=True)
+    assert page.problems == [], page.problems
+    assert ClusterSilence.objects.filter(cluster=east, reason="Disk replacement").exists()
+    page.context.close()
