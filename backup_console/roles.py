@@ -3,7 +3,8 @@
 - viewer: reads every list, detail page and the audit trail; changes nothing.
 - operator: a viewer who also presses the console's buttons: instant backup,
   Stop/Start of (secondary) log backups, new/edit/pause/resume of policies,
-  start a restore, and manage and run restore drill policies.
+  start a restore, manage and run restore drill policies, acknowledge
+  alerts and silence a cluster's alerts for a maintenance window.
   These are exactly the permissions backups/action_views.py checks.
 - admin: every permission, and the Django admin (backup_console/admin_site.py).
 
@@ -28,6 +29,9 @@ OPERATOR_PERMISSIONS = (
     ("backups", "change_restoredrillpolicy"),  # edit, enable, disable
     ("backups", "delete_restoredrillpolicy"),
     ("backups", "run_restoredrillpolicy"),  # run a drill now
+    ("backups", "change_alert"),  # acknowledge an alert
+    ("backups", "add_clustersilence"),  # silence a cluster for a maintenance window
+    ("backups", "change_clustersilence"),  # end a silence now
 )
 
 

@@ -128,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "backup_console.roles.context_processor",
+                "backups.views.alerts.navigation",
             ],
         },
     },

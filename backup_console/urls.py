@@ -17,6 +17,7 @@ urlpatterns = [
     path("backups/", include("backups.urls")),
     path("clusters/", include("clusters.urls")),
     path("metrics", metrics_view, name="metrics"),
+    path("alerts/", include("backups.alert_urls")),
 ]
 
 # Error pages in the console's frame (backup_console/views.py); Django has no

@@ -19,8 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, Tenant
 
-from .choices import CleanupStatus, DataBackupStatus, DrillStatus, LogBackupStatus
+from .choices import AlertRule, AlertSeverity, AlertStatus, CleanupStatus, DataBackupStatus, DrillStatus, LogBackupStatus
 from .models import (
+    Alert,
     AuditEntry,
     CleanupTask,
     DataBackupTask,
@@ -167,6 +168,21 @@ class RestoreTaskFilterSet(TaskFilterSet):
     class Meta:
         model = RestoreTask
         fields = ["range", "start", "end", "status", "cluster"]
+
+
+class AlertFilterSet(TaskFilterSet):
+    """The alert list: an alert's life (opened .. resolved) overlaps the window,
+    as a task's does; state (open or resolved), severity, rule and cluster."""
+
+    status = status_filter(AlertStatus.choices)
+    severity = django_filters.MultipleChoiceFilter(
+        label=_("Severity"), choices=AlertSeverity.choices, distinct=False, widget=forms.CheckboxSelectMultiple
+    )
+    rule = django_filters.ChoiceFilter(label=_("Rule"), choices=AlertRule.choices, empty_label=_("All rules"))
+
+    class Meta:
+        model = Alert
+        fields = ["range", "start", "end", "status", "severity", "rule", "cluster"]
 
 
 class AuditEntryFilterSet(TimeRangeFilterSet):

@@ -19,7 +19,7 @@ from clusters.choices import ClusterStatus
 from clusters.models import Cluster, Tenant
 
 from .choices import BackupMethod, BackupMode, PolicyState, ScheduleKind
-from .engine import services
+from .engine import alert_actions, services
 from .models import BackupPolicy, RestoreDrillPolicy
 from .models.drills import DRILL_KEEP_HOURS_MAX
 
@@ -495,3 +495,32 @@ class RestoreDrillPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Mod
                     del errors.error_dict[NON_FIELD_ERRORS]
                 errors.error_dict.setdefault("keep_hours", []).extend(moved)
         super()._update_errors(errors)
+
+
+# --- Alerts (告警) ----------------------------------------------------------------------
+
+
+class AcknowledgeForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
+    """An operator's note on an alert they take care of (optional, length-checked)."""
+
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=alert_actions.NOTE_MAX_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text=gettext_lazy("What is being done about it (optional)."))
+
+
+class SilenceForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
+    """A maintenance window: from, until (in the shown time zone) and why."""
+
+    starts_at = forms.DateTimeField(label=gettext_lazy("From"),
+                                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    ends_at = forms.DateTimeField(label=gettext_lazy("Until"),
+                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=alert_actions.REASON_MAX_LENGTH)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at"):
+            problem = alert_actions.check_window(data["starts_at"], data["ends_at"])
+            if problem is not None:
+                self.add_error(*problem)
+        return data

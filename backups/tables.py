@@ -27,12 +27,13 @@ from django.utils.translation import gettext_lazy as _
 
 from backup_console.lists import query_with, url_pattern
 
-from .choices import LogBackupStatus
+from .choices import AlertRule, LogBackupStatus
 from .engine.outcomes import describe, details_of, failure_of
 from .engine.transitions import sources
 from .formats import duration_text, estimated_finish, log_delay, readable_delay, stamp
 from .kinds import KINDS, kind_of
 from .models import (
+    Alert,
     AuditEntry,
     BackupPolicy,
     CleanupTask,
@@ -557,6 +558,136 @@ class RestoreTaskTable(TaskTable):
         empty_text = _("No restore tasks match these filters.")
 
 
+# --- The alert list (告警) -------------------------------------------------------------
+
+# The unit of an alert's value and threshold, by rule (the rest count nothing).
+SECONDS_RULES = {AlertRule.LOG_DELAY, AlertRule.SECONDARY_LOG_DELAY, AlertRule.RPO_BREACHED}
+MINUTES_RULES = {AlertRule.DATA_TIMEOUT}
+DAYS_RULES = {AlertRule.NO_DATA_BACKUP}
+PERCENT_RULES = {AlertRule.STORAGE_FULL}
+
+
+def measure(rule, value):
+    """An alert's value or threshold in its rule's unit, readable; "" for none."""
+    if value is None:
+        return ""
+    if rule in SECONDS_RULES:
+        return readable_delay(value)
+    if rule in MINUTES_RULES:
+        return readable_delay(value * 60)
+    if rule in DAYS_RULES:
+        return str(_("%(days)s d") % {"days": f"{value:g}"})
+    if rule in PERCENT_RULES:
+        return f"{value:.0f} %"
+    return f"{value:g}"
+
+
+DESTINATION_LABEL = _("Storage destination")
+
+
+def subject_link(alert):
+    """(text, url or None) of what an alert is about, when that is more than
+    its cluster or tenant: a task (its page), a storage destination."""
+    kind, _sep, key = alert.subject.partition(":")
+    if kind in KINDS and key.isdecimal():
+        return f"{capfirst(KINDS[kind].label)} #{key}", reverse(KINDS[kind].detail_view, args=[int(key)])
+    if kind == "destination":
+        return f"{DESTINATION_LABEL} #{key}", None
+    return "", None
+
+
+def prepare_alert_rows(rows, page):
+    """Once per page: labels, times, duration, measures, links."""
+    detail_url = url_pattern("alerts:detail")
+    cluster_url = url_pattern("clusters:detail")
+    query = page.request.GET
+    severity_urls = {value: query_with(query, severity=[value]) for value, _label in page.filterset.filters["severity"].extra["choices"]}
+    for name in ("severity", "rule"):
+        prepare_label(name)(rows, page)
+    prepare_status(rows, page)
+    for row in rows:
+        row.detail_url = detail_url(row.pk)
+        row.cluster_url = cluster_url(row.cluster_id) if row.cluster_id else ""
+        row.severity_url = severity_urls.get(row.severity, "?")
+        row.started_at_text, row.ended_at_text = stamp(row.started_at), stamp(row.ended_at) if row.ended_at else ""
+        row.acknowledged_at_text = stamp(row.acknowledged_at) if row.acknowledged_at else ""
+        row.duration_text = readable_delay(((row.ended_at or page.now) - row.started_at).total_seconds())
+        row.value_text, row.threshold_text = measure(row.rule, row.value), measure(row.rule, row.threshold)
+        row.subject_text, row.subject_url = subject_link(row)
+
+
+ALERT_SUBJECT = """
+{%- if task.cluster_id %}<a href="{{ task.cluster_url }}">{{ task.cluster.name }}</a>{% endif %}
+{%- if task.tenant_id %}<span class="text-body-secondary"> / </span>{{ task.tenant.name }}{% endif %}
+{%- if task.subject_text %}<div class="small">{% if task.subject_url %}<a href="{{ task.subject_url }}">{{ task.subject_text }}</a>{% else %}{{ task.subject_text }}{% endif %}</div>{% endif %}
+{%- if not task.cluster_id and not task.subject_text %}{{ task.subject }}{% endif %}"""
+
+ALERT_ACKNOWLEDGED = """
+{%- if task.acknowledged_at %}<div class="text-nowrap"><i class="bi bi-check2-circle text-success"></i> {{ task.acknowledged_by.username if task.acknowledged_by else "—" }}</div>
+<div class="small text-body-secondary text-nowrap">{{ task.acknowledged_at_text }}</div>
+{%- if task.acknowledge_note %}<div class="small alert-note text-break">{{ task.acknowledge_note }}</div>{% endif %}
+{%- else %}<span class="text-body-secondary">—</span>{% endif %}"""
+
+
+def export_measure(name):
+    def value(alert, table):
+        return measure(alert.rule, getattr(alert, name))
+
+    return value
+
+
+class AlertTable(TaskTable):
+    """The alert list's columns.  ``describe`` (set by the view) says an
+    alert's text in the reader's language, under its rule."""
+
+    describe = None
+
+    id = Cell(_("ID"), '<a href="{{ task.detail_url }}" class="font-monospace">{{ task.pk }}</a>', narrow=False)
+    severity = Cell(
+        _("Severity"),
+        '<a class="badge rounded-pill status-badge text-bg-{{ task.severity_color }}" href="{{ task.severity_url }}" '
+        'title="{{ texts.only_severity }}">{{ task.severity_label }}</a>',
+        texts={"only_severity": _("Show only this severity")}, export=lambda alert, table: alert.get_severity_display(),
+    )
+    # The rule names the alert; its text (``describe``) is the export's "Text" and
+    # the alert's page: in a row, subject and value columns say the same.
+    rule = Cell(_("Rule"), '<a href="{{ task.detail_url }}" class="fw-semibold" title="{{ task.text }}">{{ task.rule_label }}</a>',
+                td=' class="alert-rule"', export=lambda alert, table: alert.get_rule_display())
+    subject = Cell(_("Subject"), ALERT_SUBJECT, td=' class="text-nowrap"', export=lambda alert, table: alert.subject)
+    value = Cell(_("Value / threshold"),
+                 '{% if task.value_text %}<span class="fw-semibold">{{ task.value_text }}</span>{% else %}—{% endif %}'
+                 '{% if task.threshold_text %} <span class="text-body-secondary">/ {{ task.threshold_text }}</span>{% endif %}',
+                 td=' class="text-nowrap"', narrow=False, export=export_measure("value"), export_header=_("Value"))
+    threshold = Cell(_("Threshold"), "", visible=False, export=export_measure("threshold"))
+    started_at = Cell(_("Opened"), "{{ task.started_at_text }}", td=' class="text-nowrap"', order_by=("started_at", "id"))
+    ended_at = Cell(_("Resolved"), '{% if task.ended_at %}{{ task.ended_at_text }}{% else %}<a class="badge rounded-pill '
+                    'status-badge text-bg-{{ task.status_color }}" href="{{ task.status_url }}">{{ task.status_label }}</a>'
+                    '{% endif %}', td=' class="text-nowrap"', order_by=("effective_end", "id"), narrow=False)
+    duration = Cell(_("Duration"), "{{ task.duration_text }}", td=' class="text-nowrap"', narrow=False,
+                    export=lambda alert, table: int(((alert.ended_at or table.now) - alert.started_at).total_seconds()),
+                    export_header=_("Duration (seconds)"))
+    acknowledged = Cell(_("Acknowledged"), ALERT_ACKNOWLEDGED, accessor="acknowledged_at", narrow=False,
+                        export=lambda alert, table: alert.acknowledged_by.get_username() if alert.acknowledged_by else "")
+    acknowledged_at = export_only(_("Acknowledged at"))
+    acknowledge_note = export_only(_("Note"))
+    text = Cell(_("Text"), "", visible=False, export=lambda alert, table: table.describe(alert) if table.describe else "")
+
+    row_attrs_source = ' data-alert="{{ task.pk }}"'
+    prepare_extra = prepare_alert_rows
+    failure_reason = None
+
+    class Meta(TaskTable.Meta):
+        model = Alert
+        fields = ("id", "severity", "rule", "subject", "value", "started_at", "ended_at", "duration", "acknowledged")
+        sequence = (*fields, "threshold", "acknowledged_at", "acknowledge_note", "text")
+        empty_text = _("No alerts match these filters.")
+
+    def prepare(self, rows, page):
+        super().prepare(rows, page)
+        for row in rows:
+            row.text = self.describe(row) if self.describe else ""
+
+
 # --- The policy list's export ----------------------------------------------------
 
 
@@ -602,9 +733,11 @@ class BackupPolicyTable(tables.Table):
 DETAIL_URLS = {kind.model._meta.model_name: kind.detail_view for kind in KINDS.values()}
 DETAIL_URLS["backuppolicy"] = "backups:policy_edit"
 DETAIL_URLS["cluster"] = "clusters:detail"
+DETAIL_URLS["alert"] = "alerts:detail"
 # What an audit row names by its type and ID, in the reader's language.
 OBJECT_LABELS = {kind.model._meta.model_name: kind.label for kind in KINDS.values()}
 OBJECT_LABELS["backuppolicy"] = BackupPolicy._meta.verbose_name
+OBJECT_LABELS["alert"] = Alert._meta.verbose_name
 OBJECT_LABELS["restoredrillpolicy"] = RestoreDrillPolicy._meta.verbose_name  # no page of its own: the drills page lists it
 
 

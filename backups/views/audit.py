@@ -18,7 +18,7 @@ from clusters.models import Cluster, Tenant
 
 from ..engine import audit, outcomes
 from ..filtersets import AuditEntryFilterSet
-from ..models import AuditEntry, BackupPolicy, LogBackupTask, RestoreDrillPolicy, SecondaryLogBackupTask
+from ..models import Alert, AuditEntry, BackupPolicy, ClusterSilence, LogBackupTask, RestoreDrillPolicy, SecondaryLogBackupTask
 from ..tables import AuditEntryTable
 from ..timerange import RANGE_CHOICES
 
@@ -73,6 +73,9 @@ FORBIDDEN_ACTIONS = {
     "backups:drill_disable": (Action.DRILL_POLICY_DISABLE, RestoreDrillPolicy),
     "backups:drill_delete": (Action.DRILL_POLICY_DELETE, RestoreDrillPolicy),
     "backups:drill_run": (Action.DRILL_RUN_NOW, RestoreDrillPolicy),
+    "alerts:acknowledge": (Action.ALERT_ACKNOWLEDGE, Alert),
+    "alerts:silence_create": (Action.CLUSTER_SILENCE, Cluster),
+    "alerts:silence_end": (Action.SILENCE_END, ClusterSilence),
 }
 ADMIN_ACTIONS = {"add": Action.ADMIN_ADD, "change": Action.ADMIN_CHANGE, "delete": Action.ADMIN_DELETE}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -90,7 +93,7 @@ def _forbidden_target(request):
             return action, Cluster, request.POST.get("cluster")
         if model is None and action == Action.RESTORE_START:
             return action, Tenant, request.POST.get("source_tenant")
-        return action, model, match.kwargs.get("pk")
+        return action, model, match.kwargs.get("pk", match.kwargs.get("cluster_pk"))
     if match.namespace == "admin" and match.url_name:
         app_model, _sep, verb = match.url_name.rpartition("_")
         if verb in ADMIN_ACTIONS:

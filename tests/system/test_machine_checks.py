@@ -48,6 +48,17 @@ def demo(transactional_db):
 
     data["log"] = LogBackupTask.objects.filter(cluster=data["east"], status="in_progress").first()
     data["policy"] = BackupPolicy.objects.filter(cluster=data["east"]).first()
+    # An open alert of the failed backup, and a maintenance window on staging (the alert pages and panels).
+    from django.utils import timezone
+
+    from backups.models import Alert, ClusterSilence
+
+    now = timezone.now()
+    data["alert"] = Alert.objects.create(rule="data_failed", severity="critical", cluster=data["east"],
+                                         tenant=data["failed"].tenant, subject=f"data:{data['failed'].pk}",
+                                         started_at=data["failed"].started_at)
+    ClusterSilence.objects.create(cluster=data["stage"], starts_at=now, ends_at=now + timezone.timedelta(hours=4),
+                                  reason="Storage network maintenance")
     return data
 
 
@@ -69,6 +80,9 @@ def pages(demo, role):
         ("policy-edit", f"/backups/policies/{demo['policy'].pk}/edit/", 200 if may_change else 403),
         ("instant", "/backups/instant/", 200 if may_change else 403),
         ("audit", "/backups/audit/", 200),
+        ("alerts", "/alerts/?range=30d", 200),
+        ("alert", f"/alerts/{demo['alert'].pk}/", 200),
+        ("silence-new", f"/alerts/silence/{demo['east'].pk}/", 200 if may_change else 403),
         ("logout", "/accounts/logout/", 200),
         ("error-404", "/backups/no-such-page/", 404),
         ("error-405", f"/backups/logs/{demo['log'].pk}/stop/", 405),

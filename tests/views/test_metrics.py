@@ -311,7 +311,7 @@ def test_the_overview_costs_a_constant_number_of_queries(admin_client, more):
         f.make_cleanup_task(cluster, status=CleanupStatus.RUNNING)
         drill("succeeded" if n % 2 else "failed", now - timedelta(hours=n + 1))
     assert queries(admin_client) == baseline
-    assert baseline <= 16
+    assert baseline <= 17  # 15, the navigation's open-alert count and the open-alerts panel
 
 
 # --- No scan of the history (PostgreSQL, 100,000 tasks of every kind) -------------------------

@@ -18,8 +18,10 @@ from django_celery_beat.models import PeriodicTask
 
 from backups.engine import intervals
 from backups.models import (
+    Alert,
     AuditEntry,
     BackupPolicy,
+    ClusterSilence,
     DataBackupTask,
     LogBackupTask,
     RestoreDrillPolicy,
@@ -52,6 +54,12 @@ def estate():
                                                         schedule_days=[1], all_clusters=True)
     estate["disabled_drill"] = RestoreDrillPolicy.objects.create(name="drill-b", target_cluster=estate["bare"], run_at="03:00",
                                                                  schedule_days=[1], all_clusters=True, enabled=False)
+    # An open alert to acknowledge, and a running silence to end.
+    now = timezone.now()
+    estate["alert"] = Alert.objects.create(rule="data_failed", severity="critical", cluster=estate["cluster"],
+                                           subject=f"data:{estate['data'].pk}", started_at=now - timedelta(hours=1))
+    estate["silence"] = ClusterSilence.objects.create(cluster=estate["cluster"], starts_at=now - timedelta(hours=1),
+                                                      ends_at=now + timedelta(hours=1), reason="maintenance")
     return estate
 
 
@@ -86,6 +94,9 @@ def test_an_operator_may_what_the_console_buttons_need():
         "backups.change_restoredrillpolicy",
         "backups.delete_restoredrillpolicy",
         "backups.run_restoredrillpolicy",
+        "backups.change_alert",
+        "backups.add_clustersilence",
+        "backups.change_clustersilence",
     }
 
 
@@ -125,6 +136,7 @@ VIEW_PERMISSION_PAGES = [
     ("backups:secondary_log_detail", "secondary_log"), ("backups:restore_list", None), ("backups:restore_detail", "restore"),
     ("clusters:recovery", "cluster"), ("backups:drill_list", None), ("backups:calendar", None),
     ("backups:policy_detail", "policy"), ("backups:overview_metrics", None),
+    ("alerts:list", None), ("alerts:detail", "alert"),
 ]
 
 
@@ -190,6 +202,15 @@ ACTIONS = {
         "disabled_drill", no_data, lambda e: RestoreDrillPolicy.objects.get(pk=e["disabled_drill"].pk).enabled),
     "backups:drill_delete": Action("drill", no_data, lambda e: not RestoreDrillPolicy.objects.filter(pk=e["drill"].pk).exists()),
     "backups:drill_run": Action("drill", no_data, lambda e: RestoreDrillRun.objects.filter(policy=e["drill"]).exists()),
+    "alerts:acknowledge": Action(
+        "alert", lambda e: {"note": "seen"}, lambda e: Alert.objects.get(pk=e["alert"].pk).acknowledged_at is not None),
+    "alerts:silence_create": Action(
+        "cluster", lambda e: {"starts_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                              "ends_at": (timezone.localtime() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+                              "reason": "by role"},
+        lambda e: ClusterSilence.objects.filter(reason="by role").exists(), form=True),
+    "alerts:silence_end": Action(
+        "silence", no_data, lambda e: ClusterSilence.objects.get(pk=e["silence"].pk).ends_at <= timezone.now()),
 }
 OPERATOR_FORMS = [(name, action.key) for name, action in ACTIONS.items() if action.form]
 # A URL named like this is an action whatever its view says.
@@ -206,10 +227,11 @@ def action_url(estate, name):
 
 def console_urls():
     """(name, pattern) of every URL of the console's own apps."""
+    from backups import alert_urls
     from backups import urls as backups_urls
     from clusters import urls as clusters_urls
 
-    for module in (backups_urls, clusters_urls):
+    for module in (backups_urls, clusters_urls, alert_urls):
         for pattern in module.urlpatterns:
             yield (f"{module.app_name}:{pattern.name}" if pattern.name else None), pattern
 
