@@ -7,7 +7,7 @@ from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
 from .restores import RestoreTask
-from .rollups import DailyRollup
+from .rollups import DailyRollup, LogDelaySample
 from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskBase, list_indexes
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "BackupSet",
     "CleanupTask",
     "DailyRollup",
+    "LogDelaySample",
     "DataBackupTask",
     "LogBackupTask",
     "RecoverableInterval",
