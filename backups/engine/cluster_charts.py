@@ -125,11 +125,14 @@ def forecast(values, capacity, last_day, horizon=HORIZON_DAYS):
     """When a destination holding ``values`` (bytes, one per day up to
     ``last_day``) reaches ``capacity``: the day its least-squares trend
     crosses it, unless it is full already, does not grow, or would fill
-    beyond ``horizon`` days."""
+    beyond ``horizon`` days.  The trend starts on the first day it held
+    anything: the empty days before a destination came into use say
+    nothing of how fast it fills."""
     if not capacity:
         return Forecast(NO_CAPACITY)
     if not values or not any(values):
         return Forecast(NO_DATA)
+    values = values[next(n for n, value in enumerate(values) if value):]
     if values[-1] >= capacity:
         return Forecast(FULL)
     intercept, slope = least_squares(values)

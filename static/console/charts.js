@@ -98,6 +98,8 @@
     });
 
     var palette = ["#198754", "#0d6efd", "#d63384", "#fd7e14", "#20c997", "#6c757d"];
+    // The axis reaches the largest capacity, so its line is in view.
+    var capacity = Math.max.apply(null, [0].concat(data.storage.map(function (use) { return use.capacity || 0; })));
     draw("chart-storage", {
       animation: false,
       aria: { enabled: true },
@@ -106,7 +108,7 @@
       legend: { top: 0, type: "scroll" },
       grid: grid,
       xAxis: { type: "category", data: data.days, axisLabel: { hideOverlap: true } },
-      yAxis: { type: "value" },
+      yAxis: { type: "value", max: function (extent) { return capacity > extent.max ? Math.ceil(capacity * 1.05) : null; } },
       series: data.storage.map(function (use) {
         var series = { name: use.name, type: "line", showSymbol: false, data: use.gib };
         if (use.capacity) {

@@ -95,7 +95,7 @@ def test_the_window_switches_to_90_days_by_query_parameter(admin_client, estate)
     data = chart_data(body)
     assert data["duration"]["full"][0] == [clock(old.started_at), 45.0]
     assert len(data["days"]) == 90 and len(table(body, "runs-table")) == 3
-    assert 'href="?days=30#cluster-charts-title"' in body and 'aria-current="true">90 days' in body
+    assert 'href="?days=30#cluster-charts"' in body and 'aria-current="true">90 days' in body
     for value in ("", "7", "90x", "-1", "３０"):
         data = chart_data(admin_client.get(url + f"?days={value}").content.decode())
         assert len(data["days"]) == 30 and len(data["duration"]["full"]) == 1, value
@@ -123,7 +123,7 @@ def test_storage_is_what_sets_not_deleted_hold_per_destination(admin_client, est
     assert [row[0] for row in rows] == data["days"]
     assert [float(row[1]) for row in rows] == nfs and [float(row[2]) for row in rows] == oss
     forecasts = re.search(r'<ul[^>]*id="storage-forecasts">(.*?)</ul>', body, re.S).group(1)
-    assert "18.5 GiB used of 100.0 GiB" in forecasts and "no capacity set: no forecast" in forecasts
+    assert "nfs-main</span> · 18.5 of 100.0 GiB used · " in forecasts and "no capacity set: no forecast" in forecasts
 
 
 def test_log_delay_is_the_clusters_hourly_samples_in_the_window(admin_client, estate):
@@ -159,7 +159,7 @@ def test_the_charts_speak_chinese(admin_client, estate):
     body = admin_client.get(f"/clusters/{estate['cluster'].pk}/?days=90", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     data = chart_data(body)
     assert data["labels"]["full"] == "全量" and data["labels"]["incremental"] == "增量"
-    for text in ("最近 90 天", "每次数据备份耗时（分钟）", "日志备份延时，每小时最大值（分钟）", "未设置容量：无法预测", "已用 18.5 GiB"):
+    for text in ("最近 90 天", "每次数据备份耗时（分钟）", "日志备份延时，每小时最大值（分钟）", "未设置容量：无法预测", "已用 18.5 / 19.0 GiB"):
         assert text in body, text
 
 
@@ -214,6 +214,13 @@ def test_forecast_finds_the_day_the_trend_reaches_the_capacity():
     assert charts.forecast(noisy, 50, last).days == 11
 
 
+def test_forecast_starts_its_trend_when_the_destination_came_into_use():
+    last = date(2026, 11, 30)
+    values = [0] * 60 + [10 + n for n in range(30)]
+    assert charts.forecast(values, 50, last) == charts.forecast(values[60:], 50, last)
+    assert charts.forecast(values, 50, last).days == 11
+
+
 def test_forecast_says_when_it_cannot_say_a_day():
     last = date(2026, 11, 30)
     assert charts.forecast([5] * 30, 50, last).state == charts.NO_GROWTH
@@ -248,7 +255,7 @@ def test_the_page_shows_the_forecast_of_a_growing_destination(admin_client, esta
                          ended_at=now - timedelta(days=n, hours=1), size_bytes=GIB)
     body = admin_client.get(f"/clusters/{cluster.pk}/").content.decode()
     forecasts = re.search(r'<ul[^>]*id="storage-forecasts">(.*?)</ul>', body, re.S).group(1)
-    assert re.search(r"nfs-main</span>: [\d.]+ GiB used of 100\.0 GiB · <span class=\"forecast-fills\">full on \d{4}-\d\d-\d\d, in \d+ days", forecasts), forecasts
+    assert re.search(r"nfs-main</span> · [\d.]+ of 100\.0 GiB used · <span class=\"forecast-fills\">full on \d{4}-\d\d-\d\d, in \d+ days", forecasts), forecasts
 
 
 # --- The capacity ------------------------------------------------------------------------
