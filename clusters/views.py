@@ -71,11 +71,13 @@ def cluster_detail(request, pk):
         LogBackupTask.objects.filter(cluster=cluster).select_related("host", "policy").order_by("-started_at", "-id").first()
     )
     log_delay = log_delay_of(log_task, timezone.now()) if log_task else None
-    policies = list(BackupPolicy.objects.filter(cluster=cluster, state=PolicyState.ACTIVE)
-                    .select_related("tenant", "destination", "secondary_destination"))
-    # The charts (not on a live refresh, which swaps the state panel only).
+    policies = (BackupPolicy.objects.filter(cluster=cluster, state=PolicyState.ACTIVE)
+                .select_related("tenant", "destination", "secondary_destination"))
+    # The charts, on their destinations (not on a live refresh, which swaps
+    # the state panel only and reads no policy).
     charts = None
     if not request.htmx:
+        policies = list(policies)
         destinations = {p.destination_id: p.destination for p in policies}
         destinations.update({p.secondary_destination_id: p.secondary_destination for p in policies if p.secondary_destination_id})
         destinations = sorted(destinations.values(), key=lambda d: d.name)
