@@ -189,8 +189,10 @@ def test_the_page_costs_the_same_queries_whatever_the_history(admin_client, esta
         body = admin_client.get(url).content.decode()
     assert len(table(body, "runs-table")) == 43 and len(chart_data(body)["delay"]) == 500
     assert len(large.captured_queries) == len(small.captured_queries), [q["sql"][:120] for q in large.captured_queries]
-    # The charts' reads: runs, delay samples, and the storage of backups and of copies.
-    assert len(large.captured_queries) <= 16
+    # Session, user, cluster, the week's counts, the log backup, the policies,
+    # the charts' four reads (runs, delay samples, the storage of backups and
+    # of copies), tenants, hosts, the latest data backup, the failures.
+    assert len(large.captured_queries) == 14
 
 
 # --- The forecast ------------------------------------------------------------------------
