@@ -28,6 +28,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Exists, OuterRef, Q
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -424,9 +425,15 @@ class SecondaryLogBackupTaskAdmin(TaskAdmin):
 
 @admin.register(StorageDestination)
 class StorageDestinationAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "kind", "uri"]
+    list_display = ["name", "kind", "uri", "capacity"]
     list_filter = ["kind"]
     search_fields = ["name", "uri"]
+    fields = ["name", "kind", "uri", "capacity_bytes"]
+
+    @admin.display(description=_("capacity"), ordering="capacity_bytes")
+    def capacity(self, obj):
+        # The bytes as the cluster page's forecast reads them, and readable.
+        return f"{filesizeformat(obj.capacity_bytes)} ({obj.capacity_bytes:,})" if obj.capacity_bytes else "—"
 
 
 @admin.register(BackupPolicy)

@@ -14,12 +14,14 @@ from backup_console.lists import BoundedTableMixin, list_url
 from backup_console.live import render_live
 from backups.choices import DataBackupStatus, PolicyState
 from backups.engine import cleanup_preview
+from backups.engine.cluster_charts import cluster_charts
 from backups.engine.outcomes import failure_of
 from backups.formats import log_delay as log_delay_of
 from backups.kinds import KINDS
 from backups.models import BackupPolicy, DataBackupTask, LogBackupTask
 from backups.timerange import Window
 
+from .charts import ClusterChartsPage, window_days
 from .filtersets import ClusterFilterSet
 from .models import Cluster
 from .tables import ClusterTable
@@ -70,13 +72,25 @@ def cluster_detail(request, pk):
         LogBackupTask.objects.filter(cluster=cluster).select_related("host", "policy").order_by("-started_at", "-id").first()
     )
     log_delay = log_delay_of(log_task, timezone.now()) if log_task else None
+    policies = (BackupPolicy.objects.filter(cluster=cluster, state=PolicyState.ACTIVE)
+                .select_related("tenant", "destination", "secondary_destination"))
+    # The charts, on their destinations (not on a live refresh, which swaps
+    # the state panel only and reads no policy).
+    charts = None
+    if not request.htmx:
+        policies = list(policies)
+        destinations = {p.destination_id: p.destination for p in policies}
+        destinations.update({p.secondary_destination_id: p.secondary_destination for p in policies if p.secondary_destination_id})
+        destinations = sorted(destinations.values(), key=lambda d: d.name)
+        charts = ClusterChartsPage(cluster_charts(cluster.pk, destinations, window_days(request)))
     # Live: a refresh gets the state panel (live-state), with the status
     # badge and recent failures swapped out of band.
     return render_live(request, "clusters/cluster_detail.html", "live-state", {
         "cluster": cluster,
         "tenants": cluster.tenants.all(),
         "hosts": cluster.hosts.all(),
-        "policies": BackupPolicy.objects.filter(cluster=cluster, state=PolicyState.ACTIVE).select_related("tenant", "destination", "secondary_destination"),
+        "policies": policies,
+        "charts": charts,
         "latest_data": DataBackupTask.objects.filter(cluster=cluster).select_related("tenant", "backup_set").order_by("-started_at", "-id").first(),
         "week_counts": week_counts,
         "log_task": log_task,

@@ -32,6 +32,7 @@ from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBa
 from . import dispatch, outcomes, retention
 from .outcomes import COMPLETED, DATA_FAILURES
 from .retention import expirable_sets, sets_read_by_running_restores  # noqa: F401 - their old home
+from .samples import sample_log_delays
 from .transitions import IllegalTransition, record_created, transition
 
 log = logging.getLogger(__name__)
@@ -379,8 +380,9 @@ def tick_log_backups(now=None, interval=None):
     The archive of an unavailable cluster pauses, as the database's does when
     its servers are down: it stays in progress, its point stands still and
     its delay grows (the log-delay alert), and it catches up once the cluster
-    is back; its secondary copy stops at the point it copies from.
-    Returns how many rows moved.
+    is back; its secondary copy stops at the point it copies from.  Each
+    tick then records the delays it leaves (engine/samples.py) for the
+    cluster page's chart.  Returns how many rows moved.
     """
     now = now or timezone.now()
     interval = interval or float(settings.SIM_LOG_TICK_SECONDS)
@@ -401,6 +403,7 @@ def tick_log_backups(now=None, interval=None):
         ),
         updated_at=now,
     )
+    sample_log_delays(now)
     inject_log_faults(now)
     return moved
 

@@ -8,7 +8,7 @@ from .history import AuditEntry, TaskEvent
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
 from .restores import RestoreTask
-from .rollups import DailyRollup
+from .rollups import DailyRollup, LogDelaySample
 from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskBase, list_indexes
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "CleanupTask",
     "ClusterSilence",
     "DailyRollup",
+    "LogDelaySample",
     "DataBackupTask",
     "LogBackupTask",
     "RecoverableInterval",

@@ -3,7 +3,7 @@ policies (SPEC section 2, OV-1) and backup sets (a full backup and the
 incrementals built on it)."""
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, TextField, Value
 from django.db.models.functions import Cast
@@ -34,11 +34,25 @@ class StorageDestination(models.Model):
     kind = models.CharField(_("type"), max_length=16, choices=StorageKind.choices)
     # file:///mnt/nfs/backup or oss://bucket/prefix
     uri = models.CharField(_("root directory"), max_length=255)
+    # How much it holds, for the cluster page's forecast of when it fills
+    # (backups/engine/cluster_charts.py); blank: unknown, no forecast.
+    capacity_bytes = models.PositiveBigIntegerField(
+        _("capacity (bytes)"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("How many bytes the destination holds; leave empty if unknown."),
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("storage destination")
         verbose_name_plural = _("storage destinations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity_bytes__isnull=True) | Q(capacity_bytes__gt=0),
+                name="destination_capacity_positive",
+                violation_error_code="destination_capacity_positive",
+                violation_error_message=_("The capacity must be more than 0 bytes."),
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -199,6 +213,9 @@ class BackupSet(models.Model):
             # A cluster's sets still available (expired_at IS NULL) or expired
             # since a moment: what recovery reads (backups/engine/intervals.py).
             models.Index(fields=["cluster", "expired_at"], name="backupset_cluster_expiry"),
+            # Every cluster's sets not deleted, or deleted since a moment: what a
+            # destination holds over a window (engine/cluster_charts.py).
+            models.Index(fields=["expired_at"], name="backupset_expiry"),
         ]
 
     def __str__(self):

@@ -45,3 +45,30 @@ class DailyRollup(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.cluster_id} {self.kind} {self.outcome}: {self.count}"
+
+
+class LogDelaySample(models.Model):
+    """The worst log backup delay of one cluster's live log backup in one
+    hour: what the cluster page's delay chart draws.
+
+    The engine writes it on each log tick (engine/samples.py), keeping the
+    largest delay seen in the hour, so a chart over 90 days reads at most
+    2,160 rows per cluster however often the tick runs.  No row: no log
+    backup ran in that hour.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster"))
+    hour = models.DateTimeField(_("hour"))
+    delay_seconds = models.PositiveIntegerField(_("largest delay (seconds)"))
+
+    class Meta:
+        verbose_name = _("log backup delay sample")
+        verbose_name_plural = _("log backup delay samples")
+        constraints = [
+            # The key every upsert conflicts on; it also serves the page's
+            # read of a cluster's window, oldest first.
+            models.UniqueConstraint(fields=["cluster", "hour"], name="logdelay_one_row_per_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H:00} {self.cluster_id}: {self.delay_seconds}s"
