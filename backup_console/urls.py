@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("backups/", include("backups.urls")),
     path("clusters/", include("clusters.urls")),
+    # Where alert notifications go (admins); the alert pages are under /alerts/ too.
+    path("alerts/channels/", include("backups.channel_urls")),
 ]
 
 # Error pages in the console's frame (backup_console/views.py); Django has no

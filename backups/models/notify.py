@@ -88,6 +88,10 @@ class NotificationChannel(models.Model):
     def target(self):
         return self.webhook_url if self.kind == ChannelKind.WEBHOOK else ", ".join(self.email_recipients)
 
+    @property
+    def min_severity_color(self):
+        return AlertSeverity(self.min_severity).color
+
     def takes_severity(self, severity):
         return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK.get(self.min_severity, 0)
 
