@@ -48,6 +48,10 @@ class DeliveryStatus(ColoredChoices):
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Suppressed")
 
+    @property
+    def color(self):
+        return {"pending": "info", "sent": "success", "failed": "danger", "suppressed": "secondary"}[self.value]
+
 
 class NotificationChannel(models.Model):
     Kind = ChannelKind
