@@ -353,6 +353,35 @@ LOGGING = {
     "loggers": {"django.request": {"filters": ["forbidden_in_one_line"]}},
 }
 
+# --- Alert notifications (backups/engine/notify.py, webhooks.py) ------------
+# Email goes through Django's email backend: SMTP when EMAIL_HOST is set,
+# else printed to the worker's log (console backend), so a fresh machine
+# needs no mail server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, unit="port")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, unit="seconds")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "backup-console@localhost")
+# The console's own address, for the link in a notification (empty: a path only).
+CONSOLE_URL = os.environ.get("CONSOLE_URL", "").rstrip("/")
+# Webhooks: a receiver gets this many seconds to accept the connection and
+# as many to answer; a delivery is tried this many times, the n-th retry
+# after RETRY_SECONDS * 2**(n-1); a channel whose deliveries failed this
+# many times in a row turns itself off.
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_int("ALERT_WEBHOOK_TIMEOUT_SECONDS", 5, unit="seconds")
+ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 5, unit="attempts")
+ALERT_DELIVERY_RETRY_SECONDS = float(os.environ.get("ALERT_DELIVERY_RETRY_SECONDS", "30"))
+ALERT_CHANNEL_DISABLE_AFTER = env_int("ALERT_CHANNEL_DISABLE_AFTER", 5, unit="deliveries")
+# Webhook targets on loopback, private or link-local addresses are refused
+# (the console must not be a way into internal services) unless this is set
+# or DEBUG is on.
+ALERT_WEBHOOK_ALLOW_PRIVATE = env_bool("ALERT_WEBHOOK_ALLOW_PRIVATE", False)
+
 # --- Simulated backup machinery (backups/engine/simulation.py) ---------------
 # How many simulated seconds pass per real second (demos and tests run fast).
 SIM_SPEED = float(os.environ.get("SIM_SPEED", "60"))

@@ -17,6 +17,8 @@ urlpatterns = [
     path("backups/", include("backups.urls")),
     path("clusters/", include("clusters.urls")),
     path("metrics", metrics_view, name="metrics"),
+    # Where alert notifications go (admins); the alert pages are under /alerts/ too.
+    path("alerts/channels/", include("backups.channel_urls")),
     path("alerts/", include("backups.alert_urls")),
 ]
 

@@ -7,8 +7,8 @@ action that changes data.
 """
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.validators import MaxValueValidator
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import EmailValidator, MaxValueValidator
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.html import format_html
 from django.utils.text import format_lazy
@@ -19,8 +19,8 @@ from clusters.choices import ClusterStatus
 from clusters.models import Cluster, Tenant
 
 from .choices import BackupMethod, BackupMode, PolicyState, ScheduleKind
-from .engine import alert_actions, services
-from .models import BackupPolicy, RestoreDrillPolicy
+from .engine import alert_actions, services, webhooks
+from .models import BackupPolicy, NotificationChannel, RestoreDrillPolicy
 from .models.drills import DRILL_KEEP_HOURS_MAX
 
 MAX_MONTHLY_DAYS = 10
@@ -524,3 +524,84 @@ class SilenceForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.Form):
             if problem is not None:
                 self.add_error(*problem)
         return data
+
+
+# --- Notification channels (通知渠道) ----------------------------------------------------
+
+
+class RecipientsField(forms.CharField):
+    """Email addresses, one per line or separated by commas; each one checked."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+    MAX = 50
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        return [item for item in (part.strip() for part in text.replace(",", "\n").splitlines()) if item]
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def validate(self, value):
+        super().validate(value)
+        bad = []
+        for address in value:
+            try:
+                EmailValidator()(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            raise ValidationError(_("Not an email address: %(addresses)s.") % {"addresses": ", ".join(bad[:5])},
+                                  code="invalid")
+        if len(value) > self.MAX:
+            raise ValidationError(_("At most %(max)s recipients.") % {"max": self.MAX}, code="max_length")
+
+
+class NotificationChannelForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm):
+    """A delivery channel of alert notifications (通知渠道): email or a webhook,
+    with the severities and clusters it takes."""
+
+    email_recipients = RecipientsField(label=gettext_lazy("Recipients"), required=False,
+                                       help_text=gettext_lazy("Email addresses, one per line."))
+
+    class Meta:
+        model = NotificationChannel
+        fields = ["name", "kind", "enabled", "email_recipients", "webhook_url", "min_severity", "all_clusters", "clusters"]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "clusters": forms.CheckboxSelectMultiple,
+            "webhook_url": forms.URLInput(attrs={"placeholder": "https://"}),
+        }
+        help_texts = {
+            "webhook_url": gettext_lazy("http:// or https://; the body is JSON, signed with the channel's secret."),
+            "min_severity": gettext_lazy("Alerts of this severity and above are sent."),
+            "all_clusters": gettext_lazy("Every cluster, also those added later."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clusters"].queryset = Cluster.objects.order_by("name")
+        self.fields["clusters"].required = False
+        self.style_widgets()
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == NotificationChannel.Kind.EMAIL:
+            if not cleaned.get("email_recipients") and "email_recipients" not in self.errors:
+                self.add_error("email_recipients", _("Enter at least one email address."))
+            cleaned["webhook_url"] = ""
+        elif kind == NotificationChannel.Kind.WEBHOOK:
+            url = (cleaned.get("webhook_url") or "").strip()
+            if not url:
+                self.add_error("webhook_url", _("Enter the URL that receives the webhooks."))
+            else:
+                try:
+                    webhooks.resolve(url)
+                except webhooks.UnsafeTarget as refused:
+                    self.add_error("webhook_url", str(refused))
+                cleaned["webhook_url"] = url
+            cleaned["email_recipients"] = []
+        if not cleaned.get("all_clusters") and not cleaned.get("clusters") and "clusters" not in self.errors:
+            self.add_error("clusters", _("Choose at least one cluster, or all clusters."))
+        return cleaned

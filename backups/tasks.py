@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 
-from .engine import drills, restores, schedules, services, simulation
+from .engine import drills, notify, restores, schedules, services, simulation
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,14 @@ def run_cleanup(task_id):
 @shared_task(ignore_result=True)
 def run_restore(task_id):
     _again(run_restore, task_id, restores.advance_restore(task_id))
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def deliver_notification(self, delivery_id):
+    """One attempt of an alert notification; on failure a retry with a doubling countdown."""
+    delay = notify.deliver(delivery_id)
+    if delay is not None:
+        raise self.retry(countdown=delay)
 
 
 @shared_task(ignore_result=True)

@@ -103,6 +103,8 @@ AUDIT = {
     "restore_start": _("Restore of %(tenant)s to %(time)s into %(cluster)s / %(new)s."),
     "drill_policy": _("Restore drill policy #%(pk)s: %(name)s."),
     "drill_run": _("Restore drill #%(run)s of policy %(name)s."),
+    "channel": _("Notification channel #%(pk)s: %(name)s."),
+    "channel_test": _("Test notification #%(delivery)s to channel %(name)s."),
 }
 
 TEXTS = {**CAUSES, **FAILURES, **AUDIT}

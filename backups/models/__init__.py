@@ -1,10 +1,11 @@
 """The backup domain's models, by concern: policies (where and when), tasks
 (the five kinds and their list indexes), history (events and audit), recovery (what a tenant restores to), restores, restore drills,
-rollups (finished tasks per day, for the overview's metrics), alerts."""
+rollups (finished tasks per day, for the overview's metrics), alerts and their notification channels."""
 
 from .alerts import Alert, ClusterSilence
 from .drills import RestoreDrillPolicy, RestoreDrillRun
 from .history import AuditEntry, TaskEvent
+from .notify import Delivery, DeliveryAttempt, NotificationChannel
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
 from .restores import RestoreTask
@@ -21,8 +22,11 @@ __all__ = [
     "ClusterSilence",
     "DailyRollup",
     "LogDelaySample",
+    "Delivery",
+    "DeliveryAttempt",
     "DataBackupTask",
     "LogBackupTask",
+    "NotificationChannel",
     "RecoverableInterval",
     "RestoreDrillPolicy",
     "RestoreDrillRun",
