@@ -135,8 +135,9 @@ def preview(cluster_id, policies, now=None):
     scoped = {d.tenant_id for d in dues}
     tenants = [t for t in Tenant.objects.filter(cluster_id=cluster_id).order_by("name") if whole_cluster or t.pk in scoped]
     tenant_ids = [t.pk for t in tenants]
-    before = _earliest(intervals.compute(cluster_id, tenant_ids))
-    after = _earliest(intervals.compute(cluster_id, tenant_ids, excluding=doomed)) if doomed else before
+    inputs = intervals.sets_and_rounds(cluster_id)  # read once: before, and after without the doomed sets
+    before = _earliest(intervals.compute_from(inputs, tenant_ids))
+    after = _earliest(intervals.compute_from(intervals.without_sets(inputs, doomed), tenant_ids)) if doomed else before
     shrinks = [Shrink(t.pk, t.name, before.get(t.pk), after.get(t.pk)) for t in tenants]
     return Preview(max(d.moment for d in dues), sets, shrinks, len(spared))
 

@@ -57,13 +57,11 @@ def needs_refresh(kind, to):
     return to in REFRESH_AFTER.get(kind, ())
 
 
-def sets_and_rounds(cluster_id, excluding=()):
+def sets_and_rounds(cluster_id):
     """The cluster's usable inputs: completed backups of unexpired sets, their
-    completed secondary copies, and the (secondary log) rounds that reach them;
-    without the sets ``excluding`` names (what a cleanup would delete)."""
+    completed secondary copies, and the (secondary log) rounds that reach them
+    (``without_sets`` leaves out what a cleanup would delete)."""
     live_sets = BackupSet.objects.filter(cluster_id=cluster_id, expired_at__isnull=True)  # backupset_cluster_expiry
-    if excluding:
-        live_sets = live_sets.exclude(pk__in=list(excluding))
     tasks = list(
         DataBackupTask.objects.filter(backup_set__in=live_sets, status=DataBackupStatus.COMPLETED)
         .order_by("started_at", "id")
@@ -116,12 +114,30 @@ def _points(tasks, copied=None):
     return points
 
 
-def compute(cluster_id, tenant_ids, excluding=()):
+def compute(cluster_id, tenant_ids):
     """{tenant id: [recovery.Interval]} from the cluster's current sets and
-    rounds: each destination's intervals (tagged with it), not their union.
-    ``excluding``: set ids to leave out, as if a cleanup had deleted them
-    (the cleanup preview, engine/cleanup_preview.py)."""
-    tasks, rounds, copies, secondary_rounds = sets_and_rounds(cluster_id, excluding)
+    rounds: each destination's intervals (tagged with it), not their union."""
+    return compute_from(sets_and_rounds(cluster_id), tenant_ids)
+
+
+def without_sets(inputs, set_ids):
+    """``sets_and_rounds``' answer as if the sets ``set_ids`` were gone: what
+    ``sets_and_rounds`` would read once they are deleted, from the rows already
+    read (the cleanup preview, engine/cleanup_preview.py, computes before and
+    after from one read).  The rounds stay: one that ends before the first
+    set left joins none."""
+    tasks, rounds, copies, secondary_rounds = inputs
+    gone = set(set_ids)
+    kept = [t for t in tasks if t["backup_set_id"] not in gone]
+    if not kept:
+        return [], [], [], []
+    kept_ids = {t["id"] for t in kept}
+    return kept, rounds, [c for c in copies if c["source_id"] in kept_ids], secondary_rounds
+
+
+def compute_from(inputs, tenant_ids):
+    """``compute`` from ``sets_and_rounds``' answer."""
+    tasks, rounds, copies, secondary_rounds = inputs
     copied = {}
     for c in copies:
         copied.setdefault(c["destination_id"], set()).add(c["source_id"])

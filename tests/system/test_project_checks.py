@@ -142,7 +142,7 @@ def test_every_runtime_dependency_is_imported_somewhere():
     imports = {  # distribution name -> the module it is imported as
         "django": "django", "django-filter": "django_filters", "django-tables2": "django_tables2",
         "jinja2": "jinja2", "django-celery-beat": "django_celery_beat", "celery": "celery", "kombu": "kombu",
-        "dj-database-url": "dj_database_url",
+        "dj-database-url": "dj_database_url", "prometheus-client": "prometheus_client",
         "whitenoise": "whitenoise", "polib": "polib", "django-axes": "axes", "django-csp": "csp",
         "django-htmx": "django_htmx", "django-template-partials": "template_partials",
         "tablib[xlsx]": "tablib",

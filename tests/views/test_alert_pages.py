@@ -281,10 +281,12 @@ def local(moment):
 
 
 def silence_data(**changes):
-    data = {"starts_at": local(NOW + timedelta(minutes=1)), "ends_at": local(NOW + timedelta(hours=3)),
-            "reason": "storage upgrade"}
-    data.update(changes)
-    return data
+    """A window from now; a timedelta in ``changes`` is a moment that far from
+    now, taken when the test runs (a module-level NOW would be minutes old by
+    then, and "from" must not be in the past)."""
+    now = timezone.now()
+    data = {"starts_at": timedelta(minutes=1), "ends_at": timedelta(hours=3), "reason": "storage upgrade", **changes}
+    return {key: local(now + value) if isinstance(value, timedelta) else value for key, value in data.items()}
 
 
 def test_an_operator_silences_a_cluster_and_ends_it_now(client_as, estate):
@@ -308,7 +310,7 @@ def test_an_operator_silences_a_cluster_and_ends_it_now(client_as, estate):
 
 
 def test_ending_a_running_silence_keeps_it_with_its_end_now(client_as, estate):
-    silence = ClusterSilence.objects.create(cluster=estate["prod"], starts_at=ago(1), ends_at=NOW + timedelta(hours=1),
+    silence = ClusterSilence.objects.create(cluster=estate["prod"], starts_at=ago(1), ends_at=timezone.now() + timedelta(hours=1),
                                             reason="patching")
     client_as("operator").post(reverse("alerts:silence_end", args=[silence.pk]))
     silence.refresh_from_db()
@@ -318,11 +320,10 @@ def test_ending_a_running_silence_keeps_it_with_its_end_now(client_as, estate):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"ends_at": local(NOW - timedelta(hours=1))}, "The silence must end after it starts."),
-    ({"starts_at": local(NOW - timedelta(hours=3)), "ends_at": local(NOW - timedelta(hours=1))},
-     "The silence must end in the future."),
-    ({"starts_at": local(NOW - timedelta(hours=3))}, "The silence cannot start in the past."),
-    ({"ends_at": local(NOW + timedelta(days=8))}, "A silence lasts at most 7 days."),
+    ({"ends_at": -timedelta(hours=1)}, "The silence must end after it starts."),
+    ({"starts_at": -timedelta(hours=3), "ends_at": -timedelta(hours=1)}, "The silence must end in the future."),
+    ({"starts_at": -timedelta(hours=3)}, "The silence cannot start in the past."),
+    ({"ends_at": timedelta(days=8)}, "A silence lasts at most 7 days."),
     ({"reason": ""}, "This field is required."),
     ({"reason": "r" * 201}, "Ensure this value has at most 200 characters"),
     ({"ends_at": "tomorrow"}, "Enter a valid date/time."),
@@ -338,7 +339,7 @@ def test_a_bad_maintenance_window_is_refused_with_its_message(client_as, estate,
 
 
 def test_a_viewer_may_not_silence_or_end_a_silence(client_as, estate):
-    silence = ClusterSilence.objects.create(cluster=estate["prod"], starts_at=ago(1), ends_at=NOW + timedelta(hours=1))
+    silence = ClusterSilence.objects.create(cluster=estate["prod"], starts_at=ago(1), ends_at=timezone.now() + timedelta(hours=1))
     client = client_as("viewer")
     before = snapshot()
     assert client.post(reverse("alerts:silence_create", args=[estate["prod"].pk]), silence_data()).status_code == 403

@@ -224,7 +224,7 @@ def test_the_log_shows_each_attempt_with_a_constant_number_of_queries(client_as,
     make_deliveries(channel, 2)
     client.get(reverse("channels:log", args=[channel.pk]))  # warm the session
     # session, user, permissions (2), admin group (nav), channel, deliveries with alerts, attempts
-    with django_assert_num_queries(8) as captured:
+    with django_assert_num_queries(9) as captured:
         page = client.get(reverse("channels:log", args=[channel.pk])).content.decode()
     assert page.count('data-attempt="') == 4
     make_deliveries(channel, 30)
@@ -238,13 +238,13 @@ def test_the_list_has_a_constant_number_of_queries(client_as, django_assert_num_
     NotificationChannel.objects.create(name="c0", kind="email", email_recipients=["a@example.com"])
     client.get(LIST)
     # session, user, permissions (2), admin group (nav), channels, their clusters
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         client.get(LIST)
     for i in range(1, 20):
         channel = NotificationChannel.objects.create(name=f"c{i}", kind="email", email_recipients=["a@example.com"],
                                                      all_clusters=False)
         channel.clusters.add(f.make_cluster())
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert client.get(LIST).content.decode().count('data-channel="') == 20
 
 

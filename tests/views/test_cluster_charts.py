@@ -170,29 +170,38 @@ def test_a_live_refresh_does_not_compute_the_charts(admin_client, estate):
 
 def test_the_page_costs_the_same_queries_whatever_the_history(admin_client, estate):
     url = f"/clusters/{estate['cluster'].pk}/?days=90"
+    cluster, now = estate["cluster"], estate["now"]
+    policy = cluster.policies.get()
+
+    def grow(days, samples):
+        for n in days:
+            task = f.make_data_task(cluster, policy=policy, mode="full", started_at=now - timedelta(days=n + 1, hours=2),
+                                    ended_at=now - timedelta(days=n + 1, hours=1), size_bytes=(n + 1) * GIB)
+            if n % 3 == 0:
+                f.make_secondary_data_task(task, destination=estate["oss"])
+            if n % 4 == 0:
+                task.backup_set.expired_at = now - timedelta(days=n // 2)
+                task.backup_set.save()
+        LogDelaySample.objects.bulk_create(
+            [LogDelaySample(cluster=cluster, hour=hour_of(now) - timedelta(hours=h), delay_seconds=h) for h in samples])
+
+    # A little history (with sets the next cleanup deletes, as the larger one has), then four times more.
+    grow(range(10), range(100))
     admin_client.get(url)
     with CaptureQueriesContext(connection) as small:
         admin_client.get(url)
-    cluster, now = estate["cluster"], estate["now"]
-    policy = cluster.policies.get()
-    for n in range(40):
-        task = f.make_data_task(cluster, policy=policy, mode="full", started_at=now - timedelta(days=n + 1, hours=2),
-                                ended_at=now - timedelta(days=n + 1, hours=1), size_bytes=(n + 1) * GIB)
-        if n % 3 == 0:
-            f.make_secondary_data_task(task, destination=estate["oss"])
-        if n % 4 == 0:
-            task.backup_set.expired_at = now - timedelta(days=n // 2)
-            task.backup_set.save()
-    LogDelaySample.objects.bulk_create(
-        [LogDelaySample(cluster=cluster, hour=hour_of(now) - timedelta(hours=h), delay_seconds=h) for h in range(500)])
+    grow(range(10, 40), range(100, 500))
     with CaptureQueriesContext(connection) as large:
         body = admin_client.get(url).content.decode()
     assert len(table(body, "runs-table")) == 43 and len(chart_data(body)["delay"]) == 500
     assert len(large.captured_queries) == len(small.captured_queries), [q["sql"][:120] for q in large.captured_queries]
     # Session, user, cluster, the week's counts, the log backup, the policies,
     # the charts' four reads (runs, delay samples, the storage of backups and
-    # of copies), tenants, hosts, the latest data backup, the failures.
-    assert len(large.captured_queries) == 14
+    # of copies), the latest data backup, the failures; the cleanup preview's
+    # policies, cleanups, candidate sets, running restores, doomed sets,
+    # tenants and its four reads of sets and rounds; the alert badge, the
+    # cluster's open alerts and silences; tenants, hosts.
+    assert len(large.captured_queries) == 27
 
 
 # --- The forecast ------------------------------------------------------------------------
