@@ -8,6 +8,7 @@ import os
 import queue as stdlib_queue
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from kombu import Connection
@@ -30,16 +31,20 @@ def produce(folder, transport, producer):
         q.close()
 
 
-def consume(folder, transport, expected, results):
+def consume(folder, transport, expected, results, produced):
+    """Read until every message came, or until the queue stays empty for two
+    seconds after every producer finished (under load a producer process may
+    start many seconds late: an idle spell before that proves nothing)."""
     seen, errors = set(), []
+    deadline = time.monotonic() + 170
     with Connection(transport=transport, transport_options=options(folder)) as conn:
         q = conn.SimpleQueue("race")
         misses = 0
-        while len(seen) < expected and misses < 200:
+        while len(seen) < expected and misses < 40 and time.monotonic() < deadline:
             try:
                 message = q.get(timeout=0.05)
             except stdlib_queue.Empty:
-                misses += 1
+                misses += 1 if produced.is_set() else 0
                 continue
             except Exception as exc:
                 errors.append(repr(exc))
@@ -53,15 +58,16 @@ def consume(folder, transport, expected, results):
 
 def run_race(folder, transport):
     ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
+    results, produced = ctx.Queue(), ctx.Event()
     producers = 3
-    consumer = ctx.Process(target=consume, args=(folder, transport, producers * PER_PRODUCER, results))
+    consumer = ctx.Process(target=consume, args=(folder, transport, producers * PER_PRODUCER, results, produced))
     consumer.start()
     workers = [ctx.Process(target=produce, args=(folder, transport, p)) for p in range(producers)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(120)
+    produced.set()
     consumer.join(180)
     return results.get(timeout=10), producers * PER_PRODUCER
 
