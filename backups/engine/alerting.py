@@ -167,20 +167,25 @@ def _failed_until_later_success(model, prefix, clusters, open_alerts, finding):
     return found
 
 
-def data_failed(clusters, open_alerts, now):
-    def finding(task):
-        return Finding(R.DATA_FAILED, f"data:{task.pk}", task.cluster_id, task.tenant_id,
-                       params={"pk": task.pk, "cluster": task.cluster.name, **_reason(task)})
+def data_failed_finding(task):
+    """The data_failed finding of a failed data backup (its cluster selected)."""
+    return Finding(R.DATA_FAILED, f"data:{task.pk}", task.cluster_id, task.tenant_id,
+                   params={"pk": task.pk, "cluster": task.cluster.name, **_reason(task)})
 
-    return _failed_until_later_success(DataBackupTask, "data", clusters, open_alerts, finding)
+
+def secondary_failed_finding(task):
+    """The secondary_failed finding of a failed secondary data backup (its cluster selected)."""
+    return Finding(R.SECONDARY_FAILED, f"secondary:{task.pk}", task.cluster_id, task.tenant_id,
+                   params={"pk": task.pk, "source": task.source_id, "cluster": task.cluster.name, **_reason(task)})
+
+
+def data_failed(clusters, open_alerts, now):
+    return _failed_until_later_success(DataBackupTask, "data", clusters, open_alerts, data_failed_finding)
 
 
 def secondary_failed(clusters, open_alerts, now):
-    def finding(task):
-        return Finding(R.SECONDARY_FAILED, f"secondary:{task.pk}", task.cluster_id, task.tenant_id,
-                       params={"pk": task.pk, "source": task.source_id, "cluster": task.cluster.name, **_reason(task)})
-
-    return _failed_until_later_success(SecondaryDataBackupTask, "secondary", clusters, open_alerts, finding)
+    return _failed_until_later_success(SecondaryDataBackupTask, "secondary", clusters, open_alerts,
+                                       secondary_failed_finding)
 
 
 def data_timeout(clusters, open_alerts, now):

@@ -404,3 +404,23 @@ def test_schedule_cycle():
     assert schedule_cycle_days("weekly", range(1, 8)) == 1
     assert schedule_cycle_days("monthly", ["1", "15"]) == 17
     assert schedule_cycle_days("monthly", ["31"]) == 61  # skipped in short months
+
+
+# --- The demo -------------------------------------------------------------------------------------
+
+
+def test_seed_demo_shows_open_and_resolved_alerts(db, events):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    opened = Alert.objects.filter(status="open")
+    resolved = Alert.objects.filter(status="resolved")
+    assert opened.exists() and resolved.exists()
+    assert f"demo alerts: {opened.count()} open, {resolved.count()} resolved" in out.getvalue()
+    assert all(alerting.describe(alert) != alert.get_rule_display() for alert in Alert.objects.all())
+    before = list(Alert.objects.values_list("pk", "status"))
+    call_command("seed_demo", stdout=StringIO())  # again: nothing new
+    assert list(Alert.objects.values_list("pk", "status")) == before
