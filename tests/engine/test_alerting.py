@@ -424,3 +424,39 @@ def test_seed_demo_shows_open_and_resolved_alerts(db, events):
     before = list(Alert.objects.values_list("pk", "status"))
     call_command("seed_demo", stdout=StringIO())  # again: nothing new
     assert list(Alert.objects.values_list("pk", "status")) == before
+
+
+# --- The periodic pass reads the current state, not the history --------------------------------------
+
+
+def _estate(clusters, history, now):
+    for _ in range(clusters):
+        cluster = f.make_cluster()
+        tenant = f.make_tenant(cluster)
+        RecoverableInterval.objects.create(cluster=cluster, tenant=tenant, start=now - timedelta(days=1), end=now)
+        policy = f.make_policy(cluster, no_backup_alert_days=7)
+        f.make_log_task(cluster, policy=policy, latest_point=now)
+        for n in range(history):
+            status = DataBackupStatus.FAILED if n % 3 == 0 else DataBackupStatus.COMPLETED
+            f.make_data_task(cluster, policy=policy, status=status, started_at=now - timedelta(days=n + 1))
+        f.make_data_task(cluster, policy=policy, status=DataBackupStatus.FAILED, started_at=now - timedelta(hours=2))
+
+
+def _steady_queries(now):
+    from django.test.utils import CaptureQueriesContext
+
+    alerting.evaluate_all(now)  # opens what holds
+    with CaptureQueriesContext(connection) as queries:
+        counts = alerting.evaluate_all(now)
+    assert counts == {"opened": 0, "resolved": 0}
+    return len(queries)
+
+
+def test_the_periodic_pass_costs_the_same_whatever_the_history_and_fleet(db, events, now):
+    _estate(clusters=1, history=1, now=now)
+    small = _steady_queries(now)
+    _estate(clusters=6, history=12, now=now)
+    large = _steady_queries(now)
+    assert Alert.objects.filter(status="open", rule=R.DATA_FAILED).count() == 7
+    # Seven clusters with twelve days of history each cost what one with one day did.
+    assert large == small, (small, large)
