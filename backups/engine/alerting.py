@@ -481,14 +481,20 @@ for _kind, _hook in HOOKS.items():
 # --- Saying it ----------------------------------------------------------------------------------
 
 
+def _number(value):
+    """A measured value as said: whole numbers without a decimal point."""
+    if value is None:
+        return "—"
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
 def describe(alert):
     """What ``alert`` is about, in the reader's language."""
     params = dict(alert.params or {})
     if "reason_code" in params or "reason_text" in params:
         params["reason"] = outcomes.describe(params.pop("reason_code", ""), params.pop("reason_params", None),
                                              params.pop("reason_text", ""))
-    params["value"] = "—" if alert.value is None else f"{alert.value:g}"
-    params["threshold"] = "—" if alert.threshold is None else f"{alert.threshold:g}"
+    params["value"], params["threshold"] = _number(alert.value), _number(alert.threshold)
     text = TEXTS.get(alert.rule)
     if alert.rule == R.RPO_BREACHED and alert.value is None:
         text = NOTHING_TO_RESTORE

@@ -144,6 +144,8 @@ def test_log_backup_delay(db, events, now):
 
     alert = cycle(R.LOG_DELAY, f"cluster:{cluster.pk}", events, now, it_catches_up)
     assert alert.threshold == 300 and alert.value >= 301
+    alert.value = 1234567
+    assert "is 1234567 seconds behind, over the policy's alert threshold of 300 seconds." in alerting.describe(alert)
 
 
 def test_secondary_log_backup_delay(db, events, now):
