@@ -22,7 +22,6 @@ from .choices import BackupMethod, BackupMode, PolicyState, ScheduleKind
 from .engine import services
 from .models import BackupPolicy, RestoreDrillPolicy
 from .models.drills import DRILL_KEEP_HOURS_MAX
-from .models.policies import schedule_cycle_days
 
 MAX_MONTHLY_DAYS = 10
 WEEKDAYS = range(1, 8)  # Monday=1 .. Sunday=7, as stored in schedule_days
@@ -288,19 +287,9 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
                 else:
                     self.instance.schedule_days = days
                     self._schedule_days_set = True
-                    self._clean_no_backup_alert(kind, days, cleaned.get("no_backup_alert_days"))
         if _clean_tenant(self, cleaned):
             self._clean_one_active_policy(cleaned)
         return cleaned
-
-    def _clean_no_backup_alert(self, kind, days, alert_days):
-        """The "no data backup" alert waits at least the schedule's longest gap
-        between backup days: shorter, it would fire between scheduled backups."""
-        cycle = schedule_cycle_days(kind, days)
-        if alert_days and cycle and alert_days < cycle:
-            self.add_error("no_backup_alert_days", _(
-                "At least %(cycle)s days: this schedule can go %(cycle)s days between data backups, "
-                "so a shorter alert would fire while nothing is wrong.") % {"cycle": cycle})
 
     def _get_validation_exclusions(self):
         # schedule_days is not a field, but clean() wrote it: validate the

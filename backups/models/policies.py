@@ -5,6 +5,7 @@ incrementals built on it)."""
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, TextField, Value
@@ -185,6 +186,13 @@ class BackupPolicy(models.Model):
     def clean(self):
         # "prod", "/prod" and "/prod/" are one directory: stored as "/prod".
         self.directory = normalise_storage_directory(self.directory)
+        # The "no data backup" alert waits at least the schedule's longest gap
+        # between backup days: shorter, it would fire between scheduled backups.
+        cycle = schedule_cycle_days(self.schedule_kind, self.schedule_days or {})
+        if self.no_backup_alert_days and cycle and self.no_backup_alert_days < cycle:
+            raise ValidationError({"no_backup_alert_days": _(
+                "At least %(cycle)s days: this schedule can go %(cycle)s days between data backups, "
+                "so a shorter alert would fire while nothing is wrong.") % {"cycle": cycle}})
 
 
 # Four years from a leap year's start: every month length and weekday pattern.

@@ -462,3 +462,15 @@ def test_the_periodic_pass_costs_the_same_whatever_the_history_and_fleet(db, eve
     assert Alert.objects.filter(status="open", rule=R.DATA_FAILED).count() == 7
     # Seven clusters with twelve days of history each cost what one with one day did.
     assert large == small, (small, large)
+
+
+def test_the_model_refuses_it_too_for_the_admin(db):
+    from django.core.exceptions import ValidationError
+
+    policy = f.make_policy(f.make_cluster(), schedule_kind="monthly", schedule_days={"1": "full"})
+    policy.no_backup_alert_days = 30
+    with pytest.raises(ValidationError) as refused:
+        policy.full_clean()
+    assert "At least 31 days" in str(refused.value.message_dict["no_backup_alert_days"])
+    policy.no_backup_alert_days = 31
+    policy.full_clean()
