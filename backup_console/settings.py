@@ -428,4 +428,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Restore drills: finish those whose restore ended, remove expired scratch tenants.
     "backups: sweep restore drills": {"task": "backups.tasks.sweep_drills", "schedule": 60.0, "options": {"expires": 60}},
+    # Alerts of conditions time makes (delays, timeouts, no backup in N days),
+    # and a catch-up of those the transitions' hooks evaluate (engine/alerting.py).
+    "backups: evaluate alerts": {"task": "backups.tasks.evaluate_alerts", "schedule": 60.0, "options": {"expires": 60}},
 }

@@ -453,7 +453,7 @@ class BackupPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
         (_("Schedule"), {"fields": ["schedule_kind", "schedule_days", "run_at"]}),
         (_("Log backup and retention"), {"fields": ["log_backup_enabled", "retention_days"]}),
         (_("Secondary backup"), {"fields": ["secondary_enabled", "secondary_destination"]}),
-        (_("Alerts"), {"fields": ["data_backup_timeout_minutes", "log_delay_threshold_seconds"]}),
+        (_("Alerts"), {"fields": ["data_backup_timeout_minutes", "log_delay_threshold_seconds", "no_backup_alert_days"]}),
         (_("State"), {"fields": ["state", "periodic_task", "created_by", "created_at", "updated_at"]}),
     ]
 

@@ -6,6 +6,8 @@ class BackupsConfig(AppConfig):
     name = 'backups'
 
     def ready(self):
-        # A restore drill checks its restore when that ends: the engine's hook
-        # (transitions.on_ended) is registered by importing it, in every process.
-        from .engine import drills  # noqa: F401
+        # A restore drill checks its restore when that ends, and the alert
+        # rules of a cluster are evaluated when one of its tasks ends: the
+        # engine's hooks (transitions.on_ended) are registered by importing
+        # them, in every process.
+        from .engine import alerting, drills  # noqa: F401

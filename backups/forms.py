@@ -164,6 +164,7 @@ class BackupPolicyForm(RefuseUnknownFieldsMixin, BootstrapMixin, forms.ModelForm
             "secondary_destination",
             "data_backup_timeout_minutes",
             "log_delay_threshold_seconds",
+            "no_backup_alert_days",
         ]
         widgets = {
             "run_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 
-from .engine import drills, notify, restores, schedules, services, simulation
+from .engine import alerting, drills, notify, restores, schedules, services, simulation
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +109,11 @@ def sweep_drills():
     synced = schedules.reconcile_drill_tasks()
     if any(done.values()) or synced:
         log.info("restore drills: %s; beat entries synced for drill policies %s", done, synced)
+
+
+@shared_task(ignore_result=True)
+def evaluate_alerts():
+    """Open, update and resolve alerts from the current state (engine/alerting.py)."""
+    counts = alerting.evaluate_all()
+    if any(counts.values()):
+        log.info("alerts: %s", counts)

@@ -15,6 +15,7 @@ DIRECTORY_MAX_LENGTH = 200
 RETENTION_DAYS_MAX = 3650  # ten years
 DATA_BACKUP_TIMEOUT_MINUTES_MAX = 7 * 24 * 60  # a week
 LOG_DELAY_THRESHOLD_SECONDS_MAX = 7 * 24 * 3600  # a week
+NO_BACKUP_ALERT_DAYS_MAX = 366  # a year
 # A directory name: letters and digits of any script, and . _ - ~ @ + = ,
 # Nothing a shell, a URI (? # %) or a path (\ and control characters) reads
 # as anything but part of the name.

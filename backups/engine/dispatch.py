@@ -32,8 +32,10 @@ RUN_SCHEDULED_BACKUP = "backups.tasks.run_scheduled_backup"
 RUN_RESTORE = "backups.tasks.run_restore"
 RUN_SCHEDULED_DRILL = "backups.tasks.run_scheduled_drill"
 DELIVER_NOTIFICATION = "backups.tasks.deliver_notification"
+# Beat's, every minute (settings.CELERY_BEAT_SCHEDULE): engine/alerting.py's periodic pass.
+EVALUATE_ALERTS = "backups.tasks.evaluate_alerts"
 TASK_NAMES = (RUN_DATA_BACKUP, RUN_SECONDARY_DATA_BACKUP, FINISH_LOG_MOVE, RUN_CLEANUP, RUN_SCHEDULED_BACKUP, RUN_RESTORE,
-              RUN_SCHEDULED_DRILL, DELIVER_NOTIFICATION)
+              RUN_SCHEDULED_DRILL, DELIVER_NOTIFICATION, EVALUATE_ALERTS)
 
 
 class BrokerUnavailable(Exception):

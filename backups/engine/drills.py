@@ -30,7 +30,7 @@ from clusters.models import Cluster, Tenant
 
 from ..choices import DataBackupStatus, DrillStatus, TaskKind
 from ..models import RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun, RestoreTask
-from . import audit, outcomes, restores, schedules
+from . import alerting, audit, outcomes, restores, schedules
 from .outcomes import phrase as _
 from .services import ActionRefused
 from .transitions import on_ended
@@ -137,6 +137,7 @@ def _fail(run, reason, now):
     RestoreDrillRun.objects.filter(pk=run.pk, status=DrillStatus.RUNNING).update(
         status=DrillStatus.FAILED, ended_at=max(now, run.started_at), **_stored_failure(reason))
     run.refresh_from_db()
+    alerting.drill_ended(run.policy_id)
 
 
 def restore_ended(restore_id, status=None):
@@ -163,8 +164,10 @@ def restore_ended(restore_id, status=None):
             values.update(status=DrillStatus.SUCCEEDED, scratch_tenant=scratch, check_code=checked.code,
                           check_params=checked.params,
                           recovery_seconds=(restore.ended_at - restore.started_at).total_seconds())
-    RestoreDrillRun.objects.filter(pk=run.pk, status=DrillStatus.RUNNING).update(**values)
+    finished = RestoreDrillRun.objects.filter(pk=run.pk, status=DrillStatus.RUNNING).update(**values)
     run.refresh_from_db()
+    if finished:
+        alerting.drill_ended(run.policy_id)
     return run
 
 

@@ -2,7 +2,10 @@
 policies (SPEC section 2, OV-1) and backup sets (a full backup and the
 incrementals built on it)."""
 
+from datetime import date, timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, TextField, Value
@@ -18,6 +21,7 @@ from ..choices import BackupMethod, BackupMode, PolicyState, ScheduleKind, Stora
 from ..validators import (
     DATA_BACKUP_TIMEOUT_MINUTES_MAX,
     LOG_DELAY_THRESHOLD_SECONDS_MAX,
+    NO_BACKUP_ALERT_DAYS_MAX,
     RETENTION_DAYS_MAX,
     normalise_storage_directory,
     validate_storage_directory,
@@ -91,6 +95,13 @@ class BackupPolicy(models.Model):
     )
     log_delay_threshold_seconds = models.PositiveIntegerField(
         _("log backup delay alert (seconds)"), default=300, validators=[MaxValueValidator(LOG_DELAY_THRESHOLD_SECONDS_MAX)]
+    )
+    # Alert when no data backup completed for this many days (empty: no
+    # alert); never shorter than the schedule's cycle (``schedule_cycle_days``).
+    no_backup_alert_days = models.PositiveIntegerField(
+        _("no data backup alert (days)"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(NO_BACKUP_ALERT_DAYS_MAX)],
+        help_text=_("Alert when no data backup succeeded for this many days. Empty: no alert."),
     )
     state = models.CharField(_("state"), max_length=16, choices=PolicyState.choices, default=PolicyState.ACTIVE)
     # The beat entry that runs this policy's schedule (django-celery-beat).
@@ -189,6 +200,33 @@ class BackupPolicy(models.Model):
     def clean(self):
         # "prod", "/prod" and "/prod/" are one directory: stored as "/prod".
         self.directory = normalise_storage_directory(self.directory)
+        # The "no data backup" alert waits at least the schedule's longest gap
+        # between backup days: shorter, it would fire between scheduled backups.
+        cycle = schedule_cycle_days(self.schedule_kind, self.schedule_days or {})
+        if self.no_backup_alert_days and cycle and self.no_backup_alert_days < cycle:
+            raise ValidationError({"no_backup_alert_days": _(
+                "At least %(cycle)s days: this schedule can go %(cycle)s days between data backups, "
+                "so a shorter alert would fire while nothing is wrong.") % {"cycle": cycle}})
+
+
+# Four years from a leap year's start: every month length and weekday pattern.
+_CYCLE_SPAN = (date(2024, 1, 1), date(2027, 12, 31))
+
+
+def schedule_cycle_days(kind, days):
+    """The longest wait, in days, between two scheduled data backups of a
+    schedule (``schedule_kind`` and ``schedule_days``' day numbers): a
+    monthly day 31 waits two months where a month is short.  None without days."""
+    wanted = {int(day) for day in days}
+    if not wanted:
+        return None
+    start, end = _CYCLE_SPAN
+    runs, day = [], start
+    while day <= end:
+        if (day.isoweekday() if kind == ScheduleKind.WEEKLY else day.day) in wanted:
+            runs.append(day)
+        day += timedelta(days=1)
+    return max((b - a).days for a, b in zip(runs, runs[1:], strict=False)) if len(runs) > 1 else (end - start).days
 
 
 class BackupSet(models.Model):

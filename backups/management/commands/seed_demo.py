@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from backups.choices import TaskKind
-from backups.devtools import drills, estate, fill, history, restores
+from backups.devtools import alerts, drills, estate, fill, history, restores
 from backups.engine import intervals
 from clusters.models import Cluster
 
@@ -77,6 +77,10 @@ class Command(BaseCommand):
                               "(deactivated, demoted or with another password)")
         if tasks:
             self.fill(tasks, seed, now, batch_size)
+        # Last, on everything above: what the alert rules find now (and a
+        # week of resolved alerts), so a first `make run` shows both.
+        alerted = alerts.seed(now)
+        self.stdout.write(f"demo alerts: {alerted['open']} open, {alerted['resolved']} resolved")
 
     def fill(self, tasks, seed, now, batch_size):
         last = [0.0]
