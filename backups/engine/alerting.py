@@ -504,3 +504,6 @@ def describe(alert):
         return str(text) % params
     except (KeyError, TypeError, ValueError):
         return alert.get_rule_display()
+
+
+notify.describe_alerts_with(describe)

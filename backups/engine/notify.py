@@ -126,11 +126,25 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
+# The alert lifecycle's sentence for an alert (engine/alerting.describe), set
+# by that module when it loads: it sits above this one in the engine's layers.
+_describe = None
+
+
+def describe_alerts_with(function):
+    global _describe
+    _describe = function
+
+
 def alert_text(alert):
     """One line about the alert, in the console's language."""
     text = getattr(alert, "text", None)
     if text:
         return str(text)
+    if _describe is not None:
+        said = str(_describe(alert))
+        if said != alert.get_rule_display():
+            return said
     line = f"{alert.get_rule_display()}: {alert.subject}"
     if alert.value is not None and alert.threshold is not None:
         line += f" ({alert.value:g} / {alert.threshold:g})"

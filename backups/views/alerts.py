@@ -22,7 +22,7 @@ from clusters.models import Cluster
 
 from .. import filtersets, tables
 from ..choices import STATUS_COLORS, AlertRule, AlertStatus
-from ..engine import alert_actions, audit
+from ..engine import alert_actions, alerting, audit
 from ..engine.services import ActionRefused
 from ..formats import readable_delay
 from ..forms import AcknowledgeForm, SilenceForm
@@ -32,8 +32,12 @@ from .lists import TaskListView
 
 
 def alert_text(alert):
-    """An alert said in one line, in the reader's language: its rule, where,
-    and the value against the threshold."""
+    """An alert said in one line, in the reader's language: the engine's
+    sentence (engine/alerting.describe) where its values make one, else its
+    rule, where, and the value against the threshold."""
+    said = alerting.describe(alert)
+    if said != alert.get_rule_display():
+        return said
     where = " / ".join(name for name in (alert.cluster.name if alert.cluster_id else "",
                                          alert.tenant.name if alert.tenant_id else "") if name)
     subject, _url = tables.subject_link(alert)

@@ -22,6 +22,10 @@ from backups.models import (
     ClusterSilence,
     DailyRollup,
     DataBackupTask,
+    Delivery,
+    DeliveryAttempt,
+    LogDelaySample,
+    NotificationChannel,
     RecoverableInterval,
     RestoreDrillPolicy,
     RestoreDrillRun,
@@ -77,6 +81,11 @@ def drill_run(c):
 def open_alert(c):
     return Alert.objects.create(rule="data_failed", severity="critical", subject=f"cluster:{c.pk}", cluster=c,
                                 started_at=timezone.now())
+
+
+def delivery(c):
+    channel = NotificationChannel.objects.create(name=f"ops-{c.pk}", email_recipients=["ops@example.com"])
+    return Delivery.objects.create(channel=channel, alert=open_alert(c), event="opened")
 
 
 # constraint name -> cluster -> the refused write (a no-argument callable), after
@@ -147,6 +156,14 @@ VIOLATIONS = {
     "alert_resolved_has_end": lambda c: update(open_alert(c), status="resolved"),
     "silence_ends_after_start": lambda c: lambda: ClusterSilence.objects.create(
         cluster=c, starts_at=timezone.now(), ends_at=timezone.now() - timedelta(minutes=1)),
+    # Notifications: one delivery per change and channel; an alert unless a test; attempts numbered once.
+    "delivery_once_per_change": lambda c: clone(delivery(c)),
+    "delivery_alert_unless_test": lambda c: update(delivery(c), alert=None),
+    "delivery_attempt_number": lambda c: clone(DeliveryAttempt.objects.create(delivery=delivery(c), number=1)),
+    # Storage capacity, and one log-delay sample per cluster and hour.
+    "destination_capacity_positive": lambda c: update(f.make_destination(), capacity_bytes=0),
+    "logdelay_one_row_per_hour": lambda c: clone(LogDelaySample.objects.create(
+        cluster=c, hour=timezone.now().replace(minute=0, second=0, microsecond=0), delay_seconds=5)),
     # Clusters.
     "tenant_name_unique_in_cluster": lambda c: clone(f.make_tenant(c, name="sales")),
     "host_ip_port_unique": lambda c: clone(f.make_host(c, ip="10.9.9.9", port=2881), cluster_id=f.make_cluster().pk),
