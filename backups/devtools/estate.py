@@ -36,11 +36,12 @@ DEMO_PASSWORD = "demo"
 
 # --- The estate --------------------------------------------------------------
 
+TIB = 1024**4
 DESTINATIONS = [
-    # name, kind, uri (root directory)
-    ("nfs-main", StorageKind.NFS, "file:///mnt/nfs/obbackup"),
-    ("oss-hangzhou", StorageKind.OBJECT, "oss://ob-backup-hz/prod"),
-    ("s3-singapore", StorageKind.OBJECT, "s3://ob-backup-sg/archive"),
+    # name, kind, uri (root directory), capacity (the cluster page forecasts when it fills; one has none)
+    ("nfs-main", StorageKind.NFS, "file:///mnt/nfs/obbackup", 24 * TIB),
+    ("oss-hangzhou", StorageKind.OBJECT, "oss://ob-backup-hz/prod", 64 * TIB),
+    ("s3-singapore", StorageKind.OBJECT, "s3://ob-backup-sg/archive", None),
 ]
 
 
@@ -140,8 +141,9 @@ def demo_login_works(user):
 
 def ensure_destinations():
     result = {}
-    for name, kind, uri in DESTINATIONS:
-        result[name], _ = StorageDestination.objects.get_or_create(name=name, defaults={"kind": kind, "uri": uri})
+    for name, kind, uri, capacity in DESTINATIONS:
+        result[name], _ = StorageDestination.objects.get_or_create(
+            name=name, defaults={"kind": kind, "uri": uri, "capacity_bytes": capacity})
     return result
 
 

@@ -386,3 +386,10 @@ def test_the_cluster_page_and_the_overview_show_open_alerts(client_as, estate):
     assert "No open alerts." in other_page
     overview = client.get(reverse("backups:overview")).content.decode()
     assert f'data-alert="{estate["failed"].pk}"' in overview.split('id="open-alerts"')[1].split("</section>")[0]
+
+
+def test_the_list_links_to_the_channels_for_admins_only(client_as, estate):
+    channels = reverse("channels:list")
+    assert f'href="{channels}"' in client_as("admin", "a1").get(LIST).content.decode()
+    for role in ("operator", "viewer"):
+        assert f'href="{channels}"' not in client_as(role, f"{role}-x").get(LIST).content.decode()
