@@ -362,3 +362,43 @@ def test_an_smtp_server_that_refuses_is_logged_and_retried(settings, receiver):
     assert notify.deliver(delivery.pk) is not None
     attempt = DeliveryAttempt.objects.get(delivery=delivery)
     assert not attempt.ok and "ConnectionRefused" in attempt.error
+
+
+@pytest.mark.worker
+def test_a_failed_backup_on_the_worker_is_alerted_once_by_email_and_webhook_and_its_resolve_too(
+        celery_cluster, smtp, receiver, admin_user):
+    """Issue 14's end to end: the engine's own alert (not one made by the test)
+    goes out once on each channel when the backup fails on the worker, and
+    once more when the next backup completes and resolves it."""
+    from backups.choices import BackupMode
+    from backups.engine import services
+
+    peer = receiver(200)
+    celery_cluster.worker(EMAIL_HOST="127.0.0.1", EMAIL_PORT=smtp.port, ALERT_WEBHOOK_ALLOW_PRIVATE=1,
+                          ALERT_DELIVERY_RETRY_SECONDS="0.2", ALERT_WEBHOOK_TIMEOUT_SECONDS=2)
+    cluster = f.make_cluster(name="prod-e2e")
+    f.make_host(cluster, role="leader")
+    f.make_policy(cluster)
+    hook = webhook(peer.url)
+    NotificationChannel.objects.create(name="dba-mail", kind="email", email_recipients=["dba@example.com"])
+
+    failing = services.instant_backup(cluster, None, BackupMode.FULL, admin_user, force_outcome="fail")
+    alert = wait_until(lambda: Alert.objects.filter(rule=AlertRule.DATA_FAILED, subject=f"data:{failing.pk}").first(),
+                       timeout=60, message="the data_failed alert to open")
+    wait_until(lambda: smtp.messages and peer.requests, timeout=30, message="the opening's email and webhook")
+    time.sleep(1)  # time for a duplicate to show, if there were one
+    opened = [json.loads(body) for _headers, body in peer.requests if json.loads(body)["alert"] == alert.pk]
+    assert [body["event"] for body in opened] == ["opened"]
+    assert all(verify(hook.secret, headers, body) for headers, body in peer.requests)
+    assert sum(f"#{failing.pk}" in m.get_payload(decode=True).decode() for _s, _r, m in smtp.messages) == 1
+
+    services.instant_backup(cluster, None, BackupMode.FULL, admin_user)
+    wait_until(lambda: Alert.objects.filter(pk=alert.pk, status="resolved").exists(), timeout=60,
+               message="the alert to resolve")
+    wait_until(lambda: Delivery.objects.filter(alert=alert, event="resolved", status=DeliveryStatus.SENT).count() == 2,
+               timeout=30, message="the resolve's email and webhook")
+    time.sleep(1)
+    events = [json.loads(body)["event"] for _headers, body in peer.requests if json.loads(body)["alert"] == alert.pk]
+    assert events == ["opened", "resolved"]
+    assert Delivery.objects.filter(alert=alert).count() == 4  # two changes × two channels
+    assert Alert.objects.filter(rule=AlertRule.DATA_FAILED).count() == 1
