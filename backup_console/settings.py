@@ -381,6 +381,9 @@ ALERT_CHANNEL_DISABLE_AFTER = env_int("ALERT_CHANNEL_DISABLE_AFTER", 5, unit="de
 # (the console must not be a way into internal services) unless this is set
 # or DEBUG is on.
 ALERT_WEBHOOK_ALLOW_PRIVATE = env_bool("ALERT_WEBHOOK_ALLOW_PRIVATE", False)
+# A storage destination with a capacity alerts when its backups use more
+# than this share of it (percent, 1-100).
+STORAGE_ALERT_PERCENT = min(100, env_int("STORAGE_ALERT_PERCENT", 85, unit="percent"))
 
 # --- Simulated backup machinery (backups/engine/simulation.py) ---------------
 # How many simulated seconds pass per real second (demos and tests run fast).

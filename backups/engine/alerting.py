@@ -40,8 +40,9 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models import F, Max, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +61,7 @@ from ..models import (
     RestoreTask,
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
+    StorageDestination,
 )
 from . import intervals, notify, outcomes
 from .transitions import model_for, on_ended
@@ -80,6 +82,7 @@ SEVERITY = {
     R.RPO_BREACHED: AlertSeverity.CRITICAL,
     R.RESTORE_FAILED: AlertSeverity.CRITICAL,
     R.DRILL_FAILED: AlertSeverity.WARNING,
+    R.STORAGE_FULL: AlertSeverity.WARNING,
 }
 
 # What each rule says, with its params (and the alert's value and threshold).
@@ -100,6 +103,8 @@ TEXTS = {
                       "over the %(threshold)s minutes allowed."),
     R.RESTORE_FAILED: _("Restore #%(pk)s of tenant %(tenant)s failed: %(reason)s"),
     R.DRILL_FAILED: _("Restore drill #%(run)s of policy %(policy)s failed: %(reason)s"),
+    R.STORAGE_FULL: _("Backups use %(value)s %% of storage destination %(destination)s (%(used)s of %(capacity)s), "
+                      "over the alert threshold of %(threshold)s %%."),
 }
 NOTHING_TO_RESTORE = _("Tenant %(tenant)s on %(cluster)s has nothing to restore to: its RPO is breached.")
 
@@ -339,6 +344,53 @@ def drill_failed(policies, open_alerts, now):
     return found
 
 
+def storage_used(destination_ids):
+    """{destination id: bytes its kept backups use now}: completed data backups
+    on their policy's destination and completed secondary copies on theirs,
+    while their set is not deleted — what the cluster page's storage chart
+    counts on its last day (engine/cluster_charts.storage_used)."""
+    used = dict.fromkeys(destination_ids, 0)
+    kept = {"backup_set__expired_at__isnull": True, "status": DataBackupStatus.COMPLETED}
+    primary = (DataBackupTask.objects.filter(policy__destination_id__in=destination_ids, **kept)
+               .order_by().values("policy__destination_id").annotate(size=Sum("size_bytes"))
+               .values_list("policy__destination_id", "size"))
+    copies = (SecondaryDataBackupTask.objects.filter(destination_id__in=destination_ids, **kept)
+              .order_by().values("destination_id").annotate(size=Sum("source__size_bytes"))
+              .values_list("destination_id", "size"))
+    for rows in (primary, copies):
+        for destination, size in rows:
+            used[destination] += size or 0
+    return used
+
+
+def storage_full(open_alerts, now):
+    """Destinations with a capacity whose kept backups use more than
+    ``STORAGE_ALERT_PERCENT`` of it (a destination is no one cluster's)."""
+    from django.conf import settings
+
+    destinations = list(StorageDestination.objects.filter(capacity_bytes__isnull=False).order_by("pk"))
+    used = storage_used([d.pk for d in destinations])
+    threshold = settings.STORAGE_ALERT_PERCENT
+    found = {}
+    for destination in destinations:
+        percent = used[destination.pk] * 100 / destination.capacity_bytes
+        if percent > threshold:
+            subject = f"destination:{destination.pk}"
+            found[subject] = Finding(R.STORAGE_FULL, subject, None, None, round(percent, 1), threshold, {
+                "destination": destination.name, "used_bytes": used[destination.pk],
+                "capacity_bytes": destination.capacity_bytes})
+    return found
+
+
+def evaluate_storage(now=None):
+    """Evaluate the storage rule over every destination."""
+    counts = {"opened": 0, "resolved": 0}
+    now = now or timezone.now()
+    open_alerts = _open_alerts([R.STORAGE_FULL])[R.STORAGE_FULL]
+    _reconcile(R.STORAGE_FULL, storage_full(open_alerts, now), open_alerts, now, counts)
+    return counts
+
+
 # The rules of a cluster's state (evaluated per cluster or for all).
 CLUSTER_RULES = {
     R.DATA_FAILED: data_failed,
@@ -445,7 +497,7 @@ def evaluate_all(now=None):
     now = now or timezone.now()
     counts = {"opened": 0, "resolved": 0}
     _evaluate_clusters(None, now, counts)
-    for name, value in evaluate_drills(None, now).items():
+    for name, value in [*evaluate_drills(None, now).items(), *evaluate_storage(now).items()]:
         counts[name] += value
     return counts
 
@@ -494,6 +546,9 @@ def describe(alert):
     if "reason_code" in params or "reason_text" in params:
         params["reason"] = outcomes.describe(params.pop("reason_code", ""), params.pop("reason_params", None),
                                              params.pop("reason_text", ""))
+    for name in ("used", "capacity"):  # sizes said in the reader's units
+        if f"{name}_bytes" in params:
+            params[name] = filesizeformat(params.pop(f"{name}_bytes"))
     params["value"], params["threshold"] = _number(alert.value), _number(alert.threshold)
     text = TEXTS.get(alert.rule)
     if alert.rule == R.RPO_BREACHED and alert.value is None:

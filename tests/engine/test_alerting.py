@@ -291,8 +291,51 @@ def test_restore_drill_failed(db, events, now):
     assert alerting.describe(alert) == f"Restore drill #{failed.pk} of policy weekly drill failed: tenant missing"
 
 
-def test_every_rule_but_storage_has_a_severity_and_a_text():
-    assert set(alerting.SEVERITY) == set(alerting.TEXTS) == set(R) - {R.STORAGE_FULL}
+def test_every_rule_has_a_severity_and_a_text():
+    assert set(alerting.SEVERITY) == set(alerting.TEXTS) == set(R)
+
+
+GIB = 1024**3
+
+
+def test_storage_over_its_threshold_fires_once_and_resolves_when_cleanup_frees_it(db, events, now, settings):
+    """Kept backups on the destination (a primary backup of each of two
+    clusters, a secondary copy onto it) over STORAGE_ALERT_PERCENT of its
+    capacity; cleanup deleting a set frees it. The used bytes are what the
+    cluster page's storage chart shows on its last day."""
+    from backups.engine.cluster_charts import storage_used
+
+    settings.STORAGE_ALERT_PERCENT = 80
+    nfs = f.make_destination(name="nfs-main", capacity_bytes=100 * GIB)
+    elsewhere = f.make_destination(name="nfs-other", capacity_bytes=10 * GIB)  # a destination of its own
+    east, west, north = f.make_cluster(name="east"), f.make_cluster(name="west"), f.make_cluster(name="north")
+    on_nfs = f.make_policy(east, destination=nfs)
+    big = f.make_data_task(east, policy=on_nfs, started_at=now - timedelta(days=2), size_bytes=50 * GIB)
+    f.make_data_task(west, policy=f.make_policy(west, destination=nfs), started_at=now - timedelta(days=1),
+                     size_bytes=25 * GIB)
+    other = f.make_data_task(north, policy=f.make_policy(north, destination=elsewhere), started_at=now - timedelta(days=1),
+                             size_bytes=6 * GIB)
+    f.make_secondary_data_task(other, destination=nfs)  # a copy of 6 GiB onto nfs-main: 81 GiB in all
+    # Not counted: a failed backup, a deleted set.
+    f.make_data_task(east, policy=on_nfs, status="failed", started_at=now - timedelta(hours=5), size_bytes=90 * GIB)
+    gone = f.make_data_task(east, policy=on_nfs, started_at=now - timedelta(days=9), size_bytes=70 * GIB)
+    gone.backup_set.expired_at = now - timedelta(days=3)
+    gone.backup_set.save()
+    assert alerting.storage_used([nfs.pk, elsewhere.pk]) == {nfs.pk: 81 * GIB, elsewhere.pk: 6 * GIB}
+    today = timezone.localtime(now).date()
+    assert storage_used([nfs.pk], [today])[nfs.pk][-1] == 81 * GIB  # the chart's last day says the same
+
+    def cleanup_deletes_the_big_set():
+        big.backup_set.expired_at = now
+        big.backup_set.save()
+
+    alert = cycle(R.STORAGE_FULL, f"destination:{nfs.pk}", events, now, cleanup_deletes_the_big_set)
+    assert alert.severity == "warning" and alert.cluster_id is None and (alert.value, alert.threshold) == (81.0, 80)
+    assert alerting.describe(alert).replace("\xa0", " ") == ("Backups use 81 % of storage destination nfs-main (81.0 GB of 100.0 GB), "
+                                        "over the alert threshold of 80 %.")
+    with translation.override("zh-hans"):
+        assert "nfs-main" in alerting.describe(alert) and "81" in alerting.describe(alert)
+    assert not alerts(R.STORAGE_FULL, subject=f"destination:{elsewhere.pk}")  # 60 % of its own
 
 
 # --- Evaluation on the transitions --------------------------------------------------------------

@@ -68,7 +68,9 @@ def test_a_list_refresh_costs_the_queries_of_the_page(admin_client, estate, url)
     for variant in (url, f"{url}?range=30d&status=failed&cluster={estate['cluster'].pk}", f"{url}?page=2&per_page=10"):
         _, page = queries(admin_client, variant)
         _, refresh = queries(admin_client, variant, **REFRESH)
-        assert refresh == page == 4, variant  # session, user, filter choices, the page with its count
+        # session, user, filter choices, the page with its count; the full page
+        # also counts the open alerts for the navigation, which a refresh does not draw.
+        assert (refresh, page) == (4, 5), variant
 
 
 def test_the_refresh_asks_for_the_page_own_address(admin_client, estate):
@@ -182,7 +184,7 @@ def test_a_task_page_refresh_gets_its_state(admin_client, estate, kind):
     html = response.content.decode()
     assert "<html" not in html and "console-navbar" not in html
     assert f"#{task.pk}" in html and "status-badge" in html and "History" in html
-    assert refresh_queries == page_queries <= 6
+    assert refresh_queries == page_queries - 1 <= 6  # the refresh draws no navigation (its alert count)
     assert "HX-Request" in response["Vary"]
 
 
