@@ -109,25 +109,43 @@ def usable(sets):
     return [s for s in sets if chain_ok(s)]
 
 
-def covering_round(backup_set, rounds):
-    """Of the rounds that archived without a gap from the set's start to its
-    restore point, the one that reaches furthest (None if none does)."""
-    covering = [
-        r for r in rounds
-        if r.checkpoint is not None and r.start <= backup_set.replay_from and backup_set.restore_point <= r.checkpoint
-    ]
-    return max(covering, key=lambda r: r.checkpoint, default=None)
+class Covering:
+    """Which round covers a set, for many sets: of the rounds that archived
+    without a gap from the set's start to its restore point, the one that
+    reaches furthest (the first given, on a tie), or None.  The rounds are
+    sorted by start once, each position remembering the furthest-reaching
+    round so far, so a set costs a binary search, not a pass over the rounds
+    (the cluster page asks this for every kept set)."""
+
+    def __init__(self, rounds):
+        archived = sorted(((r.start, n, r) for n, r in enumerate(rounds) if r.checkpoint is not None),
+                          key=lambda item: (item[0], item[1]))
+        self.starts = [start for start, _, _ in archived]
+        self.furthest = []
+        best = None  # (checkpoint, -position, round)
+        for _, n, r in archived:
+            if best is None or (r.checkpoint, -n) > best[:2]:
+                best = (r.checkpoint, -n, r)
+            self.furthest.append(best[2])
+
+    def __call__(self, backup_set):
+        i = bisect_right(self.starts, backup_set.replay_from) - 1
+        if i < 0:
+            return None
+        r = self.furthest[i]  # of the rounds started by then, the furthest-reaching
+        return r if backup_set.restore_point <= r.checkpoint else None
 
 
 def recoverable_intervals(sets, rounds, destination=None):
     """Sorted, disjoint intervals of the moments these sets and rounds (of one
     destination) restore to."""
     pieces = []
+    covering = Covering(rounds)
     for s in usable(sets):
         if s.logical:
             pieces.append(Interval(s.restore_point, s.restore_point, (s.id,), (), destination))
             continue
-        r = covering_round(s, rounds)
+        r = covering(s)
         if r is not None:
             pieces.append(Interval(s.restore_point, r.checkpoint, (s.id,), (r.id,), destination))
     return merge(pieces)

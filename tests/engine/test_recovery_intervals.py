@@ -21,7 +21,7 @@ the histories do not make it.
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backups.engine.recovery import ArchiveRound, BackupSetPoint, answer, parts_of, recoverable_intervals, union
+from backups.engine.recovery import ArchiveRound, BackupSetPoint, Covering, answer, parts_of, recoverable_intervals, union
 
 HORIZON = 60
 PRIMARY = None
@@ -220,3 +220,26 @@ def test_a_logical_backup_restores_to_its_own_point_only():
     assert (interval.start, interval.end) == (4, 4)
     nearest = answer([interval], 10)
     assert not nearest.recoverable and nearest.before == 4 and nearest.after is None
+
+
+# --- Which round covers a set: any rounds, overlapping too ---------------------------
+
+round_spans = st.lists(st.tuples(st.integers(0, 40), st.one_of(st.none(), st.integers(0, 20))), max_size=12)
+set_spans = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 10)), min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(round_spans, set_spans)
+def test_the_covering_round_is_the_furthest_reaching_of_those_covering_the_set(spans, sets):
+    """``Covering`` answers by binary search what a pass over every round
+    answers: of the rounds open by the set's start and archived past its
+    restore point, the one reaching furthest, the first given on a tie.
+    Rounds here may overlap (the histories above never make them), so an
+    earlier round may reach further than a later one."""
+    rounds = [ArchiveRound(n, start, None if length is None else start + length) for n, (start, length) in enumerate(spans)]
+    covering = Covering(rounds)
+    for n, (start, length) in enumerate(sets):
+        backup_set = BackupSetPoint(n, None, start, start + length)
+        candidates = [r for r in rounds if r.checkpoint is not None and r.start <= start and start + length <= r.checkpoint]
+        expected = max(candidates, key=lambda r: r.checkpoint, default=None)
+        assert covering(backup_set) == expected
