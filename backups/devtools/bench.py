@@ -289,11 +289,11 @@ def recovery_cases(now):
             ("restore-to-no", f"{base}?{at(no)}")]
 
 
-def measure_recovery(repeat, out):
-    """p50/p95 and queries of each recovery case, interleaved like the lists."""
+def measure_named(title, cases, repeat, out):
+    """p50/p95 and queries of each (name, address), interleaved like the lists;
+    a page that answers "can I restore to T?" says which answer it gave."""
     client = Client()
     client.force_login(ensure_user())
-    cases = recovery_cases(timezone.now())
     results = {}
     for name, address in cases:
         client.get(address)
@@ -302,23 +302,63 @@ def measure_recovery(repeat, out):
         body = response.content.decode()
         answer = "yes" if "can be restored to" in body else "no" if "cannot be restored to" in body else "-"
         results[name] = {"address": address, "status": response.status_code, "queries": len(captured.captured_queries),
-                         "answer": answer, "times": []}
+                         "answer": answer, "kib": round(len(response.content) / 1024), "times": []}
     order = list(cases)
     for round_no in range(repeat):
         random.Random(round_no).shuffle(order)
         for name, address in order:
             results[name]["times"].append(timed(lambda: client.get(address)))
-    out(f"{'recovery':<17}{'p50':>8}{'p95':>8}{'q':>4}  answer  address")
+    out(f"{title:<17}{'p50':>8}{'p95':>8}{'q':>4}{'KiB':>5}  answer  address")
     for name, r in results.items():
         values = sorted(r.pop("times"))
         r["p50"] = round(statistics.median(values), 1)
         r["p95"] = round(values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))], 1)
-        out(f"{name:<17}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['queries']:>4}  {r['answer']:<6}  {r['address']}"
+        out(f"{name:<17}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['queries']:>4}{r['kib']:>5}  {r['answer']:<6}  {r['address']}"
             + ("" if r["status"] == 200 else f"  (HTTP {r['status']})"))
     counts = {r["queries"] for r in results.values()}
-    out(f"SUMMARY recovery: worst p95 {max(r['p95'] for r in results.values())} ms; queries per page "
-        f"{min(counts)}..{max(counts)}{' (constant)' if len(counts) == 1 else ''}")
+    out(f"SUMMARY {title}: worst p95 {max(r['p95'] for r in results.values())} ms; queries per page "
+        f"{min(counts)}..{max(counts)}")
     return results
+
+
+def measure_recovery(repeat, out):
+    return measure_named("recovery", recovery_cases(timezone.now()), repeat, out)
+
+
+def fleet_cases():
+    """The overview (core metrics, charts and the first data page), its metrics'
+    live refresh, and a fleet cluster's page over 30 and 90 days (charts,
+    cleanup preview, alerts)."""
+    cluster = reverse("clusters:detail", args=[Cluster.objects.get(name=FILTER_CLUSTER).pk])
+    return [("overview", reverse("backups:overview")), ("metrics-refresh", reverse("backups:overview_metrics")),
+            ("cluster-30d", cluster), ("cluster-90d", f"{cluster}?days=90")]
+
+
+def measure_fleet(repeat, out):
+    return measure_named("fleet pages", fleet_cases(), repeat, out)
+
+
+def measure_alert_pass(repeat, out):
+    """The periodic alert pass (beat's ``evaluate_alerts``) over every cluster
+    there is: the first pass (which opens what holds) and ``repeat`` more."""
+    from ..engine import alerting
+    from ..models import Alert
+
+    times, counts = [], []
+    for _ in range(repeat + 1):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            counts.append(alerting.evaluate_all())
+            times.append((time.perf_counter() - started) * 1000)
+    steady = sorted(times[1:])
+    result = {"clusters": Cluster.objects.count(), "first_ms": round(times[0], 1), "first": counts[0],
+              "p50_ms": round(statistics.median(steady), 1),
+              "p95_ms": round(steady[min(len(steady) - 1, int(round(0.95 * (len(steady) - 1))))], 1),
+              "queries": len(captured.captured_queries), "open": Alert.objects.filter(status="open").count()}
+    out(f"alert pass over {result['clusters']:,} clusters: first {result['first_ms']:.0f} ms "
+        f"(opened {counts[0]['opened']}, resolved {counts[0]['resolved']}), then p50 {result['p50_ms']:.0f} ms, "
+        f"p95 {result['p95_ms']:.0f} ms over {repeat}; {result['queries']} queries; {result['open']:,} alerts open")
+    return result
 
 
 # --- Engine ------------------------------------------------------------------------

@@ -8,6 +8,7 @@
     bench_lists --engine-only --orm-transitions   # the same through the portable write path
     bench_lists --rows 100000 --exports --repeat 5   # each task list's CSV and XLSX at the 10,000-row cap
     bench_lists --only restores,recovery --no-engine # the restore list, the recovery page and "can I restore to T?"
+    bench_lists --only fleet,alerts --no-engine      # the overview, a cluster page and the periodic alert pass
 """
 
 import json
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_path", help="write the figures here")
         parser.add_argument("--baseline", help="a --json file of a smaller run: report p95 growth against it")
         parser.add_argument("--only", help="comma-separated lists to measure (data,logs,cleanups,...,restores; "
-                                           "recovery: the recovery page and its answer)")
+                                           "recovery: the recovery page and its answer; fleet: the overview and a cluster page; "
+                                           "alerts: the periodic alert pass)")
         parser.add_argument("--exports", action="store_true",
                             help="no pages, no engine: time and peak memory of each task list's CSV and XLSX export at the cap")
 
@@ -84,6 +86,12 @@ class Command(BaseCommand):
         if not only or "recovery" in only.split(","):
             out("")
             summary["recovery"] = bench.measure_recovery(repeat, out)
+        if not only or "fleet" in only.split(","):
+            out("")
+            summary["fleet"] = bench.measure_fleet(repeat, out)
+        if not only or "alerts" in only.split(","):
+            out("")
+            summary["alerts"] = bench.measure_alert_pass(min(repeat, 10), out)
         if not no_engine:
             out("")
             summary.update(self.engine(broker, engine_tasks, tick_rows, ticks, out, orm_transitions))
