@@ -34,7 +34,8 @@ path helpers; data backups carry the simulated worker's plan
 
 Bulk rows bypass the state machine, so a fill ends by recomputing the daily
 rollups from the rows (``engine.rollups.rebuild_rollups``, one INSERT …
-SELECT).
+SELECT), and by giving the fleet's log rounds of the last 90 days the hourly
+delay samples a log tick would have written (delays.py).
 """
 
 import math
@@ -75,6 +76,7 @@ from ..models import (
     SecondaryDataBackupTask,
     SecondaryLogBackupTask,
 )
+from . import delays
 from .bulkload import Ids, Writer, indexes_set_aside
 from .estate import DEFAULT_SEED, GB, MB, default_now, ensure_destinations, planned_failure, seeded_rng, unreachable, weekly_schedule
 
@@ -148,6 +150,8 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
     # (one rewrite per cluster from its unexpired sets and the rounds that reach them).
     for cluster in fleet.clusters:
         intervals.refresh(cluster.id)
+    # And the log delay the tick would have sampled (the cluster page's chart).
+    delays.backfill([cluster.id for cluster in fleet.clusters], now, seed)
     # The rows went in without the engine: count them into the daily rollups.
     rebuild_rollups()
     result["rows"] = writer.rows

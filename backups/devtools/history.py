@@ -63,6 +63,7 @@ from ..models import (
     CleanupTask,
     DataBackupTask,
     LogBackupTask,
+    LogDelaySample,
     RestoreDrillPolicy,
     RestoreDrillRun,
     RestoreTask,
@@ -70,6 +71,7 @@ from ..models import (
     SecondaryLogBackupTask,
     TaskEvent,
 )
+from . import delays
 from .estate import (
     DEFAULT_SEED,
     DEMO_CLUSTERS,
@@ -112,9 +114,11 @@ def build(seed=DEFAULT_SEED, now=None, reset=False):
             queued = history.queue_live_tasks()
             if queued:
                 created["live tasks handed to the worker"] = created.get("live tasks handed to the worker", 0) + queued
-        # The history went in without the engine: count it into the daily rollups.
+        # The history went in without the engine: count it into the daily
+        # rollups, and give its log rounds the delay samples a tick writes.
         if created or reset:
             rebuild_rollups()
+            created["log delay samples"] = delays.backfill([cluster.pk for _, cluster, _ in estate], now, seed)
     return created
 
 
@@ -125,7 +129,7 @@ def _has_history(cluster):
 
 
 def clear_history(clusters):
-    """Delete every task, event and backup set of these clusters (and the
+    """Delete every task, event, backup set and delay sample of these clusters (and the
     tenants their restores made, and the restore drills there)."""
     drill_policies = RestoreDrillPolicy.objects.filter(target_cluster__in=clusters)
     PeriodicTask.objects.filter(pk__in=drill_policies.values("periodic_task")).delete()
@@ -139,6 +143,7 @@ def clear_history(clusters):
         model.objects.filter(cluster__in=clusters).delete()
     TaskEvent.objects.filter(cluster__in=clusters).delete()
     BackupSet.objects.filter(cluster__in=clusters).delete()
+    LogDelaySample.objects.filter(cluster__in=clusters).delete()
 
 
 class ClusterHistory:

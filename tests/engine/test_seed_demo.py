@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backups.choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, TaskKind, Trigger
-from backups.devtools import bulkload, estate, fill, history
+from backups.devtools import bulkload, delays, estate, fill, history
 from backups.engine import outcomes, simulation
 from backups.kinds import KINDS, LOG_KINDS
 from backups.models import (
@@ -27,6 +27,7 @@ from backups.models import (
     CleanupTask,
     DataBackupTask,
     LogBackupTask,
+    LogDelaySample,
     RestoreDrillPolicy,
     RestoreDrillRun,
     RestoreTask,
@@ -41,7 +42,7 @@ from tests.factories import make_cluster
 from tests.services import require_postgres
 
 NOW = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
-SEEDED = [Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, TaskEvent, *TASK_MODELS.values()]
+SEEDED = [Cluster, Tenant, Host, StorageDestination, BackupPolicy, BackupSet, TaskEvent, LogDelaySample, *TASK_MODELS.values()]
 
 # How a foreign key is written in a fingerprint: by natural key, never by id
 # (ids depend on the sequences, which a rolled-back test does not reset).
@@ -731,3 +732,33 @@ def test_the_demo_has_a_drill_policy_and_past_drills_that_succeeded_and_failed()
     assert "nothing added" in seed(now=NOW) and RestoreDrillRun.objects.count() == len(runs)
     seed(now=NOW, reset=True)
     assert RestoreDrillRun.objects.count() == len(runs) and RestoreDrillPolicy.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_seeded_log_rounds_come_with_the_delay_samples_a_tick_would_have_written(admin_client):
+    """The demo's and the fleet's log rounds have hourly delay samples for the
+    last 90 days (the cluster page's delay chart is not empty on a first
+    ``make run``): one per hour in which a round of the cluster ran, none in
+    the hours between rounds, and an hour the engine sampled keeps its value."""
+    seed(now=NOW)
+    fill.fill(dict.fromkeys(TaskKind, 600), now=NOW)
+    samples = list(LogDelaySample.objects.values_list("cluster_id", "hour", "delay_seconds"))
+    assert samples
+    rounds = {}
+    for cluster_id, start, end in LogBackupTask.objects.values_list("cluster_id", "started_at", "ended_at"):
+        rounds.setdefault(cluster_id, []).append((start, end or NOW))
+    since = NOW - timedelta(days=delays.DAYS)
+    for cluster_id, hour, seconds in samples:
+        assert since - timedelta(hours=1) < hour < NOW and hour.minute == 0
+        assert any(start < hour + timedelta(hours=1) and hour < end for start, end in rounds[cluster_id]), (cluster_id, hour)
+        assert 0 < seconds <= 1500
+    expected = {(cluster_id, hour) for cluster_id, spans in rounds.items()
+                for hour in delays.hours_running([(s, None if e == NOW else e) for s, e in spans], since, NOW)}
+    assert {(cluster_id, hour) for cluster_id, hour, _ in samples} == expected
+    assert {cluster_id for cluster_id, _, _ in samples} >= set(Cluster.objects.filter(name__startswith=fill.FLEET_PREFIX)
+                                                               .values_list("pk", flat=True))
+    # What the engine wrote stays.
+    cluster_id, hour, _ = samples[0]
+    LogDelaySample.objects.filter(cluster_id=cluster_id, hour=hour).update(delay_seconds=7)
+    assert delays.backfill([cluster_id], NOW) == 0
+    assert LogDelaySample.objects.get(cluster_id=cluster_id, hour=hour).delay_seconds == 7
