@@ -4,7 +4,9 @@ and the same numbers for the tables under them, rounded once here so the
 chart and its table cannot disagree, and each destination's forecast in
 words."""
 
+from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, ngettext
 
 from backups.engine import cluster_charts as charts
@@ -67,10 +69,26 @@ class ClusterChartsPage:
             "state": use.forecast.state,
         } for use in data.storage]
 
-    @property
+    # The tables' rows, as markup made here: a 90-day window has up to 2,160
+    # hourly delays, and a template loop would resolve and localize each
+    # number (the numbers are plain decimals in both languages).
+
+    def run_rows(self):
+        detail = reverse("backups:data_detail", args=[0]).removesuffix("0/")  # one reverse for every row: …/data/<pk>/
+        labels = {"full": gettext("Full"), "incremental": gettext("Incremental")}
+        return format_html_join("", '<tr><td><a href="{}{}/">#{}</a></td><td class="text-nowrap">{}</td>'
+                                    "<td>{}</td><td>{}</td><td>{}</td></tr>",
+                                ((detail, run["pk"], run["pk"], run["at"], labels.get(run["mode"], run["mode"]),
+                                  run["minutes"], run["gib"]) for run in self.runs))
+
+    def delay_rows(self):
+        return format_html_join("", '<tr><td class="text-nowrap">{}</td><td>{}</td></tr>',
+                                ((row["at"], row["minutes"]) for row in self.delays))
+
     def storage_rows(self):
-        """(day, [GiB per destination]) for the storage table, oldest first."""
-        return [(day, [use["gib"][n] for use in self.storage]) for n, day in enumerate(self.day_labels)]
+        """The storage table's rows: a day, then GiB per destination, oldest first."""
+        cells = [format_html_join("", "<td>{}</td>", ((use["gib"][n],) for use in self.storage)) for n in range(len(self.day_labels))]
+        return format_html_join("", '<tr><td class="text-nowrap">{}</td>{}</tr>', zip(self.day_labels, cells, strict=True))
 
     @property
     def chart_data(self):

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from backups.engine import cluster_charts as charts
@@ -86,6 +87,8 @@ def test_runs_are_charted_per_run_full_and_incremental_apart(admin_client, estat
         [f"#{full.pk}", clock(full.started_at), "Full", "30.0", "10.0"],
         [f"#{incremental.pk}", clock(incremental.started_at), "Incremental", "6.0", "0.5"],
     ]
+    for run in (full, incremental):  # each row links to its task's page
+        assert f'<a href="{reverse("backups:data_detail", args=[run.pk])}">#{run.pk}</a>' in body
 
 
 def test_the_window_switches_to_90_days_by_query_parameter(admin_client, estate):
