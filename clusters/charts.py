@@ -4,11 +4,11 @@ and the same numbers for the tables under them, rounded once here so the
 chart and its table cannot disagree, and each destination's forecast in
 words."""
 
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext, ngettext
 
+from backup_console.lists import one_link
 from backups.engine import cluster_charts as charts
 
 GIB = 2**30
@@ -74,11 +74,11 @@ class ClusterChartsPage:
     # number (the numbers are plain decimals in both languages).
 
     def run_rows(self):
-        detail = reverse("backups:data_detail", args=[0]).removesuffix("0/")  # one reverse for every row: …/data/<pk>/
+        detail = one_link("backups:data_detail")
         labels = {"full": gettext("Full"), "incremental": gettext("Incremental")}
-        return format_html_join("", '<tr><td><a href="{}{}/">#{}</a></td><td class="text-nowrap">{}</td>'
+        return format_html_join("", '<tr><td><a href="{}">#{}</a></td><td class="text-nowrap">{}</td>'
                                     "<td>{}</td><td>{}</td><td>{}</td></tr>",
-                                ((detail, run["pk"], run["pk"], run["at"], labels.get(run["mode"], run["mode"]),
+                                ((detail(run["pk"]), run["pk"], run["at"], labels.get(run["mode"], run["mode"]),
                                   run["minutes"], run["gib"]) for run in self.runs))
 
     def delay_rows(self):

@@ -13,21 +13,22 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
 from django_filters.views import FilterView
 from django_tables2.utils import OrderBy
 
 from backup_console.export import CHUNK_SIZE, ExportMixin
-from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, list_url, options_html, query_with
+from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, list_url, one_link, options_html, query_with
 from backup_console.live import LiveRegionMixin, render_live
 
 from .. import filtersets, tables
 from ..choices import STATUS_COLORS, DataBackupStatus, TaskKind
 from ..engine.metrics import core_metrics, rpo_distribution
 from ..engine.services import superseded
-from ..formats import estimated_finish
+from ..formats import estimated_finish, readable_delay
 from ..kinds import TAB_GROUPS, kind_of
 from ..models import CleanupTask, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from ..paging import Page, PartsQuery
@@ -330,11 +331,46 @@ class MetricsPage:
                 out[kind] = (task, progress, estimated_finish(task, self.m.now) if progress is not None else None)
         return out
 
+    # The lists under the figures hold a row per cluster or tenant of the
+    # fleet: their rows are markup made here, with one reverse() per list,
+    # rather than a template loop resolving every cell.
+
+    @property
+    def reasons(self):
+        """(why a cluster is not backed up, how many), for the figure."""
+        return [(reason_text(reason), n) for reason, n in self.m.protection.reasons.items()]
+
+    def not_backed_up_rows(self):
+        detail = one_link("clusters:detail")
+        return format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
+            (detail(item.cluster.pk), item.cluster.name, reason_text(item.reason, item.days), minute(item.last_success))
+            for item in self.m.protection.not_backed_up))
+
+    def backed_up_rows(self):
+        detail = one_link("clusters:detail")
+        return format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td></tr>', (
+            (detail(item.cluster.pk), item.cluster.name, minute(item.last_success))
+            for item in self.m.protection.clusters if item.backed_up))
+
     @property
     def rpo_lists(self):
-        """(state, label, tenants) for the lists the RPO figures link to, worst state first."""
+        """(state, label, tenants, rows) for the lists the RPO figures link to, worst state first."""
         labels = {"breached": gettext("breached"), "warning": gettext("in warning"), "ok": gettext("OK")}
-        return [(state, labels[state], self.m.rpo.of(state)) for state in ("breached", "warning", "ok")]
+        recovery, nothing = one_link("clusters:recovery"), gettext("nothing to restore to")
+        lists = []
+        for state in ("breached", "warning", "ok"):
+            tenants = self.m.rpo.of(state)
+            rows = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
+                (recovery(t.cluster_id), t.tenant, t.cluster, nothing if t.rpo.seconds is None else readable_delay(t.rpo.seconds))
+                for t in tenants))
+            lists.append((state, labels[state], len(tenants), rows))
+        return lists
+
+    def lagging_rows(self):
+        detail = one_link("backups:log_detail")
+        return format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
+            (detail(lag.task.pk), lag.task.cluster.name, readable_delay(lag.seconds), readable_delay(lag.threshold))
+            for lag in self.m.lagging))
 
     @property
     def sparkline(self):
@@ -362,6 +398,24 @@ class MetricsPage:
         labels = [gettext("under 1 min"), gettext("1–5 min"), gettext("5–15 min"), gettext("15–60 min"),
                   gettext("over 1 h"), gettext("nothing to restore to")]
         return list(zip(labels, rpo_distribution(self.m.rpo), strict=True))
+
+
+def reason_text(reason, days=None):
+    """Why a cluster is not backed up (engine/metrics.py's reasons), in words."""
+    if reason == "no_policy":
+        return gettext("No backup policy")
+    if reason == "paused":
+        return gettext("Policy paused")
+    if reason == "last_failed":
+        return gettext("Last data backup failed")
+    if days:
+        return ngettext("No successful data backup in %(n)s day", "No successful data backup in %(n)s days", days) % {"n": days}
+    return gettext("No recent successful data backup")
+
+
+def minute(moment):
+    """A moment to the minute, local, or a dash."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def sparkline_points(daily, width=120, height=28):

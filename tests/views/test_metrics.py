@@ -15,6 +15,7 @@ from backups.choices import CleanupStatus, DataBackupStatus, LogBackupStatus, Po
 from backups.engine import metrics
 from backups.engine.rollups import rebuild_rollups
 from backups.engine.transitions import transition
+from backups.formats import readable_delay
 from backups.models import DataBackupTask, RecoverableInterval, RestoreDrillRun
 from tests import factories as f
 from tests.views.test_perf import big_estate, plan_nodes, rows_read  # noqa: F401 - the fixture
@@ -168,12 +169,16 @@ def test_tenants_by_rpo_state_and_the_worst(admin_client, settings):
     assert m.rpo.counts == {"ok": 1, "warning": 1, "breached": 1}
     assert m.rpo.worst.tenant == "lost" and m.rpo.worst.rpo.seconds is None
     assert metrics.rpo_distribution(m.rpo) == [1, 0, 0, 1, 0, 1]  # 30 s, 20 min, nothing
-    lists = {state: tenants for state, _label, tenants in m.rpo_lists}
+    lists = {state: m.rpo.of(state) for state in ("ok", "warning", "breached")}
+    assert {state: count for state, _label, count, _rows in m.rpo_lists} == m.rpo.counts
     assert [t.tenant for t in lists["warning"]] == ["lagging"]
     body = page(admin_client)[0].content.decode()
     for state, tenants in lists.items():
         section = re.search(rf'<details id="m-rpo-{state}".*?</details>', body, re.S).group(0)
         assert section.count("<tr>") - 1 == len(tenants) == m.rpo.counts[state]
+        for t in tenants:  # each row: the tenant, linking to its cluster's recovery page, and its RPO in words
+            rpo = "nothing to restore to" if t.rpo.seconds is None else readable_delay(t.rpo.seconds)
+            assert f'<a href="/clusters/{cluster.pk}/recovery/">{t.tenant}</a></td><td>{cluster.name}</td><td>{rpo}</td>' in section
 
 
 def test_log_backups_over_their_delay_threshold(admin_client):
@@ -189,6 +194,9 @@ def test_log_backups_over_their_delay_threshold(admin_client):
     assert [lag.task.cluster.name for lag in m.lagging] == ["later", "late"]
     section = re.search(r'<details id="m-log-lag".*?</details>', response.content.decode(), re.S).group(0)
     assert section.count("<tr>") - 1 == 2
+    lag = m.lagging[1]  # each row: the cluster, linking to its log backup, its delay and its threshold in words
+    assert (f'<a href="/backups/logs/{lag.task.pk}/">late</a></td><td>{readable_delay(lag.seconds)}</td>'
+            f'<td>1 min</td>') in section
 
 
 def test_running_work_and_their_lists(admin_client):
@@ -261,6 +269,11 @@ def test_cluster_lists_hold_as_many_rows_as_the_figures(admin_client):
     for anchor, figure in (("m-backed-up", m.protection.backed_up), ("m-not-backed-up", len(m.protection.not_backed_up))):
         section = re.search(rf'<details id="{anchor}".*?</details>', body, re.S).group(0)
         assert section.count("<tr>") - 1 == figure == 1
+    # Each row: the cluster, linking to its page, why it is not backed up, and its last success.
+    backed, = (item for item in m.protection.clusters if item.backed_up)
+    lacking, = m.protection.not_backed_up
+    assert f'<a href="/clusters/{ok.pk}/">{ok.name}</a></td><td>{timezone.localtime(backed.last_success):%Y-%m-%d %H:%M}</td>' in body
+    assert f'<a href="/clusters/{lacking.cluster.pk}/">{lacking.cluster.name}</a></td><td>No backup policy</td><td>—</td>' in body
 
 
 def test_the_charts_get_their_numbers_as_json(admin_client):
