@@ -64,7 +64,7 @@ from ..models import (
     StorageDestination,
 )
 from . import intervals, notify, outcomes
-from .transitions import model_for, on_ended
+from .transitions import model_for, on_ended, on_moved
 
 log = logging.getLogger(__name__)
 
@@ -505,8 +505,9 @@ def evaluate_all(now=None):
 # --- Evaluation on the transitions --------------------------------------------------------------
 
 
-def _task_ended(kind, pk, status):
-    """After a task's final move committed: evaluate its cluster's rules."""
+def _task_moved(kind, pk, status):
+    """After a task's final move (or a log backup's return to in progress)
+    committed: evaluate its cluster's rules."""
     model = model_for(kind)
     cluster_id = model.objects.filter(pk=pk).values_list("cluster_id", flat=True).first()
     if cluster_id is not None:
@@ -524,10 +525,13 @@ def drill_ended(policy_id):
         log.exception("alert evaluation after a drill of policy %s failed", policy_id)
 
 
-HOOKS = {kind: partial(_task_ended, kind)
+HOOKS = {kind: partial(_task_moved, kind)
          for kind in (TaskKind.DATA, TaskKind.SECONDARY_DATA, TaskKind.LOG, TaskKind.SECONDARY_LOG, TaskKind.RESTORE)}
 for _kind, _hook in HOOKS.items():
     on_ended(_kind, _hook)
+# A log backup archiving again closes the gap its failure opened, then and
+# not at the next periodic pass.
+on_moved(TaskKind.LOG, LogBackupStatus.IN_PROGRESS, HOOKS[TaskKind.LOG])
 
 
 # --- Saying it ----------------------------------------------------------------------------------

@@ -43,11 +43,21 @@ log = logging.getLogger(__name__)
 # callables (pk, status) registered by the engine above this module (a restore
 # drill checks its restore, engine/drills.py), so the state machine imports none of them.
 ENDED_HOOKS = {}
+# And once a move to one given status has committed, by (kind, status): a log
+# backup running again closes its gap's alert (engine/alerting.py).
+MOVED_HOOKS = {}
 
 
 def on_ended(kind, hook):
     """Call ``hook(pk, status)`` after the commit of every move of a ``kind`` task to a final status."""
     hooks = ENDED_HOOKS.setdefault(str(kind), [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def on_moved(kind, to, hook):
+    """Call ``hook(pk, status)`` after the commit of every move of a ``kind`` task to ``to``."""
+    hooks = MOVED_HOOKS.setdefault((str(kind), str(to)), [])
     if hook not in hooks:
         hooks.append(hook)
 
@@ -138,7 +148,7 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
             rollups.count_finished(model, pk, using)
         if refresh:
             intervals.refresh(model.objects.using(using).values_list("cluster_id", flat=True).get(pk=pk))
-    hooks = ENDED_HOOKS.get(str(model.KIND)) if is_final(to) else None
+    hooks = [*(ENDED_HOOKS.get(str(model.KIND), ()) if is_final(to) else ()), *MOVED_HOOKS.get((str(model.KIND), str(to)), ())]
     if hooks:
         transaction.on_commit(partial(_run_ended_hooks, tuple(hooks), pk, to), using=using)
     return current

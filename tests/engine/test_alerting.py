@@ -354,6 +354,21 @@ def test_a_failed_move_opens_its_alert_after_commit(db, events, django_capture_o
     assert events[-1] == (R.DATA_FAILED, f"data:{task.pk}", "resolved")
 
 
+def test_a_log_backup_archiving_again_closes_its_gap_alert_after_commit(db, events, django_capture_on_commit_callbacks):
+    """Not at the next periodic pass: the move back to in progress evaluates the cluster."""
+    cluster = f.make_cluster()
+    log = f.make_log_task(cluster, status=LogBackupStatus.IN_PROGRESS, latest_point=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(log.KIND, log.pk, LogBackupStatus.FAILED, cause="x", failure_reason=outcomes.failure("log_lost"))
+    assert events == [(R.LOG_GAP, f"cluster:{cluster.pk}", "opened")]
+    again = f.make_log_task(cluster, status=LogBackupStatus.STARTING, started_at=timezone.now(), latest_point=None)
+    alerting.evaluate_cluster(cluster.pk)
+    assert events[-1][2] == "opened"  # starting is not archiving yet
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(again.KIND, again.pk, LogBackupStatus.IN_PROGRESS, cause="x")
+    assert events[-1] == (R.LOG_GAP, f"cluster:{cluster.pk}", "resolved")
+
+
 def test_the_beat_task_is_scheduled_every_minute(settings):
     import backups.tasks  # noqa: F401 - registers the tasks
     from backup_console.celery import app
