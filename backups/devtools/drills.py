@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from clusters.choices import ClusterStatus
-from clusters.models import Cluster, Tenant
+from clusters.models import Cluster
 
 from ..choices import DataBackupStatus, RestorePhase
 from ..engine import drills, outcomes, schedules
-from ..engine.restores import stored_reads
+from ..engine.restores import make_tenant, stored_reads
 from ..engine.transitions import record_created, transition
 from ..models import DataBackupTask, RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun, RestoreTask
 
@@ -75,7 +75,7 @@ def _past_drill(policy, interval, point, due, outcome, took):
     RestoreDrillRun.objects.filter(pk=run.pk).update(restore_task=task, scratch_tenant_name=task.new_tenant_name)
     ended = due + took
     if outcome == outcomes.COMPLETED:
-        tenant = Tenant.objects.create(cluster=policy.target_cluster, name=task.new_tenant_name)
+        tenant = make_tenant(policy.target_cluster_id, task.new_tenant_name)
         transition(RestoreTask, task.pk, DataBackupStatus.COMPLETED, now=ended, phase=RestorePhase.RESTORE_SUCCESS,
                    finished_bytes=task.total_bytes, new_tenant_id=tenant.pk,
                    cause=outcomes.cause("restore_finished", tenant=tenant.name))

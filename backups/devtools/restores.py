@@ -8,11 +8,11 @@ from datetime import timedelta
 from django.db import transaction
 
 from clusters.choices import ClusterStatus
-from clusters.models import Cluster, Tenant
+from clusters.models import Cluster
 
 from ..choices import DataBackupStatus, RestorePhase
 from ..engine import dispatch, outcomes
-from ..engine.restores import stored_reads
+from ..engine.restores import make_tenant, stored_reads
 from ..engine.transitions import record_created, transition
 from ..models import DataBackupTask, RecoverableInterval, RestoreTask
 
@@ -43,7 +43,7 @@ def seed(now, user=None):
                            started - timedelta(hours=2), started, user)
             ended = started + timedelta(minutes=20 + 7 * n)
             if status == DataBackupStatus.COMPLETED:
-                tenant = Tenant.objects.create(cluster=task.target_cluster, name=task.new_tenant_name)
+                tenant = make_tenant(task.target_cluster_id, task.new_tenant_name)
                 transition(RestoreTask, task.pk, status, now=ended, phase=phase, finished_bytes=task.total_bytes,
                            new_tenant_id=tenant.pk, cause=outcomes.cause("restore_finished", tenant=tenant.name))
             else:

@@ -191,6 +191,17 @@ def phase_at(share):
     return PHASES[-1][0]
 
 
+def make_tenant(cluster_id, name):
+    """The tenant a successful restore leaves on its target cluster, with the
+    cluster's recoverable intervals rewritten to cover it (a cluster-level
+    backup covers each of its tenants), so its RPO is judged at once and not
+    from whenever the cluster's intervals are next rewritten."""
+    with transaction.atomic():
+        tenant = Tenant.objects.create(cluster_id=cluster_id, name=name)
+        intervals.refresh(cluster_id)
+    return tenant
+
+
 def _fail(task, code, now, **values):
     reason = outcomes.failure(code, **values)
     transition(RestoreTask, task.pk, DataBackupStatus.FAILED, cause=reason, failure_reason=reason, now=now,
@@ -226,7 +237,7 @@ def _advance(task, now):
             return None
         if share >= 1.0:
             with transaction.atomic():
-                tenant = Tenant.objects.create(cluster_id=task.target_cluster_id, name=task.new_tenant_name)
+                tenant = make_tenant(task.target_cluster_id, task.new_tenant_name)
                 transition(RestoreTask, task.pk, DataBackupStatus.COMPLETED, now=now, phase=RestorePhase.RESTORE_SUCCESS,
                            finished_bytes=task.total_bytes, new_tenant_id=tenant.pk,
                            cause=outcomes.cause("restore_finished", tenant=task.new_tenant_name))

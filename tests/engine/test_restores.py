@@ -13,7 +13,7 @@ from backups.engine.outcomes import failure_of
 from backups.engine.restores import advance_restore, start_restore
 from backups.engine.services import ActionRefused
 from backups.engine.transitions import transition
-from backups.models import AuditEntry, BackupSet, DataBackupTask, LogBackupTask, RestoreTask, SecondaryDataBackupTask, TaskEvent
+from backups.models import AuditEntry, BackupSet, DataBackupTask, LogBackupTask, RecoverableInterval, RestoreTask, SecondaryDataBackupTask, TaskEvent
 from clusters.models import Tenant
 from tests import factories as f
 from tests.engine.test_race import press_at_once
@@ -69,6 +69,21 @@ def test_a_restore_walks_its_phases_to_a_new_tenant(estate):
     assert task.finished_bytes == task.total_bytes
     assert Tenant.objects.get(cluster=estate["target"], name="sales_copy") == task.new_tenant
     assert TaskEvent.objects.filter(object_id=task.pk, new_status="completed").exists()
+
+
+def test_the_new_tenant_is_covered_by_its_clusters_backups_from_the_moment_it_exists(estate):
+    """A cluster-level backup covers each of its tenants: the restored tenant
+    has the cluster's intervals at once (its RPO judged like its siblings'),
+    not from whenever the target's intervals are next rewritten."""
+    target, sibling = estate["target"], f.make_tenant(estate["target"], name="orders")
+    f.make_log_task(target, started_at=at(-10), latest_point=at(-1))
+    full = f.make_data_task(target, started_at=at(-9), status=DataBackupStatus.IN_PROGRESS)
+    transition(DataBackupTask, full.pk, DataBackupStatus.COMPLETED, cause="done", now=at(-8), progress=100)
+    task = start(estate, outcome="completed")
+    advance_restore(task.pk, now=task.started_at + timedelta(seconds=restores.duration(task) / restores.speed() + 1))
+    task.refresh_from_db()
+    spans = lambda tenant: list(RecoverableInterval.objects.filter(tenant=tenant).values_list("start", "end", "round_id"))  # noqa: E731
+    assert spans(sibling) and spans(task.new_tenant) == spans(sibling)
 
 
 def test_latest_restores_to_the_newest_recoverable_moment(estate):
