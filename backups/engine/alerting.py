@@ -40,7 +40,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, OuterRef, Subquery, Sum
+from django.db.models import F, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -63,7 +63,7 @@ from ..models import (
     SecondaryLogBackupTask,
     StorageDestination,
 )
-from . import intervals, notify, outcomes
+from . import intervals, notify, outcomes, rollups
 from .transitions import model_for, on_ended, on_moved
 
 log = logging.getLogger(__name__)
@@ -344,23 +344,13 @@ def drill_failed(policies, open_alerts, now):
     return found
 
 
-def storage_used(destination_ids):
+def storage_used(destination_ids, now=None):
     """{destination id: bytes its kept backups use now}: completed data backups
     on their policy's destination and completed secondary copies on theirs,
     while their set is not deleted — what the cluster page's storage chart
-    counts on its last day (engine/cluster_charts.storage_used)."""
-    used = dict.fromkeys(destination_ids, 0)
-    kept = {"backup_set__expired_at__isnull": True, "status": DataBackupStatus.COMPLETED}
-    primary = (DataBackupTask.objects.filter(policy__destination_id__in=destination_ids, **kept)
-               .order_by().values("policy__destination_id").annotate(size=Sum("size_bytes"))
-               .values_list("policy__destination_id", "size"))
-    copies = (SecondaryDataBackupTask.objects.filter(destination_id__in=destination_ids, **kept)
-              .order_by().values("destination_id").annotate(size=Sum("source__size_bytes"))
-              .values_list("destination_id", "size"))
-    for rows in (primary, copies):
-        for destination, size in rows:
-            used[destination] += size or 0
-    return used
+    counts on its last day (both read the storage rollups, engine/rollups.py)."""
+    today = rollups.day_of(now or timezone.now())
+    return {destination: series[-1] for destination, series in rollups.storage_used(destination_ids, [today]).items()}
 
 
 def storage_full(open_alerts, now):
@@ -369,7 +359,7 @@ def storage_full(open_alerts, now):
     from django.conf import settings
 
     destinations = list(StorageDestination.objects.filter(capacity_bytes__isnull=False).order_by("pk"))
-    used = storage_used([d.pk for d in destinations])
+    used = storage_used([d.pk for d in destinations], now)
     threshold = settings.STORAGE_ALERT_PERCENT
     found = {}
     for destination in destinations:

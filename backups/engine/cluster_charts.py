@@ -9,12 +9,11 @@ window (30 or 90 days) rather than by the history:
   sampled series and not the task rows), on their (cluster, hour) key.
 - Storage: what a destination holds is the size of the backups on it whose
   set cleanup has not deleted: a completed data backup lands on its policy's
-  destination, a completed secondary copy on its own, and cleanup's
-  ``BackupSet.expired_at`` takes them off.  Derived from those rows, not
-  kept as a counter, so it can never drift from what cleanup did and needs
-  no rebuild after bulk writes; the rows read are the sets not deleted or
-  deleted in the window (the ``backupset_expiry`` index), which retention
-  bounds, grouped in SQL by (destination, day added, day deleted).  Every
+  destination, a completed secondary copy on its own, and cleanup deleting
+  a set takes them off.  The engine keeps that per destination and day
+  (``StorageRollup``, engine/rollups.py) in the transactions of those moves,
+  so the chart reads a row per destination and day (the sum before the
+  window in the same query), not every backup the fleet keeps there.  Every
   cluster's backups on a destination count: the capacity is the
   destination's.
 """
@@ -23,12 +22,11 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ..choices import DataBackupStatus
-from ..models import DataBackupTask, LogDelaySample, SecondaryDataBackupTask
+from ..models import DataBackupTask, LogDelaySample
+from . import rollups
 from .rollups import day_of
 
 WINDOWS = (30, 90)  # the choice of days the page offers
@@ -69,32 +67,10 @@ def days_of(last, count):
 
 
 def storage_used(destination_ids, days):
-    """{destination id: [bytes held at the end of each of ``days``]}: two
-    queries (primary backups and secondary copies).  A backup counts from the
-    day it ended until the day before cleanup deleted its set."""
-    first, last = days[0], days[-1]
-    since = local_midnight(first)
-    until = local_midnight(last + timedelta(days=1))
-    tz = timezone.get_default_timezone()
-    alive = Q(backup_set__expired_at__isnull=True) | Q(backup_set__expired_at__gte=since)
-    primary = (DataBackupTask.objects.filter(alive, status=DataBackupStatus.COMPLETED, ended_at__lt=until,
-                                             policy__destination_id__in=destination_ids)
-               .order_by().values(dest=F("policy__destination_id"), added=TruncDate("ended_at", tzinfo=tz),
-                                  removed=TruncDate("backup_set__expired_at", tzinfo=tz))
-               .annotate(size=Sum("size_bytes")).values_list("dest", "added", "removed", "size"))
-    copies = (SecondaryDataBackupTask.objects.filter(alive, status=DataBackupStatus.COMPLETED, ended_at__lt=until,
-                                                     destination_id__in=destination_ids)
-              .order_by().values(dest=F("destination_id"), added=TruncDate("ended_at", tzinfo=tz),
-                                 removed=TruncDate("backup_set__expired_at", tzinfo=tz))
-              .annotate(size=Sum("source__size_bytes")).values_list("dest", "added", "removed", "size"))
-    used = {pk: [0] * len(days) for pk in destination_ids}
-    for rows in (primary, copies):
-        for dest, added, removed, size in rows:
-            series = used[dest]
-            for n, day in enumerate(days):
-                if added <= day and (removed is None or removed > day):
-                    series[n] += size or 0
-    return used
+    """{destination id: [bytes held at the end of each of ``days``]}: a backup
+    counts from the day it ended until the day before cleanup deleted its
+    set, read from the storage rollups (engine/rollups.py)."""
+    return rollups.storage_used(destination_ids, days)
 
 
 # --- The forecast ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 
 from ..choices import BackupMode, DataBackupStatus
 from ..models import BackupSet, DataBackupTask, RestoreTask
+from . import rollups
 
 
 @dataclass(frozen=True)
@@ -127,3 +128,12 @@ def selection(dues, *, lock=False):
 def doomed_sets(dues, *, lock=False):
     """{policy id: [set id]}: what a cleanup of each due deletes (``selection``)."""
     return selection(dues, lock=lock)[0]
+
+
+def expire(set_ids, now):
+    """Mark the sets deleted by a cleanup at ``now`` and take what they held
+    off their destinations (the storage rollups), in the caller's
+    transaction.  Returns how many sets were marked."""
+    deleted = BackupSet.objects.filter(pk__in=list(set_ids)).update(expired_at=now)
+    rollups.count_freed(set_ids, now)
+    return deleted

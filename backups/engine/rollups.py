@@ -20,15 +20,24 @@ zone (``TIME_ZONE``), fixed when counted.
 ``rebuild_rollups`` recomputes every rollup from the task rows in one INSERT …
 SELECT (after deleting them, in one transaction).  The demo history and the
 benchmark's bulk fill write rows without the engine and call it at their end.
+
+Storage rollups (``StorageRollup``) are kept the same way, per destination
+and day: ``count_stored`` adds a completed data backup's size to its
+policy's destination (a completed secondary copy's to its own) in the
+transaction of that move, ``count_freed`` subtracts the kept backups and
+copies of the sets a cleanup deletes in the cleanup's transaction, and
+``storage_used`` reads what a destination holds at the end of each day from
+those rows (a row per destination and day, not every backup kept on it).
 """
 
 from django.db import connections, router, transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F, IntegerField, Sum, Value
+from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, IntegerField, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from ..choices import DataBackupStatus, TaskKind
 from ..kinds import KINDS
-from ..models import DailyRollup
+from ..models import DailyRollup, DataBackupTask, SecondaryDataBackupTask, StorageRollup
 
 
 def _endings(kind):
@@ -99,11 +108,135 @@ def recount(model):
     )
 
 
+# --- Storage --------------------------------------------------------------------------
+
+
+def stores(kind, to):
+    """Whether a move of ``kind`` to ``to`` lands bytes on a destination."""
+    return to == DataBackupStatus.COMPLETED and kind in (TaskKind.DATA, TaskKind.SECONDARY_DATA)
+
+
+def _landed(model):
+    """(destination, day ended, size) of a kind's completed backups, as a
+    queryset of rows; one that completed onto a set cleanup had already
+    deleted (a copy finishing after its source's set was deleted) never
+    held anything there."""
+    kept = model.objects.filter(status=DataBackupStatus.COMPLETED).exclude(backup_set__expired_at__lt=F("ended_at"))
+    if model is DataBackupTask:
+        return kept.filter(policy__isnull=False).values_list("policy__destination_id", "ended_at", "size_bytes")
+    return kept.values_list("destination_id", "ended_at", "source__size_bytes")
+
+
+def _upsert_storage(using, rows):
+    """Add {(destination, day): (added, freed)} to the storage rollups, one upsert per row."""
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    meta = StorageRollup._meta
+    table = qn(meta.db_table)
+    key = [qn(meta.get_field(name).column) for name in ("destination", "day")]
+    added = [qn(meta.get_field(name).column) for name in ("added_bytes", "freed_bytes")]
+    sql = (f"INSERT INTO {table} ({', '.join(key + added)}) VALUES (%s, %s, %s, %s) "
+           f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+           + ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in added))
+    day_field = meta.get_field("day")
+    with connection.cursor() as cursor:
+        for (destination, day), (plus, minus) in sorted(rows.items()):
+            cursor.execute(sql, [destination, day_field.get_db_prep_save(day, connection), plus, minus])
+
+
+def count_stored(model, pk, using):
+    """Add backup or copy ``pk`` (just completed, in this transaction) to its destination's day."""
+    row = _landed(model).using(using).filter(pk=pk).first()
+    if row is not None and row[0] is not None:
+        destination, ended, size = row
+        _upsert_storage(using, {(destination, day_of(ended)): (size or 0, 0)})
+
+
+def count_freed(set_ids, now, using=None):
+    """Take the kept backups and copies of the sets cleanup deleted at ``now``
+    (in its transaction) off their destinations' day."""
+    using = using or router.db_for_write(StorageRollup)
+    freed = {}
+    for model in (DataBackupTask, SecondaryDataBackupTask):
+        for destination, _ended, size in _landed(model).using(using).filter(backup_set_id__in=list(set_ids)):
+            key = (destination, day_of(now))
+            freed[key] = (0, freed.get(key, (0, 0))[1] + (size or 0))
+    _upsert_storage(using, freed)
+
+
+def recount_storage(using=None):
+    """{(destination, day): (added, freed)} from the rows: what the storage
+    rollups must hold (``rebuild_rollups`` writes it; tests compare with it)."""
+    using = using or router.db_for_read(StorageRollup)
+    tz = timezone.get_default_timezone()
+    found = {}
+    for model in (DataBackupTask, SecondaryDataBackupTask):
+        base = _landed(model).using(using).order_by()
+        destination, size = ("policy__destination_id", "size_bytes") if model is DataBackupTask else ("destination_id", "source__size_bytes")
+        landed = (base.annotate(r_day=TruncDate("ended_at", tzinfo=tz)).values(destination, "r_day")
+                  .annotate(r_size=Sum(size)).values_list(destination, "r_day", "r_size"))
+        freed = (base.filter(backup_set__expired_at__isnull=False)
+                 .annotate(r_day=TruncDate("backup_set__expired_at", tzinfo=tz)).values(destination, "r_day")
+                 .annotate(r_size=Sum(size)).values_list(destination, "r_day", "r_size"))
+        for column, rows in ((0, landed), (1, freed)):
+            for dest, day, total in rows:
+                sums = list(found.get((dest, day), (0, 0)))
+                sums[column] += total or 0
+                found[(dest, day)] = tuple(sums)
+    return found
+
+
+def storage_used(destination_ids, days):
+    """{destination id: [bytes held at the end of each of ``days``]} (oldest
+    first): what landed up to each day minus what was freed.  One query: the
+    sum before the first day, and the rows of the days."""
+    first = days[0]
+    before = Case(When(day__lt=first, then=Value(None)), default=F("day"), output_field=DateField())
+    rows = (StorageRollup.objects.filter(destination_id__in=destination_ids, day__lte=days[-1]).order_by()
+            .values("destination_id", r_day=before).annotate(net=Sum(F("added_bytes") - F("freed_bytes")))
+            .values_list("destination_id", "r_day", "net"))
+    held = dict.fromkeys(destination_ids, 0)
+    on_day = {}
+    for destination, day, net in rows:
+        if day is None:
+            held[destination] += net or 0
+        else:
+            on_day[(destination, day)] = net or 0
+    used = {}
+    for destination in destination_ids:
+        series, total = [], held[destination]
+        for day in days:
+            total += on_day.get((destination, day), 0)
+            series.append(total)
+        used[destination] = series
+    return used
+
+
 def rebuild_rollups(using=None):
-    """Recompute every rollup from the task rows: what bulk writers that
-    bypass the engine call at their end.  One DELETE and one INSERT … SELECT
-    (a UNION ALL of every kind's recount), in one transaction.  Returns the
-    number of rollup rows."""
+    """Recompute every rollup, daily and storage, from the rows: what bulk
+    writers that bypass the engine call at their end (one transaction).
+    Returns the number of daily rollup rows."""
+    using = using or router.db_for_write(DailyRollup)
+    with transaction.atomic(using):
+        count = rebuild_daily(using)
+        rebuild_storage(using)
+    return count
+
+
+def rebuild_storage(using=None):
+    """Recompute the storage rollups from the rows (``recount_storage``)."""
+    using = using or router.db_for_write(StorageRollup)
+    with transaction.atomic(using):
+        StorageRollup.objects.using(using).all().delete()
+        StorageRollup.objects.using(using).bulk_create(
+            [StorageRollup(destination_id=destination, day=day, added_bytes=added, freed_bytes=freed)
+             for (destination, day), (added, freed) in sorted(recount_storage(using).items())], batch_size=5000)
+
+
+def rebuild_daily(using=None):
+    """Recompute the daily rollups from the task rows.  One DELETE and one
+    INSERT … SELECT (a UNION ALL of every kind's recount), in one
+    transaction.  Returns the number of rollup rows."""
     using = using or router.db_for_write(DailyRollup)
     connection = connections[using]
     qn = connection.ops.quote_name

@@ -28,7 +28,7 @@ from clusters.models import Cluster
 
 from ..choices import BackupMethod, BackupMode, CleanupStatus, DataBackupStatus, LogBackupStatus, PolicyState
 from ..kinds import LOG_KINDS
-from ..models import BackupPolicy, BackupSet, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
+from ..models import BackupPolicy, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask
 from . import dispatch, outcomes, retention
 from .outcomes import COMPLETED, DATA_FAILURES
 from .retention import expirable_sets, sets_read_by_running_restores  # noqa: F401 - their old home
@@ -519,7 +519,7 @@ def _run_cleanup(cleanup, now, ends_at):
         with transaction.atomic():
             # The same selection the cleanup preview shows (engine/retention.py).
             doomed = retention.doomed_sets([retention.Due.of(policy, now, cleanup.retention_days)], lock=True)[policy.pk]
-            deleted = BackupSet.objects.filter(pk__in=doomed).update(expired_at=now)
+            deleted = retention.expire(doomed, now)  # and what they held leaves their destinations
             transition(
                 CleanupTask, pk, CleanupStatus.COMPLETED, expect=[CleanupStatus.RUNNING],
                 cause=outcomes.cause("cleanup_finished", count=deleted), deleted_sets=deleted, now=now,

@@ -146,6 +146,8 @@ def transition(task, pk, to, *, cause, actor=None, actor_label="worker", expect=
             raise IllegalTransition(illegal_move(model.KIND, pk, current, to))
         if rolled:
             rollups.count_finished(model, pk, using)
+        if rollups.stores(model.KIND, to):
+            rollups.count_stored(model, pk, using)
         if refresh:
             intervals.refresh(model.objects.using(using).values_list("cluster_id", flat=True).get(pk=pk))
     hooks = [*(ENDED_HOOKS.get(str(model.KIND), ()) if is_final(to) else ()), *MOVED_HOOKS.get((str(model.KIND), str(to)), ())]

@@ -9,9 +9,9 @@ from django.db import migrations, models
 def count_existing(apps, schema_editor):
     # The engine's own recount (one INSERT … SELECT), so the figures start
     # right on a database that already has history.
-    from backups.engine.rollups import rebuild_rollups
+    from backups.engine.rollups import rebuild_daily
 
-    rebuild_rollups(schema_editor.connection.alias)
+    rebuild_daily(schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):

@@ -9,7 +9,7 @@ from .notify import Delivery, DeliveryAttempt, NotificationChannel
 from .policies import BackupPolicy, BackupSet, StorageDestination
 from .recovery import RecoverableInterval
 from .restores import RestoreTask
-from .rollups import DailyRollup, LogDelaySample
+from .rollups import DailyRollup, LogDelaySample, StorageRollup
 from .tasks import TASK_MODELS, CleanupTask, DataBackupTask, LogBackupTask, SecondaryDataBackupTask, SecondaryLogBackupTask, TaskBase, list_indexes
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "CleanupTask",
     "ClusterSilence",
     "DailyRollup",
+    "StorageRollup",
     "LogDelaySample",
     "Delivery",
     "DeliveryAttempt",

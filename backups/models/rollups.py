@@ -47,6 +47,36 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.cluster_id} {self.kind} {self.outcome}: {self.count}"
 
 
+class StorageRollup(models.Model):
+    """What landed on a storage destination on ``day`` (the console's time
+    zone) and what cleanup freed there that day, in bytes: a completed data
+    backup lands on its policy's destination, a completed secondary copy on
+    its own, and cleanup deleting a set frees every kept backup and copy of
+    it.  What a destination holds at the end of a day is the sum of
+    ``added − freed`` up to it (the cluster page's storage chart, the
+    storage alert), read from a row per destination and day instead of
+    every backup kept on it.  Kept by the engine in the transaction of the
+    move that lands or frees the bytes (engine/rollups.py); bulk writers
+    recompute it from the rows (``rebuild_rollups``)."""
+
+    destination = models.ForeignKey("backups.StorageDestination", on_delete=models.CASCADE, related_name="+",
+                                    verbose_name=_("storage destination"))
+    day = models.DateField(_("day"))
+    added_bytes = models.PositiveBigIntegerField(_("bytes added"), default=0)
+    freed_bytes = models.PositiveBigIntegerField(_("bytes freed"), default=0)
+
+    class Meta:
+        verbose_name = _("storage rollup")
+        verbose_name_plural = _("storage rollups")
+        constraints = [
+            # The key every upsert conflicts on; it also serves a destination's read, oldest first.
+            models.UniqueConstraint(fields=["destination", "day"], name="storage_one_row_per_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.destination_id}: +{self.added_bytes} -{self.freed_bytes}"
+
+
 class LogDelaySample(models.Model):
     """The worst log backup delay of one cluster's live log backup in one
     hour: what the cluster page's delay chart draws.

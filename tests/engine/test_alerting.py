@@ -13,7 +13,8 @@ from django.utils import timezone, translation
 
 from backups.choices import AlertRule as R
 from backups.choices import DataBackupStatus, DrillStatus, LogBackupStatus
-from backups.engine import alerting, notify, outcomes
+from backups.engine import alerting, notify, outcomes, retention
+from backups.engine.rollups import rebuild_rollups
 from backups.engine.transitions import transition
 from backups.models import Alert, BackupPolicy, RecoverableInterval, RestoreDrillPolicy, RestoreDrillRun
 from tests import factories as f
@@ -321,13 +322,13 @@ def test_storage_over_its_threshold_fires_once_and_resolves_when_cleanup_frees_i
     gone = f.make_data_task(east, policy=on_nfs, started_at=now - timedelta(days=9), size_bytes=70 * GIB)
     gone.backup_set.expired_at = now - timedelta(days=3)
     gone.backup_set.save()
+    rebuild_rollups()  # the rows went in without the engine
     assert alerting.storage_used([nfs.pk, elsewhere.pk]) == {nfs.pk: 81 * GIB, elsewhere.pk: 6 * GIB}
     today = timezone.localtime(now).date()
     assert storage_used([nfs.pk], [today])[nfs.pk][-1] == 81 * GIB  # the chart's last day says the same
 
     def cleanup_deletes_the_big_set():
-        big.backup_set.expired_at = now
-        big.backup_set.save()
+        retention.expire([big.backup_set_id], now)  # as the cleanup does
 
     alert = cycle(R.STORAGE_FULL, f"destination:{nfs.pk}", events, now, cleanup_deletes_the_big_set)
     assert alert.severity == "warning" and alert.cluster_id is None and (alert.value, alert.threshold) == (81.0, 80)

@@ -29,6 +29,7 @@ from backups.models import (
     RecoverableInterval,
     RestoreDrillPolicy,
     RestoreDrillRun,
+    StorageRollup,
 )
 from tests import factories as f
 
@@ -164,6 +165,9 @@ VIOLATIONS = {
     "destination_capacity_positive": lambda c: update(f.make_destination(), capacity_bytes=0),
     "logdelay_one_row_per_hour": lambda c: clone(LogDelaySample.objects.create(
         cluster=c, hour=timezone.now().replace(minute=0, second=0, microsecond=0), delay_seconds=5)),
+    # One storage rollup per destination and day.
+    "storage_one_row_per_day": lambda c: clone(StorageRollup.objects.create(
+        destination=f.make_destination(), day=timezone.localdate(), added_bytes=1)),
     # Clusters.
     "tenant_name_unique_in_cluster": lambda c: clone(f.make_tenant(c, name="sales")),
     "host_ip_port_unique": lambda c: clone(f.make_host(c, ip="10.9.9.9", port=2881), cluster_id=f.make_cluster().pk),

@@ -191,3 +191,74 @@ def test_counting_is_one_upsert(db, django_assert_num_queries):
     with django_assert_num_queries(2) as captured:
         rollups.count_finished(CleanupTask, task.pk, "default")
     assert "ON CONFLICT" in captured.captured_queries[1]["sql"]
+
+
+# --- Storage: what lands on a destination and what cleanup frees there ---------------
+
+# Each step happens a number of minutes after the one before (moves come in time order).
+storage_steps = st.lists(st.one_of(
+    # A data backup of cluster n (its policy's destination: n % 2) ends completed or failed, of a size.
+    st.tuples(st.just("backup"), st.integers(0, CLUSTERS - 1), st.booleans(), st.integers(1, 2**40), st.integers(0, 2 * 24 * 60)),
+    # The k-th completed backup is copied to the other destination.
+    st.tuples(st.just("copy"), st.integers(0, 30), st.integers(0, 2 * 24 * 60)),
+    # Cleanup deletes the set of the k-th completed backup.
+    st.tuples(st.just("expire"), st.integers(0, 30), st.integers(0, 2 * 24 * 60)),
+), min_size=1, max_size=30)
+
+
+def held_oracle(destinations, days):
+    """What each destination holds at the end of each day, from the rows with
+    no rollup: every completed backup on its policy's destination and copy on
+    its own, from the (local) day it ended until the day before its set was
+    deleted — the cluster page's rule, counted the slow way."""
+    from backups.engine.rollups import day_of
+    from backups.models import SecondaryDataBackupTask
+
+    spans = [(t.policy.destination_id, day_of(t.ended_at), t.backup_set.expired_at, t.size_bytes)
+             for t in DataBackupTask.objects.filter(status=DataBackupStatus.COMPLETED).select_related("policy", "backup_set")]
+    spans += [(c.destination_id, day_of(c.ended_at), c.backup_set.expired_at, c.source.size_bytes)
+              for c in SecondaryDataBackupTask.objects.filter(status=DataBackupStatus.COMPLETED).select_related("source", "backup_set")]
+    return {d.pk: [sum(size for dest, added, expired, size in spans
+                       if dest == d.pk and added <= day and (expired is None or day_of(expired) > day)) for day in days]
+            for d in destinations}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=storage_steps)
+def test_storage_rollups_equal_a_recount_and_the_held_bytes_the_rows_say(db, shanghai, steps):
+    from backups.engine import retention
+    from backups.models import StorageRollup
+
+    with transaction.atomic():
+        destinations = [f.make_destination(), f.make_destination()]
+        clusters = [f.make_cluster() for _ in range(CLUSTERS)]
+        policies = [f.make_policy(c, destination=destinations[n % 2]) for n, c in enumerate(clusters)]
+        completed, clock = [], BASE
+        for step in steps:
+            clock += timedelta(minutes=step[-1])
+            if step[0] == "backup":
+                _, n, ok, size, _minutes = step
+                task = f.make_data_task(clusters[n], policy=policies[n], status=DataBackupStatus.IN_PROGRESS, started_at=clock)
+                clock += timedelta(minutes=40)
+                to = DataBackupStatus.COMPLETED if ok else DataBackupStatus.FAILED
+                transition(DataBackupTask, task.pk, to, cause="test", now=clock, size_bytes=size,
+                           **({} if ok else {"failure_reason": "broken"}))
+                if ok:
+                    completed.append(DataBackupTask.objects.get(pk=task.pk))
+            elif completed and step[0] == "copy":
+                source = completed[step[1] % len(completed)]
+                other = destinations[1] if source.policy.destination_id == destinations[0].pk else destinations[0]
+                copy = f.make_secondary_data_task(source, destination=other, status=DataBackupStatus.IN_PROGRESS, started_at=clock)
+                transition(type(copy), copy.pk, DataBackupStatus.COMPLETED, cause="test", now=clock + timedelta(minutes=1))
+                clock += timedelta(minutes=1)
+            elif completed and step[0] == "expire":
+                task = completed[step[1] % len(completed)]
+                if type(task.backup_set).objects.filter(pk=task.backup_set_id, expired_at__isnull=True).exists():
+                    retention.expire([task.backup_set_id], clock)
+        kept = {(r.destination_id, r.day): (r.added_bytes, r.freed_bytes) for r in StorageRollup.objects.all()}
+        assert kept == {key: value for key, value in rollups.recount_storage().items() if value != (0, 0)}
+        days = [BASE.date() + timedelta(days=n) for n in range(-1, 80)]
+        assert rollups.storage_used([d.pk for d in destinations], days) == held_oracle(destinations, days)
+        rollups.rebuild_rollups()  # and a rebuild from the rows gives the same rollups
+        assert {(r.destination_id, r.day): (r.added_bytes, r.freed_bytes) for r in StorageRollup.objects.all()} == kept
+        transaction.set_rollback(True)
