@@ -327,11 +327,14 @@ def measure_recovery(repeat, out):
 
 def fleet_cases():
     """The overview (core metrics, charts and the first data page), its metrics'
-    live refresh, and a fleet cluster's page over 30 and 90 days (charts,
-    cleanup preview, alerts)."""
+    live refresh, a fleet cluster's page over 30 and 90 days (charts, cleanup
+    preview, alerts), and the alert list (its default week, and the open
+    alerts of 30 days)."""
     cluster = reverse("clusters:detail", args=[Cluster.objects.get(name=FILTER_CLUSTER).pk])
+    alerts = reverse("alerts:list")
     return [("overview", reverse("backups:overview")), ("metrics-refresh", reverse("backups:overview_metrics")),
-            ("cluster-30d", cluster), ("cluster-90d", f"{cluster}?days=90")]
+            ("cluster-30d", cluster), ("cluster-90d", f"{cluster}?days=90"),
+            ("alerts-7d", alerts), ("alerts-30d-open", f"{alerts}?range=30d&status=open")]
 
 
 def measure_fleet(repeat, out):
