@@ -501,6 +501,14 @@ def _estate(clusters, history, now):
             status = DataBackupStatus.FAILED if n % 3 == 0 else DataBackupStatus.COMPLETED
             f.make_data_task(cluster, policy=policy, status=status, started_at=now - timedelta(days=n + 1))
         f.make_data_task(cluster, policy=policy, status=DataBackupStatus.FAILED, started_at=now - timedelta(hours=2))
+        # A failed restore of the tenant, and one a later restore made good.
+        target = f.make_cluster()
+        for hours, status in ((5, DataBackupStatus.FAILED), (4, DataBackupStatus.FAILED), (3, DataBackupStatus.COMPLETED)):
+            f.make_restore_task(cluster, source_tenant=tenant, target_cluster=target, status=status,
+                                started_at=now - timedelta(hours=hours), ended_at=now - timedelta(hours=hours - 1),
+                                **({"failure_reason": "broken"} if status == DataBackupStatus.FAILED else {}))
+        f.make_restore_task(cluster, source_tenant=tenant, target_cluster=target, status=DataBackupStatus.FAILED,
+                            started_at=now - timedelta(hours=2), ended_at=now - timedelta(hours=1), failure_reason="broken")
 
 
 def _steady_queries(now):
@@ -519,6 +527,7 @@ def test_the_periodic_pass_costs_the_same_whatever_the_history_and_fleet(db, eve
     _estate(clusters=6, history=12, now=now)
     large = _steady_queries(now)
     assert Alert.objects.filter(status="open", rule=R.DATA_FAILED).count() == 7
+    assert Alert.objects.filter(status="open", rule=R.RESTORE_FAILED).count() == 7  # the last failure of each tenant
     # Seven clusters with twelve days of history each cost what one with one day did.
     assert large == small, (small, large)
 
