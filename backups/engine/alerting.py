@@ -40,7 +40,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Subquery
+from django.db.models import F, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -317,12 +317,20 @@ def restore_failed(clusters, open_alerts, now):
     recent = _scoped(RestoreTask.objects.filter(status=DataBackupStatus.FAILED, ended_at__gte=now - RESTORE_LOOKBACK),
                      clusters).exclude(pk__in=drills).values_list("pk", flat=True)
     ids = set(recent) | {int(s.split(":")[1]) for s in open_alerts if s.split(":")[1].isdigit()}
-    # Made good: a later restore of the same tenant completed (one query for all, not one each).
-    made_good = Exists(RestoreTask.objects.filter(source_tenant_id=OuterRef("source_tenant_id"),
-                                                  started_at__gt=OuterRef("started_at"), status=DataBackupStatus.COMPLETED))
+    failed = list(RestoreTask.objects.filter(pk__in=ids, status=DataBackupStatus.FAILED).select_related("source_tenant"))
+    # Made good: a later restore of the same tenant completed.  One read of the
+    # completed restores since the oldest of these started (the start-time
+    # index), not a probe of each tenant's whole restore history per failure.
+    newest_completed = {}
+    if failed:
+        for tenant_id, started in RestoreTask.objects.filter(
+                status=DataBackupStatus.COMPLETED, started_at__gt=min(t.started_at for t in failed),
+                source_tenant_id__in={t.source_tenant_id for t in failed}).values_list("source_tenant_id", "started_at"):
+            newest_completed[tenant_id] = max(started, newest_completed.get(tenant_id, started))
     found = {}
-    for task in (RestoreTask.objects.filter(pk__in=ids, status=DataBackupStatus.FAILED).exclude(made_good)
-                 .select_related("source_tenant")):
+    for task in failed:
+        if newest_completed.get(task.source_tenant_id, task.started_at) > task.started_at:
+            continue
         subject = f"restore:{task.pk}"
         found[subject] = Finding(R.RESTORE_FAILED, subject, task.cluster_id, task.source_tenant_id,
                                  params={"pk": task.pk, "tenant": task.source_tenant.name, **_reason(task)})
