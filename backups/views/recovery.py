@@ -17,18 +17,20 @@ from datetime import timedelta
 from django.contrib.auth.decorators import permission_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import F, Max, Min, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from backup_console.lists import one_link
 from clusters.models import Cluster
 
-from ..choices import DataBackupStatus, LogBackupStatus, PolicyState
+from ..choices import BackupMode, DataBackupStatus, LogBackupStatus, PolicyState
 from ..engine import intervals as kept
 from ..engine.outcomes import failure_of
 from ..engine.recovery import answer, ending_part, parts_of, starting_part
@@ -66,20 +68,58 @@ class Row:
 
 
 @dataclass
-class Facts:
-    """What the window's rows say, by id: to explain intervals and gaps."""
+class Wanted:
+    """What the shown rows, the verdict and the chains refer to, by id: all
+    that ``_facts`` reads.  A fleet cluster keeps hundreds of sets and rounds
+    in 30 days; the page names a few dozen."""
 
-    tasks: dict  # DataBackupTask by id (sets of the window, their chain)
-    rounds: dict  # LogBackupTask by id
+    tasks: set = field(default_factory=set)  # DataBackupTask ids
+    whole_sets_of: set = field(default_factory=set)  # task ids whose set's every backup is wanted (a verdict's chain)
+    sets: list = field(default_factory=list)  # BackupSet ids of the chains shown
+    rounds: set = field(default_factory=set)  # LogBackupTask ids
+    secondary_rounds: set = field(default_factory=set)  # SecondaryLogBackupTask ids
+    gaps: list = field(default_factory=list)  # (start, end) of the gaps shown: their failed log rounds
+
+    def round(self, part):
+        if part.round_ids:
+            (self.rounds if part.destination is None else self.secondary_rounds).add(part.round_ids[-1])
+
+    def row(self, row):
+        """What ``_explain`` will read for ``row``."""
+        if row.state == "recoverable":
+            for part in parts_of(row.after):
+                if part.destination is not None:
+                    self.round(part)
+            return
+        if row.before is not None:
+            self.round(ending_part(row.before))
+        if row.state != "archiving":
+            self.gaps.append((row.start, row.end))
+        if row.after is not None and starting_part(row.after).set_ids:
+            self.tasks.add(starting_part(row.after).set_ids[0])
+
+    def answer(self, found):
+        """What ``_verdict`` will read for a recoverable answer."""
+        part = found.interval
+        self.tasks.update(part.set_ids)
+        self.whole_sets_of.update(part.set_ids)
+        for pk in part.round_ids:
+            (self.rounds if part.destination is None else self.secondary_rounds).add(pk)
+
+
+@dataclass
+class Facts:
+    """What the rows the page names say, by id: to explain intervals and gaps."""
+
+    tasks: dict  # DataBackupTask by id (with its set's number, tenant and expiry)
+    rounds: dict  # LogBackupTask (Round) by id
     stoppers: dict  # (model, round id) -> who asked it to stop
     cleanups: list  # (id, ended at) of the window's cleanups that deleted sets, oldest first
-    secondary_rounds: dict  # SecondaryLogBackupTask by id
+    secondary_rounds: dict  # SecondaryLogBackupTask (Round) by id
     copies: dict  # (data task id, destination id) -> its completed SecondaryDataBackupTask
-    failed: list = field(default_factory=list)  # failed LogBackupTasks of the window, by start
+    failed: list  # the failed LogBackupTasks (Round) inside the gaps shown, by start
 
     def __post_init__(self):
-        self.failed = sorted((r for r in self.rounds.values() if r.status == LogBackupStatus.FAILED),
-                             key=lambda r: r.started_at)
         self._failed_starts = [r.started_at for r in self.failed]
 
     def failed_within(self, start, end):
@@ -95,43 +135,67 @@ class Facts:
         return kept.get(part.round_ids[-1])
 
 
-def _facts(cluster, since):
-    # Each read is a bounded range of an index (named), not the cluster's history.
+def _kept_sets(cluster, since, chosen):
+    """The backup sets the chain table shows (the newest CHAINS_SHOWN that
+    have a backup in the window, newest first) and how many older ones are
+    still kept: one row per set, not per backup."""
     sets = BackupSet.objects.filter(cluster=cluster).filter(Q(expired_at__isnull=True) | Q(expired_at__gte=since))  # backupset_cluster_expiry
+    if chosen:
+        sets = sets.filter(Q(tenant__isnull=True) | Q(tenant=chosen))
+    spans = (DataBackupTask.objects.filter(backup_set__in=sets, status=DataBackupStatus.COMPLETED)
+             .values_list("backup_set_id").annotate(first=Min("started_at"), last=Max("ended_at")).order_by())
+    spans = list(spans)
+    shown = sorted((row for row in spans if row[2] >= since), key=lambda row: row[1], reverse=True)[:CHAINS_SHOWN]
+    return [row[0] for row in shown], len(spans) - len(shown)
+
+
+def _facts(cluster, since, wanted):
+    """The rows ``wanted`` names, each read by id or a bounded range of an index (named)."""
+    # A verdict's chain: every backup of its sets (read first: as a subquery
+    # inside the OR below PostgreSQL scans the whole table).
+    sets = wanted.sets + list(DataBackupTask.objects.filter(pk__in=wanted.whole_sets_of).values_list("backup_set_id", flat=True)
+                              if wanted.whole_sets_of else [])
     tasks = {
         t.pk: t
-        for t in DataBackupTask.objects.filter(backup_set__in=sets, status=DataBackupStatus.COMPLETED)
+        for t in DataBackupTask.objects.filter(Q(pk__in=wanted.tasks) | Q(backup_set_id__in=sets), status=DataBackupStatus.COMPLETED)
         .only(*TASK_FIELDS)  # and of its set, values rather than a model each (its tenant's name comes from the page's tenants)
         .annotate(set_number=F("backup_set__number"), set_tenant_id=F("backup_set__tenant_id"),
                   set_expired_at=F("backup_set__expired_at"))
         .order_by("started_at", "id")
     }
-    rounds = {row[0]: Round(*row) for row in LogBackupTask.objects.alias(end=effective_end())  # logbk_cluster_end
-              .filter(cluster=cluster, end__gte=since).values_list(*ROUND_FIELDS)}
-    secondary_rounds = {row[0]: Round(*row) for row in SecondaryLogBackupTask.objects.alias(end=effective_end())  # seclog_cluster_end
-                        .filter(cluster=cluster, end__gte=since).values_list(*ROUND_FIELDS, "destination__name")}
+    rounds = {row[0]: Round(*row) for row in LogBackupTask.objects.filter(pk__in=wanted.rounds).values_list(*ROUND_FIELDS)}
+    secondary_rounds = {row[0]: Round(*row) for row in SecondaryLogBackupTask.objects
+                        .filter(pk__in=wanted.secondary_rounds).values_list(*ROUND_FIELDS, "destination__name")}
+    inside = Q()
+    for start, end in wanted.gaps:
+        inside |= Q(started_at__gte=start, started_at__lt=end)
+    failed = [Round(*row) for row in LogBackupTask.objects.alias(end=effective_end())  # logbk_cluster_end
+              .filter(inside, cluster=cluster, end__gte=min((s for s, _ in wanted.gaps), default=since),
+                      status=LogBackupStatus.FAILED).order_by("started_at").values_list(*ROUND_FIELDS)] if wanted.gaps else []
     copies = {
         (source, destination): Copy(pk, name)
         for pk, source, destination, name in SecondaryDataBackupTask.objects
-        .filter(backup_set__in=sets, status=DataBackupStatus.COMPLETED)
+        .filter(source_id__in=list(tasks), status=DataBackupStatus.COMPLETED)
         .values_list("id", "source_id", "destination_id", "destination__name")
     }
     kinds = ContentType.objects.get_for_models(LogBackupTask, SecondaryLogBackupTask)
     model_of = {kinds[model].pk: model for model in kinds}
+    stopped = [pk for pk, r in rounds.items() if r.status == LogBackupStatus.STOPPED]
+    secondary_stopped = [pk for pk, r in secondary_rounds.items() if r.status == LogBackupStatus.STOPPED]
     stoppers = {
         (model_of[e.content_type_id], e.object_id): e.actor_display
         for e in TaskEvent.objects.filter(
-            Q(content_type=kinds[LogBackupTask], object_id__in=list(rounds))
-            | Q(content_type=kinds[SecondaryLogBackupTask], object_id__in=list(secondary_rounds)),
+            Q(content_type=kinds[LogBackupTask], object_id__in=stopped)
+            | Q(content_type=kinds[SecondaryLogBackupTask], object_id__in=secondary_stopped),
             new_status=LogBackupStatus.STOPPING,
         ).select_related("actor").only("content_type_id", "object_id", "actor_label", "actor__username")
-    }
+    } if stopped or secondary_stopped else {}
     cleanups = list(
         CleanupTask.objects.alias(end=effective_end())  # cleanup_cluster_end
         .filter(cluster=cluster, end__gte=since, status="completed", deleted_sets__gt=0)
         .order_by("ended_at").values_list("id", "ended_at")
     )
-    return Facts(tasks, rounds, stoppers, cleanups, secondary_rounds, copies)
+    return Facts(tasks, rounds, stoppers, cleanups, secondary_rounds, copies, failed)
 
 
 def _set_text(task):
@@ -224,8 +288,10 @@ def _part_text(part, facts):
     }
 
 
-def _rows(tenant_intervals, facts, since, now):
-    """The window, oldest first: recoverable stretches and the gaps between them (not yet explained)."""
+def _rows(tenant_intervals, since, now):
+    """The window, oldest first: recoverable stretches and the gaps between
+    them (not yet explained). The part after the newest interval is a gap
+    until its round is read (``_settle``): it may still be archiving."""
     rows, cursor, previous = [], since, None
     for iv in (iv for iv in tenant_intervals if iv.end >= since):
         if iv.start > cursor:
@@ -235,10 +301,17 @@ def _rows(tenant_intervals, facts, since, now):
     if previous is None:
         rows.append(Row(since, now, "gap"))
     elif cursor < now:
-        live = facts.round_of(ending_part(previous))
-        state = "archiving" if live and live.status in LogBackupTask.ALIVE else "gap"
-        rows.append(Row(cursor, now, state, before=previous))
+        rows.append(Row(cursor, now, "gap", before=previous))
     return rows
+
+
+def _settle(rows, facts):
+    """The newest row is "not yet archived" while the round that carries the newest interval is alive."""
+    last = rows[-1] if rows else None
+    if last is not None and last.after is None and last.before is not None:
+        live = facts.round_of(ending_part(last.before))
+        if live and live.status in LogBackupTask.ALIVE:
+            last.state = "archiving"
 
 
 def _explain(row, facts, now):
@@ -257,38 +330,55 @@ def _explain(row, facts, now):
     return parts
 
 
-def _shown(rows, facts, now, limit=None, page=None):
-    """The rows a tenant shows, newest first, explained: the newest ``limit``, or one page of them all."""
-    shown = rows[::-1][:limit] if page is None else page.object_list
-    for row in shown:
-        row.parts = _explain(row, facts, now)
-    return shown
+@dataclass
+class Draft:
+    """A tenant's rows before they are explained: which are shown, and what they name."""
+
+    tenant: object
+    intervals: list
+    rows: list
+    shown: list  # newest first: the newest ROWS_PER_TENANT, or one page of a tenant's own view
+    page: object = None
 
 
-def _section(tenant, intervals, rpo, facts, since, now, page_number=None):
-    rows = _rows(intervals, facts, since, now)
+def _draft(tenant, intervals, since, now, wanted, page_number=None):
+    rows = _rows(intervals, since, now)
     page = Paginator(rows[::-1], ROWS_PER_PAGE).get_page(page_number) if page_number is not None else None
-    newest = next((iv for iv in reversed(intervals) if iv.end >= since), None)
-    bars, bar_count = _bars(intervals, since, now)
+    shown = list(page.object_list) if page is not None else rows[::-1][:ROWS_PER_TENANT]
+    for row in shown:
+        wanted.row(row)
+    if rows and rows[-1].before is not None and rows[-1].after is None:
+        wanted.round(ending_part(rows[-1].before))  # the tail's round: alive or not (``_settle``)
+    return Draft(tenant, intervals, rows, shown, page)
+
+
+def _section(draft, rpo, facts, since, now):
+    _settle(draft.rows, facts)
+    for row in draft.shown:
+        row.parts = _explain(row, facts, now)
+    newest = next((iv for iv in reversed(draft.intervals) if iv.end >= since), None)
+    bars, bar_count = _bars(draft.intervals, since, now)
     return {
-        "tenant": tenant,
+        "tenant": draft.tenant,
         "rpo": rpo,
         "rpo_text": readable_delay(rpo.seconds) if rpo.seconds is not None else "—",
         "bars": bars,
         "bar_count": bar_count,
         "newest": newest,
-        "gaps": sum(row.state == "gap" for row in rows),
-        "total": len(rows),
-        "rows": _shown(rows, facts, now, limit=ROWS_PER_TENANT, page=page),
-        "page": page,
+        "gaps": sum(row.state == "gap" for row in draft.rows),
+        "total": len(draft.rows),
+        "rows": draft.shown,
+        "page": draft.page,
     }
 
 
 def _bars(tenant_intervals, since, now):
     """The timeline's bars (SVG rects), as shares of the window.  Written here
     as one piece of markup: a tenant has a hundred or more in 30 days, and a
-    template loop would resolve and localize each number."""
+    template loop would resolve and localize each number. Every value is a
+    number or a formatted time, so nothing needs escaping."""
     span = (now - since).total_seconds()
+    zone = timezone.get_current_timezone()
     bars = []
     for iv in tenant_intervals:
         start, end = max(iv.start, since), min(iv.end, now)
@@ -296,21 +386,23 @@ def _bars(tenant_intervals, since, now):
             continue
         x = (start - since).total_seconds() / span * 1000
         width = max((end - start).total_seconds() / span * 1000, 2)  # a point is still seen
-        bars.append((f"{x:.1f}", f"{width:.1f}", f"{stamp(start)} – {stamp(end)}"))
-    return format_html_join(
-        "", '<rect class="timeline-interval" x="{}" y="4" width="{}" height="20"><title>{}</title></rect>', bars), len(bars)
+        bars.append(f'<rect class="timeline-interval" x="{x:.1f}" y="4" width="{width:.1f}" height="20"><title>'
+                    f'{start.astimezone(zone):%Y-%m-%d %H:%M:%S} – {end.astimezone(zone):%Y-%m-%d %H:%M:%S}</title></rect>')
+    return mark_safe("".join(bars)), len(bars)
 
 
-def _chain_row(tasks, retention, names):
-    """One backup set: its full and incrementals, size, and when it expires
-    (or expired): the newest backup on it plus the retention of its policy."""
+def _chain_row(tasks, retention, names, link, modes):
+    """One backup set: its full and incrementals (links as one piece of
+    markup: twelve sets have about eighty), size, and when it expires (or
+    expired): the newest backup on it plus the retention of its policy."""
     first = tasks[0]
     days = retention.get(first.set_tenant_id, retention.get(None))
     expires = tasks[-1].ended_at + timedelta(days=days) if days and first.set_expired_at is None else None
     return {
         "number": first.set_number,
         "tenant": names.get(first.set_tenant_id),
-        "tasks": tasks,
+        "links": format_html_join(" → ", '<a class="text-nowrap" href="{}">{} #{}</a>',
+                                  ((link(t.pk), modes[t.mode], t.pk) for t in tasks)),
         "size": sum(t.size_bytes for t in tasks),
         "expired_at": first.set_expired_at,
         "expires": expires,
@@ -323,8 +415,7 @@ def _chain(tasks, until):
     return [t for t in tasks.values() if t.backup_set_id == last.backup_set_id and t.started_at <= last.started_at]
 
 
-def _verdict(tenant_intervals, moment, facts):
-    found = answer(tenant_intervals, moment)
+def _verdict(found, moment, facts):
     if found.recoverable:
         part = found.interval  # the one destination a restore reads
         candidates = [facts.tasks[pk] for pk in part.set_ids if pk in facts.tasks and facts.tasks[pk].ended_at <= moment]
@@ -367,26 +458,33 @@ def cluster_recovery(request, pk):
     tenants = list(cluster.tenants.order_by("name"))
     found = kept.by_tenant(cluster.pk)
     by_tenant = {t.pk: found.get(t.pk, []) for t in tenants}
-    facts = _facts(cluster, since)
     rpo = kept.cluster_rpo(cluster.pk, now, found=found)
     chosen = cleaned.get("tenant")  # a tenant's own view: all its rows, paged
-    sections = [
-        _section(t, by_tenant[t.pk], rpo[t.pk], facts, since, now, page_number=request.GET.get("page", 1) if chosen else None)
+    wanted = Wanted()
+    drafts = [
+        _draft(t, by_tenant[t.pk], since, now, wanted, page_number=request.GET.get("page", 1) if chosen else None)
         for t in ([chosen] if chosen else tenants)
     ]
+    restorable = None
+    if cleaned.get("at") and chosen:
+        restorable = answer(by_tenant[chosen.pk], cleaned["at"])
+        if restorable.recoverable:
+            wanted.answer(restorable)
+    wanted.sets, older_chains = _kept_sets(cluster, since, chosen)
+    facts = _facts(cluster, since, wanted)
+    sections = [_section(draft, rpo[draft.tenant.pk], facts, since, now) for draft in drafts]
     verdict = None
-    if cleaned.get("at") and cleaned.get("tenant"):
-        verdict = _verdict(by_tenant[cleaned["tenant"].pk], cleaned["at"], facts)
-        verdict.update(tenant=cleaned["tenant"], at=cleaned["at"])
+    if restorable is not None:
+        verdict = _verdict(restorable, cleaned["at"], facts)
+        verdict.update(tenant=chosen, at=cleaned["at"])
 
     retention = dict(BackupPolicy.objects.filter(cluster=cluster, state=PolicyState.ACTIVE).values_list("tenant_id", "retention_days"))
     chains = {}
     for task in facts.tasks.values():
-        chains.setdefault(task.backup_set_id, []).append(task)
+        if task.backup_set_id in wanted.sets:
+            chains.setdefault(task.backup_set_id, []).append(task)
     names = {t.pk: t.name for t in tenants}
-    chains = [tasks for tasks in chains.values() if not chosen or tasks[0].set_tenant_id in (None, chosen.pk)]
-    shown = sorted((tasks for tasks in chains if tasks[-1].ended_at >= since), key=lambda tasks: tasks[0].started_at,
-                   reverse=True)[:CHAINS_SHOWN]
+    modes = {value: str(label) for value, label in BackupMode.choices}
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -400,8 +498,9 @@ def cluster_recovery(request, pk):
         "chosen": chosen,
         "between": _between(),
         "query": query.urlencode(),
-        "chains": [_chain_row(tasks, retention, names) for tasks in shown],
-        "older_chains": len(chains) - len(shown),
+        "chains": [_chain_row(chains[pk], retention, names, one_link("backups:data_detail"), modes)
+                   for pk in wanted.sets if pk in chains],
+        "older_chains": older_chains,
         "tz_name": timezone.get_current_timezone_name(),
     }
     return render(request, "backups/recovery.html", context, status=200 if valid else 400)
