@@ -40,8 +40,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Subquery
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -286,16 +285,7 @@ def rpo_breached(clusters, open_alerts, now):
     for row in _scoped(BackupPolicy.objects.filter(state=PolicyState.ACTIVE), clusters).values(
             "cluster_id", "tenant_id", "log_delay_threshold_seconds"):
         thresholds.setdefault(row["cluster_id"], {})[row["tenant_id"]] = row["log_delay_threshold_seconds"]
-    live_end = Coalesce(
-        "end",
-        Subquery(LogBackupTask.objects.filter(pk=OuterRef("round_id")).values("latest_point")[:1]),
-        Subquery(SecondaryLogBackupTask.objects.filter(pk=OuterRef("secondary_round_id")).values("latest_point")[:1]),
-    )
-    newest = dict(
-        _scoped(RecoverableInterval.objects.order_by(), clusters, "tenant__cluster_id").annotate(live_end=live_end)
-        .filter(live_end__gte=F("start")).values("tenant_id").annotate(newest=Max("live_end"))
-        .values_list("tenant_id", "newest")
-    )
+    newest = intervals.newest_points(_scoped(RecoverableInterval.objects.all(), clusters, "tenant__cluster_id"))
     scratch = RestoreDrillRun.objects.filter(scratch_tenant__isnull=False).values("scratch_tenant")
     found = {}
     for tenant in _scoped(Tenant.objects.exclude(pk__in=scratch), clusters).select_related("cluster"):

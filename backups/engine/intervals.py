@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clusters.models import Cluster, Tenant
@@ -163,20 +164,26 @@ def refresh(cluster_id):
     with transaction.atomic():
         Cluster.objects.select_for_update().filter(pk=cluster_id).values_list("pk", flat=True).first()
         tenant_ids = list(Tenant.objects.filter(cluster_id=cluster_id).values_list("pk", flat=True))
-        rows = [
-            RecoverableInterval(
-                cluster_id=cluster_id,
-                tenant_id=tenant,
-                start=iv.start,
-                end=None if iv.end == LIVE else iv.end,
-                destination_id=iv.destination,
-                round_id=iv.round_ids[-1] if iv.round_ids and iv.destination is None else None,
-                secondary_round_id=iv.round_ids[-1] if iv.round_ids and iv.destination is not None else None,
-                data_task_ids=list(iv.set_ids),
-            )
-            for tenant, intervals in compute(cluster_id, tenant_ids).items()
-            for iv in intervals
-        ]
+        rows = []
+        for tenant, intervals in compute(cluster_id, tenant_ids).items():
+            newest_closed = {}  # destination -> the newest end of its closed intervals
+            for iv in intervals:
+                if iv.end != LIVE:
+                    newest_closed[iv.destination] = max(iv.end, newest_closed.get(iv.destination, iv.end))
+            rows += [
+                RecoverableInterval(
+                    cluster_id=cluster_id,
+                    tenant_id=tenant,
+                    start=iv.start,
+                    end=None if iv.end == LIVE else iv.end,
+                    destination_id=iv.destination,
+                    round_id=iv.round_ids[-1] if iv.round_ids and iv.destination is None else None,
+                    secondary_round_id=iv.round_ids[-1] if iv.round_ids and iv.destination is not None else None,
+                    data_task_ids=list(iv.set_ids),
+                    superseded=iv.end != LIVE and iv.end < newest_closed[iv.destination],
+                )
+                for iv in intervals
+            ]
         RecoverableInterval.objects.filter(cluster_id=cluster_id).delete()
         RecoverableInterval.objects.bulk_create(rows)
 
@@ -204,6 +211,21 @@ def by_tenant(cluster_id=None, *, tenant_id=None):
         carrier = round_id or secondary_id
         pieces.setdefault(tenant, []).append(Interval(start, end, tuple(task_ids), (carrier,) if carrier else (), destination))
     return {tenant: union(found) for tenant, found in pieces.items()}
+
+
+def newest_points(rows):
+    """{tenant id: its newest recoverable moment} over ``rows`` (intervals):
+    an interval's end, or its open round's live checkpoint once the round has
+    archived up to its start (``by_tenant``'s rule). Only the intervals no
+    newer closed one of their tenant and destination supersedes are read, a
+    few per tenant. One query."""
+    live_end = Coalesce(
+        "end",
+        Subquery(LogBackupTask.objects.filter(pk=OuterRef("round_id")).values("latest_point")[:1]),
+        Subquery(SecondaryLogBackupTask.objects.filter(pk=OuterRef("secondary_round_id")).values("latest_point")[:1]),
+    )
+    return dict(rows.filter(superseded=False).order_by().annotate(live_end=live_end).filter(live_end__gte=F("start"))
+                .values("tenant_id").annotate(newest=Max("live_end")).values_list("tenant_id", "newest"))
 
 
 def current(tenant_id):

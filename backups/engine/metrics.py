@@ -25,28 +25,17 @@ exactly the runs counted: one query on the drill runs' start index.
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models import Window as Over
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clusters.models import Cluster, Tenant
 
 from ..choices import CleanupStatus, DataBackupStatus, DrillStatus, PolicyState, ScheduleKind, TaskKind
 from ..formats import DEFAULT_LOG_DELAY_THRESHOLD, delay_seconds, delay_threshold
-from ..models import (
-    BackupPolicy,
-    CleanupTask,
-    DailyRollup,
-    DataBackupTask,
-    LogBackupTask,
-    RecoverableInterval,
-    RestoreDrillRun,
-    RestoreTask,
-    SecondaryLogBackupTask,
-)
+from ..models import BackupPolicy, CleanupTask, DailyRollup, DataBackupTask, LogBackupTask, RecoverableInterval, RestoreDrillRun, RestoreTask
 from ..timerange import Window, effective_end
-from .intervals import judge
+from .intervals import judge, newest_points
 from .rollups import day_of
 
 DAYS = 30  # the sparkline's and the charts' days
@@ -266,17 +255,7 @@ def rpos(policies, now):
     for row in policies:
         if row["state"] == PolicyState.ACTIVE:
             thresholds.setdefault(row["cluster_id"], {})[row["tenant_id"]] = row["log_delay_threshold_seconds"]
-    # An interval's end, or the live checkpoint of its open round (the
-    # model's effective_end), read through each round's primary key.
-    live_end = Coalesce(
-        "end",
-        Subquery(LogBackupTask.objects.filter(pk=OuterRef("round_id")).values("latest_point")[:1]),
-        Subquery(SecondaryLogBackupTask.objects.filter(pk=OuterRef("secondary_round_id")).values("latest_point")[:1]),
-    )
-    newest = dict(
-        RecoverableInterval.objects.order_by().annotate(live_end=live_end).filter(live_end__gte=F("start"))
-        .values("tenant_id").annotate(newest=Max("live_end")).values_list("tenant_id", "newest")
-    )
+    newest = newest_points(RecoverableInterval.objects.all())
     counts = {"ok": 0, "warning": 0, "breached": 0}
     judged = []
     # A restore drill's scratch tenant is the drill's, not the fleet's: it has

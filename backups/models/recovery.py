@@ -47,12 +47,21 @@ class RecoverableInterval(models.Model):
         SecondaryLogBackupTask, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
         verbose_name=_("secondary log archive round"),
     )
+    # Set (by intervals.refresh) on a closed interval when a newer closed one
+    # of the same tenant and destination exists: it cannot hold the tenant's
+    # newest recoverable moment. The fleet's RPO reads only the others, a few
+    # per tenant (intervals.newest_points). Left unset, an interval is read:
+    # slower, never wrong.
+    superseded = models.BooleanField(_("superseded"), default=False, editable=False)
 
     class Meta:
         ordering = ["tenant", "start"]
         verbose_name = _("recoverable interval")
         verbose_name_plural = _("recoverable intervals")
-        indexes = [models.Index(fields=["tenant", "start"], name="interval_tenant_start")]
+        indexes = [
+            models.Index(fields=["tenant", "start"], name="interval_tenant_start"),
+            models.Index(fields=["tenant"], condition=models.Q(superseded=False), name="interval_tenant_current"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end__isnull=True, round__isnull=False)

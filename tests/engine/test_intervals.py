@@ -247,3 +247,30 @@ def test_a_set_copied_counts_only_with_the_secondary_rounds_and_the_whole_chain_
     assert RecoverableInterval.objects.get(tenant=tenant, destination=copies_to).end == at(-3)
     transition(SecondaryLogBackupTask, copy_log.pk, LogBackupStatus.STARTING, cause="start", now=at(0))
     assert RecoverableInterval.objects.get(tenant=tenant, destination=copies_to).end is None
+
+
+def test_only_the_newest_closed_interval_of_a_destination_is_read_for_the_rpo(cluster):
+    """Three rounds, each stopped, each with its full: three closed intervals
+    per tenant, the older two superseded. The fleet's RPO (newest_points)
+    reads the rest and agrees with the recovery page's rule, also while a set
+    waits for the archive to reach it and once it has."""
+    for start in (-40, -30, -20):
+        log = make_log_task(cluster, started_at=at(start), latest_point=at(start + 5))
+        complete(running_backup(cluster, at(start + 1)), at(start + 2))
+        transition(LogBackupTask, log.pk, LogBackupStatus.STOPPING, cause="stop", now=at(start + 5))
+        transition(LogBackupTask, log.pk, LogBackupStatus.STOPPED, cause="stopped", now=at(start + 5))
+    tenants = list(cluster.tenants.all())
+    for tenant in tenants:
+        rows = list(RecoverableInterval.objects.filter(tenant=tenant).order_by("start").values_list("end", "superseded"))
+        assert rows == [(at(-35), True), (at(-25), True), (at(-15), False)]
+
+    def agrees(expected):
+        newest = intervals.newest_points(RecoverableInterval.objects.filter(cluster=cluster))
+        assert newest == {t.pk: intervals.newest_point(t.pk) for t in tenants} == {t.pk: expected for t in tenants}
+
+    agrees(at(-15))
+    live = make_log_task(cluster, started_at=at(-10), latest_point=at(-9))
+    complete(running_backup(cluster, at(-9)), at(-8))  # ahead of the archive: not yet recoverable
+    agrees(at(-15))
+    LogBackupTask.objects.filter(pk=live.pk).update(latest_point=at(-1))
+    agrees(at(-1))
