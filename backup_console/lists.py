@@ -8,6 +8,8 @@ The task lists read their pages through ``backups.paging`` (the split time
 window); they use the same checks, caps and links from here.
 """
 
+import html
+
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import QueryDict
 from django.urls import reverse
@@ -154,6 +156,19 @@ def url_pattern(viewname):
     marker = 2_147_483_647
     prefix, _marker, suffix = reverse(viewname, args=[marker]).partition(str(marker))
     return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def _cell(value):
+    """``conditional_escape`` without its lazy-string machinery: markup stays, the rest is escaped."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
+def join_html(sep, template, rows):
+    """``format_html_join(sep, template, rows)``, the same markup, for lists of
+    thousands of cells (a fleet's tenants, a 90-day chart's hours): Django's
+    escape goes through its lazy-string wrapper per value, which cost more
+    than the rest of those pages."""
+    return mark_safe(sep.join(template.format(*map(_cell, row)) for row in rows))
 
 
 def one_link(viewname):

@@ -148,14 +148,14 @@ def compute_from(inputs, tenant_ids):
         sources.append((destination, _points(tasks, copied[destination]), mine))
     result = {tenant: [] for tenant in tenant_ids}
     for destination, points, archive_rows in sources:
+        # Each round once, then each tenant's share of them (a round of the
+        # whole cluster is every tenant's).
+        archive = [(r["tenant_id"], ArchiveRound(r["id"], r["started_at"],
+                                                 LIVE if r["status"] in LogBackupTask.ALIVE else r["latest_point"]))
+                   for r in archive_rows]
         for tenant in tenant_ids:
             sets = [p for owner, p in points if owner in (None, tenant)]
-            archive = [
-                ArchiveRound(r["id"], r["started_at"], LIVE if r["status"] in LogBackupTask.ALIVE else r["latest_point"])
-                for r in archive_rows
-                if r["tenant_id"] in (None, tenant)
-            ]
-            result[tenant] += recoverable_intervals(sets, archive, destination)
+            result[tenant] += recoverable_intervals(sets, [a for owner, a in archive if owner in (None, tenant)], destination)
     return result
 
 

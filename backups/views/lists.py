@@ -13,7 +13,6 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
@@ -21,7 +20,7 @@ from django_filters.views import FilterView
 from django_tables2.utils import OrderBy
 
 from backup_console.export import CHUNK_SIZE, ExportMixin
-from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, list_url, one_link, options_html, query_with
+from backup_console.lists import COUNT_CAP, PER_PAGE_CHOICES, UntrustedQueryMixin, join_html, list_url, one_link, options_html, query_with
 from backup_console.live import LiveRegionMixin, render_live
 
 from .. import filtersets, tables
@@ -342,13 +341,13 @@ class MetricsPage:
 
     def not_backed_up_rows(self):
         detail = one_link("clusters:detail")
-        return format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
+        return join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
             (detail(item.cluster.pk), item.cluster.name, reason_text(item.reason, item.days), minute(item.last_success))
             for item in self.m.protection.not_backed_up))
 
     def backed_up_rows(self):
         detail = one_link("clusters:detail")
-        return format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td></tr>', (
+        return join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td></tr>', (
             (detail(item.cluster.pk), item.cluster.name, minute(item.last_success))
             for item in self.m.protection.clusters if item.backed_up))
 
@@ -360,7 +359,7 @@ class MetricsPage:
         lists = []
         for state in ("breached", "warning", "ok"):
             tenants = self.m.rpo.of(state)
-            rows = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
+            rows = join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
                 (recovery(t.cluster_id), t.tenant, t.cluster, nothing if t.rpo.seconds is None else readable_delay(t.rpo.seconds))
                 for t in tenants))
             lists.append((state, labels[state], len(tenants), rows))
@@ -368,7 +367,7 @@ class MetricsPage:
 
     def lagging_rows(self):
         detail = one_link("backups:log_detail")
-        return format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
+        return join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
             (detail(lag.task.pk), lag.task.cluster.name, readable_delay(lag.seconds), readable_delay(lag.threshold))
             for lag in self.m.lagging))
 

@@ -21,13 +21,12 @@ from django.db.models import F, Max, Min, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from backup_console.lists import one_link
+from backup_console.lists import join_html, one_link
 from clusters.models import Cluster
 
 from ..choices import BackupMode, DataBackupStatus, LogBackupStatus, PolicyState
@@ -401,7 +400,7 @@ def _chain_row(tasks, retention, names, link, modes):
     return {
         "number": first.set_number,
         "tenant": names.get(first.set_tenant_id),
-        "links": format_html_join(" → ", '<a class="text-nowrap" href="{}">{} #{}</a>',
+        "links": join_html(" → ", '<a class="text-nowrap" href="{}">{} #{}</a>',
                                   ((link(t.pk), modes[t.mode], t.pk) for t in tasks)),
         "size": sum(t.size_bytes for t in tasks),
         "expired_at": first.set_expired_at,
