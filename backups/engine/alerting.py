@@ -40,7 +40,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, FloatField, JSONField, OuterRef, Subquery, Value, When
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -402,8 +402,8 @@ def open_or_update(finding, existing, now):
     one a concurrent evaluation just opened).  Returns the alert it opened, or None."""
     values = {"value": finding.value, "threshold": finding.threshold, "params": finding.params}
     if existing is not None:
-        if any(getattr(existing, name) != value for name, value in values.items()):
-            Alert.objects.filter(pk=existing.pk, status=OPEN).update(updated_at=now, **values)
+        if moved(existing, finding):
+            update_moved([(existing, finding)], now)
         return None
     with transaction.atomic():
         try:
@@ -422,6 +422,24 @@ def open_or_update(finding, existing, now):
     return alert
 
 
+def moved(alert, finding):
+    """Whether an open alert's value, threshold or details differ from its finding's now."""
+    return (alert.value, alert.threshold, alert.params) != (finding.value, finding.threshold, finding.params)
+
+
+def update_moved(pairs, now):
+    """Write the findings' values onto their open alerts, [(alert, finding)]:
+    one UPDATE for them all (a pass over the fleet moves about a thousand),
+    and only onto those still open (a concurrent pass may have resolved one)."""
+    if not pairs:
+        return
+    def case(name, field):
+        return Case(*[When(pk=alert.pk, then=Value(getattr(finding, name), output_field=field)) for alert, finding in pairs])
+    Alert.objects.filter(pk__in=[alert.pk for alert, _ in pairs], status=OPEN).update(
+        updated_at=now, value=case("value", FloatField()), threshold=case("threshold", FloatField()),
+        params=case("params", JSONField()))
+
+
 def resolve(alert, now):
     """Resolve ``alert`` if it is still open; True for the one caller that did."""
     with transaction.atomic():
@@ -435,8 +453,10 @@ def resolve(alert, now):
 
 
 def _reconcile(rule, found, open_alerts, now, counts):
+    update_moved([(open_alerts[subject], finding) for subject, finding in found.items()
+                  if subject in open_alerts and moved(open_alerts[subject], finding)], now)
     for subject, finding in found.items():
-        if open_or_update(finding, open_alerts.get(subject), now) is not None:
+        if subject not in open_alerts and open_or_update(finding, None, now) is not None:
             counts["opened"] += 1
     for subject, alert in open_alerts.items():
         if subject not in found and resolve(alert, now):

@@ -532,6 +532,32 @@ def test_the_periodic_pass_costs_the_same_whatever_the_history_and_fleet(db, eve
     assert large == small, (small, large)
 
 
+def test_a_pass_writes_the_moved_values_of_its_open_alerts_at_once(db, events, now):
+    """An hour on, every tenant's RPO is breached and every log backup behind:
+    each pass after moves their values. Seven clusters' moved alerts cost
+    the pass what one cluster's did, and each alert holds its new value."""
+    from django.conf import settings
+    from django.test.utils import CaptureQueriesContext
+
+    later = now + timedelta(minutes=settings.RPO_BREACHED_MINUTES + 5)
+
+    def moving_pass():
+        alerting.evaluate_all(later)  # opens what holds then
+        with CaptureQueriesContext(connection) as queries:
+            counts = alerting.evaluate_all(later + timedelta(minutes=1))
+        assert counts == {"opened": 0, "resolved": 0}
+        return len(queries)
+
+    _estate(clusters=1, history=1, now=now)
+    one = moving_pass()
+    _estate(clusters=6, history=1, now=now)
+    seven = moving_pass()
+    assert seven == one, (one, seven)
+    # Each estate tenant's value is the newest pass's RPO: minutes since its interval ended at ``now``.
+    values = [a.value for a in Alert.objects.filter(status="open", rule=R.RPO_BREACHED) if a.value is not None]
+    assert values == [(later + timedelta(minutes=1) - now).total_seconds() / 60] * 7
+
+
 def test_the_model_refuses_it_too_for_the_admin(db):
     from django.core.exceptions import ValidationError
 
