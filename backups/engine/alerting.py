@@ -40,7 +40,8 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, FloatField, JSONField, OuterRef, Subquery, Value, When
+from django.db.models import Case, F, FloatField, JSONField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Cast
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -427,17 +428,22 @@ def moved(alert, finding):
     return (alert.value, alert.threshold, alert.params) != (finding.value, finding.threshold, finding.params)
 
 
-def update_moved(pairs, now):
+def update_moved(pairs, now, batch=500):
     """Write the findings' values onto their open alerts, [(alert, finding)]:
-    one UPDATE for them all (a pass over the fleet moves about a thousand),
-    and only onto those still open (a concurrent pass may have resolved one)."""
-    if not pairs:
-        return
-    def case(name, field):
-        return Case(*[When(pk=alert.pk, then=Value(getattr(finding, name), output_field=field)) for alert, finding in pairs])
-    Alert.objects.filter(pk__in=[alert.pk for alert, _ in pairs], status=OPEN).update(
-        updated_at=now, value=case("value", FloatField()), threshold=case("threshold", FloatField()),
-        params=case("params", JSONField()))
+    one UPDATE per ``batch`` of them (a pass over the fleet moves about a
+    thousand), and only onto those still open (a concurrent pass may have
+    resolved one). Each column is a CASE cast to its type, as bulk_update
+    writes it: a CASE of NULLs alone is text to PostgreSQL."""
+    for first in range(0, len(pairs), batch):
+        chunk = pairs[first:first + batch]
+
+        def column(name, field, chunk=chunk):
+            return Cast(Case(*[When(pk=alert.pk, then=Value(getattr(finding, name), output_field=field))
+                               for alert, finding in chunk], default=F(name)), field)
+
+        Alert.objects.filter(pk__in=[alert.pk for alert, _ in chunk], status=OPEN).update(
+            updated_at=now, value=column("value", FloatField()), threshold=column("threshold", FloatField()),
+            params=column("params", JSONField()))
 
 
 def resolve(alert, now):

@@ -558,6 +558,19 @@ def test_a_pass_writes_the_moved_values_of_its_open_alerts_at_once(db, events, n
     assert values == [(later + timedelta(minutes=1) - now).total_seconds() / 60] * 7
 
 
+def test_moved_details_are_written_when_every_value_of_the_batch_is_empty(db, now):
+    """A log-gap alert carries no value or threshold, only details: a batch
+    of such alerts (all NULL) and a batch larger than one UPDATE both write."""
+    cluster = f.make_cluster()
+    alerts = [Alert.objects.create(rule=R.LOG_GAP, severity="warning", cluster=cluster, subject=f"gap:{n}", started_at=now,
+                                   status="open", params={"round": n}) for n in range(7)]
+    findings = [alerting.Finding(R.LOG_GAP, a.subject, cluster.pk, params={"round": 100 + n})
+                for n, a in enumerate(alerts)]
+    alerting.update_moved(list(zip(alerts, findings, strict=True)), now + timedelta(minutes=1), batch=3)
+    assert [(a.value, a.threshold, a.params) for a in Alert.objects.filter(rule=R.LOG_GAP).order_by("pk")] == \
+        [(None, None, {"round": 100 + n}) for n in range(7)]
+
+
 def test_the_model_refuses_it_too_for_the_admin(db):
     from django.core.exceptions import ValidationError
 
