@@ -82,6 +82,8 @@ def make_data_task(cluster, **kw):
         kw["backup_set"] = make_backup_set(cluster, backup_method=kw["backup_method"])
     kw.setdefault("data_version", next(_seq))
     kw.setdefault("storage_directory", f"/{cluster.name}/data")
+    if kw.get("policy") is not None:
+        kw.setdefault("destination", kw["policy"].destination)  # as services.start_data_backup writes it
     return DataBackupTask.objects.create(cluster=cluster, **kw)
 
 

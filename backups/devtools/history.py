@@ -207,7 +207,7 @@ class ClusterHistory:
         size = size or self._size(at, mode, tenant)
         seconds = simulation.data_seconds(size, spec.method)
         task = DataBackupTask(
-            cluster=self.cluster, tenant=tenant, policy=self.policy, backup_set=backup_set, mode=mode,
+            cluster=self.cluster, tenant=tenant, policy=self.policy, destination=self.dest, backup_set=backup_set, mode=mode,
             backup_method=spec.method, data_version=version or self._version(at),
             storage_directory=data_directory(self.dest.uri, self.policy.directory, backup_set.number),
             started_at=at, trigger=trigger, requested_by=self.user if trigger == Trigger.INSTANT else None,

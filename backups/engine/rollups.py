@@ -123,7 +123,8 @@ def _landed(model):
     held anything there."""
     kept = model.objects.filter(status=DataBackupStatus.COMPLETED).exclude(backup_set__expired_at__lt=F("ended_at"))
     if model is DataBackupTask:
-        return kept.filter(policy__isnull=False).values_list("policy__destination_id", "ended_at", "size_bytes")
+        return (kept.annotate(landed_on=Coalesce("destination_id", "policy__destination_id")).filter(landed_on__isnull=False)
+                .values_list("landed_on", "ended_at", "size_bytes"))
     return kept.values_list("destination_id", "ended_at", "source__size_bytes")
 
 
@@ -172,7 +173,7 @@ def recount_storage(using=None):
     found = {}
     for model in (DataBackupTask, SecondaryDataBackupTask):
         base = _landed(model).using(using).order_by()
-        destination, size = ("policy__destination_id", "size_bytes") if model is DataBackupTask else ("destination_id", "source__size_bytes")
+        destination, size = ("landed_on", "size_bytes") if model is DataBackupTask else ("destination_id", "source__size_bytes")
         landed = (base.annotate(r_day=TruncDate("ended_at", tzinfo=tz)).values(destination, "r_day")
                   .annotate(r_size=Sum(size)).values_list(destination, "r_day", "r_size"))
         freed = (base.filter(backup_set__expired_at__isnull=False)

@@ -182,6 +182,7 @@ def start_data_backup(
                 tenant=tenant,
                 policy=policy,
                 backup_set=backup_set,
+                destination_id=policy.destination_id,
                 mode=mode,
                 backup_method=policy.backup_method,
                 data_version=cluster.data_version,

@@ -4,12 +4,34 @@ rows once; the engine keeps them from here on."""
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models import F, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 
 def count_existing(apps, schema_editor):
-    from backups.engine.rollups import rebuild_storage
-
-    rebuild_storage(schema_editor.connection.alias)
+    """engine/rollups.recount_storage as it was when this migration was
+    written, on the historical models (a later column, such as a data
+    backup's own destination, does not exist yet here): every kept completed
+    backup on its policy's destination and copy on its own, added on the day
+    it ended and freed on the day its set was deleted."""
+    using = schema_editor.connection.alias
+    rollup = apps.get_model("backups", "StorageRollup")
+    tz = timezone.get_default_timezone()
+    found = {}
+    for name, destination, size in (("DataBackupTask", "policy__destination_id", "size_bytes"),
+                                    ("SecondaryDataBackupTask", "destination_id", "source__size_bytes")):
+        base = (apps.get_model("backups", name).objects.using(using).order_by()
+                .filter(status="completed", **{f"{destination}__isnull": False})
+                .exclude(backup_set__expired_at__lt=F("ended_at")))
+        for column, moment in ((0, "ended_at"), (1, "backup_set__expired_at")):
+            rows = (base.filter(**{f"{moment}__isnull": False}).annotate(r_day=TruncDate(moment, tzinfo=tz))
+                    .values(destination, "r_day").annotate(r_size=Sum(size)).values_list(destination, "r_day", "r_size"))
+            for dest, day, total in rows:
+                found.setdefault((dest, day), [0, 0])[column] += total or 0
+    rollup.objects.using(using).bulk_create(
+        [rollup(destination_id=dest, day=day, added_bytes=added, freed_bytes=freed)
+         for (dest, day), (added, freed) in sorted(found.items())], batch_size=5000)
 
 
 class Migration(migrations.Migration):

@@ -101,6 +101,14 @@ class DataBackupTask(TaskBase):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("tenant"))
     policy = models.ForeignKey(BackupPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("policy"))
     backup_set = models.ForeignKey(BackupSet, on_delete=models.PROTECT, related_name="data_tasks", verbose_name=_("backup set"))
+    # Where it writes: its policy's destination when it started. The policy
+    # may move to another destination later; what this backup stored stays
+    # here, and cleanup frees it from here (engine/rollups.py). Empty on rows
+    # written before it was kept: those count on their policy's destination.
+    destination = models.ForeignKey(
+        StorageDestination, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False,
+        verbose_name=_("destination"),
+    )
     mode = models.CharField(_("data backup mode"), max_length=16, choices=BackupMode.choices)
     backup_method = models.CharField(_("backup method"), max_length=16, choices=BackupMethod.choices)
     data_version = models.PositiveBigIntegerField(_("data version"))

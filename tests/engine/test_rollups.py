@@ -203,18 +203,20 @@ storage_steps = st.lists(st.one_of(
     st.tuples(st.just("copy"), st.integers(0, 30), st.integers(0, 2 * 24 * 60)),
     # Cleanup deletes the set of the k-th completed backup.
     st.tuples(st.just("expire"), st.integers(0, 30), st.integers(0, 2 * 24 * 60)),
+    # Cluster n's policy moves to the other destination (its backups stay where they landed).
+    st.tuples(st.just("move"), st.integers(0, CLUSTERS - 1), st.integers(0, 2 * 24 * 60)),
 ), min_size=1, max_size=30)
 
 
 def held_oracle(destinations, days):
     """What each destination holds at the end of each day, from the rows with
-    no rollup: every completed backup on its policy's destination and copy on
-    its own, from the (local) day it ended until the day before its set was
+    no rollup: every completed backup on the destination it was written to
+    (its policy's then) and copy on its own, from the (local) day it ended until the day before its set was
     deleted — the cluster page's rule, counted the slow way."""
     from backups.engine.rollups import day_of
     from backups.models import SecondaryDataBackupTask
 
-    spans = [(t.policy.destination_id, day_of(t.ended_at), t.backup_set.expired_at, t.size_bytes)
+    spans = [(t.destination_id, day_of(t.ended_at), t.backup_set.expired_at, t.size_bytes)
              for t in DataBackupTask.objects.filter(status=DataBackupStatus.COMPLETED).select_related("policy", "backup_set")]
     spans += [(c.destination_id, day_of(c.ended_at), c.backup_set.expired_at, c.source.size_bytes)
               for c in SecondaryDataBackupTask.objects.filter(status=DataBackupStatus.COMPLETED).select_related("source", "backup_set")]
@@ -247,7 +249,7 @@ def test_storage_rollups_equal_a_recount_and_the_held_bytes_the_rows_say(db, sha
                     completed.append(DataBackupTask.objects.get(pk=task.pk))
             elif completed and step[0] == "copy":
                 source = completed[step[1] % len(completed)]
-                other = destinations[1] if source.policy.destination_id == destinations[0].pk else destinations[0]
+                other = destinations[1] if source.destination_id == destinations[0].pk else destinations[0]
                 copy = f.make_secondary_data_task(source, destination=other, status=DataBackupStatus.IN_PROGRESS, started_at=clock)
                 transition(type(copy), copy.pk, DataBackupStatus.COMPLETED, cause="test", now=clock + timedelta(minutes=1))
                 clock += timedelta(minutes=1)
@@ -255,6 +257,10 @@ def test_storage_rollups_equal_a_recount_and_the_held_bytes_the_rows_say(db, sha
                 task = completed[step[1] % len(completed)]
                 if type(task.backup_set).objects.filter(pk=task.backup_set_id, expired_at__isnull=True).exists():
                     retention.expire([task.backup_set_id], clock)
+            elif step[0] == "move":
+                policy = policies[step[1]]
+                policy.destination = destinations[1] if policy.destination_id == destinations[0].pk else destinations[0]
+                policy.save()
         kept = {(r.destination_id, r.day): (r.added_bytes, r.freed_bytes) for r in StorageRollup.objects.all()}
         assert kept == {key: value for key, value in rollups.recount_storage().items() if value != (0, 0)}
         days = [BASE.date() + timedelta(days=n) for n in range(-1, 80)]
