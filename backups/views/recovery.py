@@ -77,7 +77,7 @@ class Wanted:
     sets: list = field(default_factory=list)  # BackupSet ids of the chains shown
     rounds: set = field(default_factory=set)  # LogBackupTask ids
     secondary_rounds: set = field(default_factory=set)  # SecondaryLogBackupTask ids
-    gaps: list = field(default_factory=list)  # (start, end) of the gaps shown: their failed log rounds
+    gaps: set = field(default_factory=set)  # (start, end) of the gaps shown (tenants share a cluster's): their failed log rounds
 
     def round(self, part):
         if part.round_ids:
@@ -93,7 +93,7 @@ class Wanted:
         if row.before is not None:
             self.round(ending_part(row.before))
         if row.state != "archiving":
-            self.gaps.append((row.start, row.end))
+            self.gaps.add((row.start, row.end))
         if row.after is not None and starting_part(row.after).set_ids:
             self.tasks.add(starting_part(row.after).set_ids[0])
 
@@ -484,6 +484,7 @@ def cluster_recovery(request, pk):
             chains.setdefault(task.backup_set_id, []).append(task)
     names = {t.pk: t.name for t in tenants}
     modes = {value: str(label) for value, label in BackupMode.choices}
+    link = one_link("backups:data_detail")
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -497,8 +498,7 @@ def cluster_recovery(request, pk):
         "chosen": chosen,
         "between": _between(),
         "query": query.urlencode(),
-        "chains": [_chain_row(chains[pk], retention, names, one_link("backups:data_detail"), modes)
-                   for pk in wanted.sets if pk in chains],
+        "chains": [_chain_row(chains[pk], retention, names, link, modes) for pk in wanted.sets if pk in chains],
         "older_chains": older_chains,
         "tz_name": timezone.get_current_timezone_name(),
     }
