@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import connection
 from django.db.models import Count, Q, Value
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -51,7 +52,11 @@ def recent_failures(cluster):
         .values(*fields, kind_key=Value(key))[:RECENT_FAILURES]
         for key, kind in KINDS.items()
     ]
-    rows = branches[0].union(*branches[1:], all=True).order_by("-started_at", "-id")[:RECENT_FAILURES]
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = branches[0].union(*branches[1:], all=True).order_by("-started_at", "-id")[:RECENT_FAILURES]
+    else:  # SQLite allows no LIMIT inside a UNION's parts: a query per kind, merged here
+        rows = sorted((row for branch in branches for row in branch), key=lambda row: (row["started_at"], row["id"]),
+                      reverse=True)[:RECENT_FAILURES]
     failures = []
     for row in rows:
         kind = KINDS[row.pop("kind_key")]
