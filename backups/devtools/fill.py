@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 
 from clusters.choices import HostRole
@@ -146,6 +146,12 @@ def fill(kind_counts, seed=DEFAULT_SEED, now=None, progress=None, batch_size=DEF
                 for kind in kinds:
                     need[kind] = max(0, need[kind] - done[kind])
                     result[kind.value] += done[kind]
+    # Statistics first: with none for the rows just loaded, PostgreSQL plans
+    # each rewrite below as if the tables were empty (seconds a query at 1M rows).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in [*FILL_MODELS.values(), BackupSet]:
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     # What each fleet tenant can be restored to, kept as the engine keeps it
     # (one rewrite per cluster from its unexpired sets and the rounds that reach them).
     for cluster in fleet.clusters:

@@ -689,6 +689,32 @@ def test_an_interrupted_big_top_up_keeps_its_indexes_and_adds_nothing(monkeypatc
 
 
 @pytest.mark.django_db
+def test_a_big_top_up_with_a_row_pointing_nowhere_is_refused_whole(monkeypatch):
+    """The load runs with the foreign-key triggers off (as a superuser, which
+    the tests are) and checks every key after: a row pointing at a policy
+    that does not exist rolls the whole load back."""
+    from django.db import IntegrityError
+
+    require_postgres()
+    before = index_definitions(CleanupTask)
+    write = bulkload.Writer.write
+
+    def pointing_nowhere(self, batch):
+        rows = batch.get(CleanupTask)
+        if rows:
+            rows[-1]["policy_id"] = 10**12
+        return write(self, batch)
+
+    monkeypatch.setattr(bulkload, "BULK_LOAD_ROWS", 1000)
+    monkeypatch.setattr(bulkload, "_estimated_rows", lambda models: 0)  # an empty table (see above)
+    monkeypatch.setattr(bulkload.Writer, "write", pointing_nowhere)
+    with pytest.raises(IntegrityError, match="policy_id = 1000000000000 points at no"):
+        fill.fill({TaskKind.CLEANUP: 3000}, now=NOW, batch_size=1000)
+    assert CleanupTask.objects.count() == 0
+    assert index_definitions(CleanupTask) == before
+
+
+@pytest.mark.django_db
 def test_a_small_top_up_of_a_big_table_keeps_its_indexes(monkeypatch):
     from django.db import connection
 
