@@ -33,11 +33,14 @@ in the engine, integers in the test).
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class BackupSetPoint:
-    """What recovery needs to know of one backup set."""
+class BackupSetPoint(NamedTuple):
+    """What recovery needs to know of one backup set.  A named tuple, as
+    ArchiveRound: the engine makes one per kept set and round, twice per
+    cluster page (the cleanup preview's before and after), and a frozen
+    dataclass costs several times a tuple to make."""
 
     id: int
     # The set it builds on: None for a full set; for an incremental, the
@@ -51,8 +54,7 @@ class BackupSetPoint:
     logical: bool = False
 
 
-@dataclass(frozen=True)
-class ArchiveRound:
+class ArchiveRound(NamedTuple):
     """One round of continuous log archive: from ``start`` to ``checkpoint``
     (the newest archived moment; None while nothing is archived yet)."""
 
