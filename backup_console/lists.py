@@ -151,13 +151,6 @@ class BoundedTableMixin(UntrustedQueryMixin, SingleTableMixin):
         return context
 
 
-def url_pattern(viewname):
-    """A function pk -> the address of ``viewname`` for that object, reversed once."""
-    marker = 2_147_483_647
-    prefix, _marker, suffix = reverse(viewname, args=[marker]).partition(str(marker))
-    return lambda pk: f"{prefix}{pk}{suffix}"
-
-
 def _cell(value):
     """``conditional_escape`` without its lazy-string machinery: markup stays, the rest is escaped."""
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))

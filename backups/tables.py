@@ -25,7 +25,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from backup_console.lists import query_with, url_pattern
+from backup_console.lists import one_link, query_with
 
 from .choices import AlertRule, LogBackupStatus
 from .engine.outcomes import describe, details_of, failure_of
@@ -140,7 +140,7 @@ def prepare_label(name):
 
 
 def prepare_cluster(rows, page):
-    cluster_url = url_pattern("clusters:detail")
+    cluster_url = one_link("clusters:detail")
     for row in rows:
         row.cluster_url = cluster_url(row.cluster_id)
 
@@ -156,7 +156,7 @@ def prepare_status(rows, page):
 
 def prepare_detail_url(rows, page):
     """The task's page, and a failed row's reason in the reader's language (the modal's text)."""
-    detail_url = url_pattern(kind_of(page.model).detail_view)
+    detail_url = one_link(kind_of(page.model).detail_view)
     for row in rows:
         row.detail_url = detail_url(row.pk)
         row.failure_text = failure_of(row) if row.status == "failed" else ""
@@ -202,7 +202,7 @@ def prepare_log_actions(rows, page):
             row.stop_url = row.start_url = None
         return
     stoppable, startable = sources(kind, LogBackupStatus.STOPPING), sources(kind, LogBackupStatus.STARTING)
-    stop_url, start_url = url_pattern(f"backups:{kind}_stop"), url_pattern(f"backups:{kind}_start")
+    stop_url, start_url = one_link(f"backups:{kind}_stop"), one_link(f"backups:{kind}_start")
     for row in rows:
         row.stop_url = stop_url(row.pk) if row.status in stoppable else None
         row.start_url = (
@@ -533,8 +533,9 @@ class SecondaryLogBackupTaskTable(TaskTable):
 
 def prepare_restore(rows, page):
     prepare_times("restore_point")(rows, page)
+    target_url = one_link("clusters:detail")
     for row in rows:
-        row.target_url = reverse("clusters:detail", args=[row.target_cluster_id])
+        row.target_url = target_url(row.target_cluster_id)
 
 
 class RestoreTaskTable(TaskTable):
@@ -598,8 +599,8 @@ def subject_link(alert):
 
 def prepare_alert_rows(rows, page):
     """Once per page: labels, times, duration, measures, links."""
-    detail_url = url_pattern("alerts:detail")
-    cluster_url = url_pattern("clusters:detail")
+    detail_url = one_link("alerts:detail")
+    cluster_url = one_link("clusters:detail")
     query = page.request.GET
     severity_urls = {value: query_with(query, severity=[value]) for value, _label in page.filterset.filters["severity"].extra["choices"]}
     for name in ("severity", "rule"):
