@@ -6,8 +6,6 @@ read by ``backups.paging`` and the query string is checked by
 ``backup_console.lists``.
 """
 
-from itertools import islice
-
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Exists, OuterRef
@@ -15,7 +13,6 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
@@ -334,10 +331,8 @@ class MetricsPage:
         return out
 
     # The lists under the figures hold a row per cluster or tenant of the
-    # fleet, worst first where there is an order: their rows are markup made
-    # here, with one reverse() per list, rather than a template loop
-    # resolving every cell, and each stops at METRIC_LIST_ROWS (the figures
-    # poll; a fleet of a thousand clusters made every poll half a megabyte).
+    # fleet: their rows are markup made here, with one reverse() per list,
+    # rather than a template loop resolving every cell.
 
     @property
     def reasons(self):
@@ -346,15 +341,15 @@ class MetricsPage:
 
     def not_backed_up_rows(self):
         detail = one_link("clusters:detail")
-        return capped_rows('<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', 3, (
+        return join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
             (detail(item.cluster.pk), item.cluster.name, reason_text(item.reason, item.days), minute(item.last_success))
-            for item in self.m.protection.not_backed_up), len(self.m.protection.not_backed_up))
+            for item in self.m.protection.not_backed_up))
 
     def backed_up_rows(self):
         detail = one_link("clusters:detail")
-        return capped_rows('<tr><td><a href="{}">{}</a></td><td>{}</td></tr>', 2, (
+        return join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td></tr>', (
             (detail(item.cluster.pk), item.cluster.name, minute(item.last_success))
-            for item in self.m.protection.clusters if item.backed_up), self.m.protection.backed_up)
+            for item in self.m.protection.clusters if item.backed_up))
 
     @property
     def rpo_lists(self):
@@ -364,17 +359,17 @@ class MetricsPage:
         lists = []
         for state in ("breached", "warning", "ok"):
             tenants = self.m.rpo.of(state)
-            rows = capped_rows('<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', 3, (
+            rows = join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
                 (recovery(t.cluster_id), t.tenant, t.cluster, nothing if t.rpo.seconds is None else readable_delay(t.rpo.seconds))
-                for t in tenants), len(tenants))
+                for t in tenants))
             lists.append((state, labels[state], len(tenants), rows))
         return lists
 
     def lagging_rows(self):
         detail = one_link("backups:log_detail")
-        return capped_rows('<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', 3, (
+        return join_html("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
             (detail(lag.task.pk), lag.task.cluster.name, readable_delay(lag.seconds), readable_delay(lag.threshold))
-            for lag in self.m.lagging), len(self.m.lagging))
+            for lag in self.m.lagging))
 
     @property
     def sparkline(self):
@@ -402,18 +397,6 @@ class MetricsPage:
         labels = [gettext("under 1 min"), gettext("1–5 min"), gettext("5–15 min"), gettext("15–60 min"),
                   gettext("over 1 h"), gettext("nothing to restore to")]
         return list(zip(labels, rpo_distribution(self.m.rpo), strict=True))
-
-
-METRIC_LIST_ROWS = 100  # rows of each list under the core metrics
-
-
-def capped_rows(template, columns, rows, total):
-    """The first METRIC_LIST_ROWS of ``rows`` as table rows, and a last row saying how many of ``total`` they are."""
-    shown = join_html("", template, islice(rows, METRIC_LIST_ROWS))
-    if total <= METRIC_LIST_ROWS:
-        return shown
-    return shown + format_html('<tr><td colspan="{}" class="small text-body-secondary">{}</td></tr>', columns,
-                               gettext("The first %(shown)s of %(total)s are shown.") % {"shown": METRIC_LIST_ROWS, "total": total})
 
 
 def reason_text(reason, days=None):

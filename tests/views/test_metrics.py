@@ -276,19 +276,6 @@ def test_cluster_lists_hold_as_many_rows_as_the_figures(admin_client):
     assert f'<a href="/clusters/{lacking.cluster.pk}/">{lacking.cluster.name}</a></td><td>No backup policy</td><td>—</td>' in body
 
 
-def test_a_list_longer_than_its_cap_shows_the_first_rows_and_says_so(admin_client, monkeypatch):
-    from backups.views import lists
-
-    monkeypatch.setattr(lists, "METRIC_LIST_ROWS", 2)
-    for n in range(3):
-        f.make_cluster(name=f"bare-{n}")  # no policy: not backed up
-    response, m = page(admin_client)
-    section = re.search(r'<details id="m-not-backed-up".*?</details>', response.content.decode(), re.S).group(0)
-    assert len(m.protection.not_backed_up) == 3 and "(3)" in section  # the figure counts them all
-    assert section.count("<a href=") == 2 and "The first 2 of 3 are shown." in section
-    assert '<td colspan="3"' in section
-
-
 def test_the_charts_get_their_numbers_as_json(admin_client):
     cluster = f.make_cluster()
     finish(running_backup(cluster, 1), DataBackupStatus.COMPLETED, size_bytes=3 * 2**30)
