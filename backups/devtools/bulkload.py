@@ -182,19 +182,22 @@ def _check_foreign_keys(cursor, models):
     """Raise IntegrityError (and so roll the load back) if a row of ``models``
     points at a row that does not exist: one anti-join per foreign key."""
     qn = connection.ops.quote_name
-    for model in models:
-        for field in model._meta.concrete_fields:
-            if not field.is_relation or not getattr(field, "db_constraint", False):
-                continue
-            parent = field.related_model._meta
-            cursor.execute(
-                f"SELECT c.{qn(field.column)} FROM {qn(model._meta.db_table)} c WHERE c.{qn(field.column)} IS NOT NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM {qn(parent.db_table)} p WHERE p.{qn(field.target_field.column)} = c.{qn(field.column)}) "
-                "LIMIT 1"
-            )
-            orphan = cursor.fetchone()
-            if orphan is not None:
-                raise IntegrityError(f"{model._meta.db_table}.{field.column} = {orphan[0]} points at no {parent.db_table} row")
+    keys = [(model, field) for model in models for field in model._meta.concrete_fields
+            if field.is_relation and getattr(field, "db_constraint", False)]
+    # Statistics of the rows just loaded first: planned from the tables' old
+    # ones (a few rows), the check probed a parent by scanning it once per row.
+    for table in sorted({m._meta.db_table for m in models} | {f.related_model._meta.db_table for _, f in keys}):
+        cursor.execute(f"ANALYZE {qn(table)}")
+    for model, field in keys:
+        parent = field.related_model._meta
+        cursor.execute(
+            f"SELECT c.{qn(field.column)} FROM {qn(model._meta.db_table)} c WHERE c.{qn(field.column)} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {qn(parent.db_table)} p WHERE p.{qn(field.target_field.column)} = c.{qn(field.column)}) "
+            "LIMIT 1"
+        )
+        orphan = cursor.fetchone()
+        if orphan is not None:
+            raise IntegrityError(f"{model._meta.db_table}.{field.column} = {orphan[0]} points at no {parent.db_table} row")
 
 
 def _estimated_rows(models):
