@@ -351,7 +351,16 @@ class DataBackupTaskAdmin(TaskAdmin):
         # OV-3 "secondary backup done", one index probe per shown row
         # (secdata_source_status) inside the list query itself.
         done = SecondaryDataBackupTask.objects.filter(source=OuterRef("pk"), status=DataBackupStatus.COMPLETED)
-        return super().get_queryset(request).annotate(has_secondary=Exists(done))
+        # The list's joins and the destination's (shown read-only on a task's
+        # page): Django applies list_select_related only to a queryset that
+        # joins nothing yet.
+        return (super().get_queryset(request).select_related(*self.list_select_related, "destination")
+                .annotate(has_secondary=Exists(done)))
+
+    def get_readonly_fields(self, request, obj=None):
+        # Where the backup was written is history (the storage rollups count
+        # its bytes there), not a setting: shown, never edited.
+        return [*super().get_readonly_fields(request, obj), "destination"]
 
     backup_set_number = staticmethod(backup_set_number)
 
