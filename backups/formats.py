@@ -10,11 +10,12 @@ from django.utils.translation import gettext
 DEFAULT_LOG_DELAY_THRESHOLD = 300  # seconds, when a log backup has no policy
 
 
-def stamp(moment):
-    """A time as the lists show it (local, to the second), or a dash."""
+def stamp(moment, zone=None):
+    """A time as the lists show it (local, to the second), or a dash; in
+    ``zone``, the current time zone looked up once by a caller of many."""
     if moment is None:
         return "—"
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(zone or timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def readable_delay(seconds):

@@ -368,7 +368,7 @@ def _rows_html(rows):
         return mark_safe(between.join(format_html('<a href="{}">{}</a>', url, text) if url else conditional_escape(text)
                                       for text, url in parts))
 
-    return join_html("", ROW_HTML, ((f"{row.start.astimezone(zone):%Y-%m-%d %H:%M:%S}", f"{row.end.astimezone(zone):%Y-%m-%d %H:%M:%S}",
+    return join_html("", ROW_HTML, ((stamp(row.start, zone), stamp(row.end, zone),
                                      *badges[row.state], why(row.parts)) for row in rows))
 
 
@@ -408,7 +408,7 @@ def _bars(tenant_intervals, since, now):
         x = (start - since).total_seconds() / span * 1000
         width = max((end - start).total_seconds() / span * 1000, 2)  # a point is still seen
         bars.append(f'<rect class="timeline-interval" x="{x:.1f}" y="4" width="{width:.1f}" height="20"><title>'
-                    f'{start.astimezone(zone):%Y-%m-%d %H:%M:%S} – {end.astimezone(zone):%Y-%m-%d %H:%M:%S}</title></rect>')
+                    f'{stamp(start, zone)} – {stamp(end, zone)}</title></rect>')
     return mark_safe("".join(bars)), len(bars)
 
 
