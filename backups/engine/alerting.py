@@ -398,14 +398,11 @@ CLUSTER_RULES = {
 # --- The lifecycle -----------------------------------------------------------------------------
 
 
-def open_or_update(finding, existing, now):
-    """Open ``finding``'s alert, or update the open one (``existing``, or the
-    one a concurrent evaluation just opened).  Returns the alert it opened, or None."""
+def open_or_update(finding, now):
+    """Open ``finding``'s alert, or update the one a concurrent evaluation
+    just opened (an alert already open is updated by ``update_moved``).
+    Returns the alert it opened, or None."""
     values = {"value": finding.value, "threshold": finding.threshold, "params": finding.params}
-    if existing is not None:
-        if moved(existing, finding):
-            update_moved([(existing, finding)], now)
-        return None
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -462,7 +459,7 @@ def _reconcile(rule, found, open_alerts, now, counts):
     update_moved([(open_alerts[subject], finding) for subject, finding in found.items()
                   if subject in open_alerts and moved(open_alerts[subject], finding)], now)
     for subject, finding in found.items():
-        if subject not in open_alerts and open_or_update(finding, None, now) is not None:
+        if subject not in open_alerts and open_or_update(finding, now) is not None:
             counts["opened"] += 1
     for subject, alert in open_alerts.items():
         if subject not in found and resolve(alert, now):

@@ -414,7 +414,7 @@ def test_sixteen_openers_one_alert(pg, events):
     cluster = f.make_cluster()
     finding = alerting.Finding(R.DATA_FAILED, "data:1", cluster.pk, params={"pk": 1})
     now = timezone.now()
-    results = at_once(lambda: alerting.open_or_update(finding, None, now))
+    results = at_once(lambda: alerting.open_or_update(finding, now))
     assert [kind for kind, _ in results] == ["ok"] * THREADS, results
     assert sum(1 for _, opened in results if opened is not None) == 1
     assert Alert.objects.filter(rule=R.DATA_FAILED).count() == 1
